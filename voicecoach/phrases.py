@@ -1,0 +1,23 @@
+"""The coach's fixed wording: lines spoken outside the compiled timeline (resume, stop-pain)."""
+
+from __future__ import annotations
+
+# Spoken when resuming from a pause; a fresh countdown follows if paused inside work.
+RESUMING = "Resuming. Brace, and keep breathing."
+PAUSED = "Paused."
+
+# Spoken after "stop, pain": calm, and never an invitation to push through.
+SAFETY_MESSAGE = (
+    "Stopping now. Release the brace and breathe easily. "
+    "Rest in a comfortable position for as long as you need. "
+    "Pain is a limit to stop before, never something to push through. "
+    "Today's session ends here."
+)
+PAIN_QUESTION = "How bad is the pain, from zero to ten? Press a number, or Enter to skip."
+
+COUNTDOWN_WORDS = ("One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten")
+
+
+def extra_phrases() -> list[str]:
+    """Phrases the player may need at any moment, synthesized before playback starts."""
+    return [RESUMING, PAUSED, SAFETY_MESSAGE, PAIN_QUESTION, *COUNTDOWN_WORDS[:5]]

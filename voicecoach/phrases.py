@@ -15,9 +15,13 @@ SAFETY_MESSAGE = (
 )
 PAIN_QUESTION = "How bad is the pain, from zero to ten? Press a number, or Enter to skip."
 
-COUNTDOWN_WORDS = ("One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten")
+
+
+def countdown_text(n: int) -> str:
+    """The spoken form of countdown number ``n`` (the same text everywhere, so one clip serves)."""
+    return str(n)
 
 
 def extra_phrases() -> list[str]:
     """Phrases the player may need at any moment, synthesized before playback starts."""
-    return [RESUMING, PAUSED, SAFETY_MESSAGE, PAIN_QUESTION, *COUNTDOWN_WORDS[:5]]
+    return [RESUMING, PAUSED, SAFETY_MESSAGE, PAIN_QUESTION, *(countdown_text(n) for n in range(1, 4))]

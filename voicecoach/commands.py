@@ -1,0 +1,15 @@
+"""Player commands: what a key press asks the player to do."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Command(Enum):
+    """A request from the user to the running session."""
+
+    PAUSE = "pause"  # toggles: pause, or resume when paused
+    STOP_PAIN = "stop_pain"  # immediate stop, safety message, pain report
+    NEXT = "next"  # skip to the next exercise
+    BACK = "back"  # back to the start of the current set
+    QUIT = "quit"  # end the session quietly

@@ -1,9 +1,14 @@
-"""The timeline: segments and cues compiled from a routine (the contract between compiler and player)."""
+"""The timeline: segments and cues compiled from a routine; the compiler-player contract."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
+
+from voicecoach.errors import Problem, RoutineError
+from voicecoach.model import Exercise, Routine
+from voicecoach.phrases import countdown_text
 
 SCHEMA_VERSION = 1
 
@@ -84,3 +89,245 @@ class Timeline:
     def phrases(self) -> list[str]:
         """Every distinct spoken text, in order of first use (what speech must synthesize)."""
         return list(dict.fromkeys(c.text for c in self.cues if c.text is not None))
+
+
+# --- The compiler -----------------------------------------------------------------------
+
+# Speaking-rate estimate used to size lead-ins: about 160 words a minute plus a short
+# onset, a little slower than espeak-ng's default so that speech fits at a normal rate.
+SECONDS_PER_WORD = 0.38
+SPEECH_ONSET_S = 0.25
+PHRASE_GAP_S = 0.3
+LEAD_IN_MARGIN_S = 0.3
+MAX_ROUTINE_S = 4 * 3600.0
+# Breathing cues stop this long before the end of the work, and keep clear of halfway
+# and remaining cues, so the voice never talks over itself.
+BREATHE_TAIL_S = 1.0
+BREATHE_CLEARANCE_S = 1.5
+REMAINING_AT_S = 10.0
+TIMED_MILESTONES_MIN_S = 20.0
+
+BRACE_TEXT = "Brace: pull your belly in, squeeze your sides and low back, and keep breathing."
+INTRO_TEXT = "Neutral spine, brace before every set, keep breathing. Stop before pain."
+
+
+def estimate_speech_seconds(text: str) -> float:
+    """Rough seconds needed to speak ``text`` at a normal rate (used to size lead-ins)."""
+    return SPEECH_ONSET_S + SECONDS_PER_WORD * max(1, len(text.split()))
+
+
+def _t(x: float) -> float:
+    # Boundaries are rounded to the microsecond so JSON stays readable; every segment
+    # starts at the very float its predecessor ended on, so contiguity is exact.
+    return round(x, 6)
+
+
+def _minutes_phrase(seconds: float) -> str:
+    minutes = max(1, round(seconds / 60))
+    return f"about {minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def _seconds_phrase(seconds: float) -> str:
+    value = int(seconds) if float(seconds).is_integer() else round(seconds, 1)
+    return f"{value} second{'s' if value != 1 else ''}"
+
+
+class _Builder:
+    """Accumulates segments and cues while walking the routine (internal to the compiler)."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.segments: list[Segment] = []
+        self.cues: list[Cue] = []
+
+    def segment(self, seconds: float, phase: Phase, **where: Any) -> Segment:
+        start = self.t
+        self.t = _t(start + seconds)
+        seg = Segment(start, self.t, phase, **where)
+        self.segments.append(seg)
+        return seg
+
+    def cue(self, at: float, role: str, *, text: str | None = None, tone: str | None = None,
+            exercise: int | None = None) -> None:
+        self.cues.append(Cue(_t(at), role, text, tone, exercise))
+
+    def speak_sequence(self, start: float, lines: list[tuple[str, str]],
+                       exercise: int | None) -> float:
+        """Place lines one after another from ``start``; return when the last one ends."""
+        t = start
+        for role, text in lines:
+            self.cue(t, role, text=text, exercise=exercise)
+            t += estimate_speech_seconds(text) + PHRASE_GAP_S
+        return t
+
+
+def _lead_in_seconds(lines: list[tuple[str, str]], countdown: int, minimum: float) -> float:
+    speech = sum(estimate_speech_seconds(text) + PHRASE_GAP_S for _, text in lines)
+    needed = LEAD_IN_MARGIN_S + speech + countdown
+    # Half-second steps keep the cue sheet readable.
+    return max(minimum, math.ceil(needed * 2) / 2)
+
+
+def _work_order(ex: Exercise, reps: int) -> list[list[tuple[int | None, str | None]]]:
+    """The (rep, side) pairs of one set, grouped into runs separated by a side switch."""
+    sides = ex.side_names
+    if ex.kind == "timed":
+        return [[(None, side)] for side in sides]
+    if ex.sides == "alternate":
+        return [[(rep, side) for rep in range(1, reps + 1) for side in sides]]
+    return [[(rep, side) for rep in range(1, reps + 1)] for side in sides]
+
+
+def _set_lines(ex: Exercise, set_no: int, next_side: str | None) -> list[tuple[str, str]]:
+    lines: list[tuple[str, str]] = []
+    if set_no == 1 and ex.adjustment:
+        lines.append(("adjust", ex.adjustment))
+    text = f"{ex.name}. Set {set_no} of {ex.sets}."
+    if ex.sides == "alternate" and ex.kind != "timed":
+        text += f" Alternate sides, {next_side} first."
+    elif next_side is not None:
+        text += f" {next_side.capitalize()} side first."
+    lines.append(("announce", text))
+    if set_no == 1:
+        lines.extend(("cue", c) for c in ex.cues)
+    if ex.brace:
+        lines.append(("brace", BRACE_TEXT))
+    return lines
+
+
+def _countdown(b: _Builder, work_start: float, n: int, exercise: int) -> None:
+    for k in range(n, 0, -1):
+        at = work_start - k
+        b.cue(at, "countdown", tone="tick", exercise=exercise)
+        b.cue(at, "countdown", text=countdown_text(k), exercise=exercise)
+
+
+def _work(b: _Builder, ex: Exercise, set_no: int, rep: int | None, side: str | None) -> None:
+    seconds = {"hold": ex.hold, "reps": ex.tempo, "timed": ex.duration}[ex.kind]
+    assert seconds is not None  # the loader guarantees the kind's key
+    seg = b.segment(seconds, "work", exercise=ex.index, name=ex.name, set=set_no, rep=rep,
+                    side=side)
+    i = ex.index
+    b.cue(seg.start, "start", tone="start", exercise=i)
+    if ex.kind == "reps":
+        b.cue(seg.start, "count", text=str(rep), exercise=i)
+    elif ex.kind == "hold" and ex.reps[set_no - 1] > 1:
+        b.cue(seg.start, "count", text=f"Rep {rep}", exercise=i)
+    milestones: list[float] = []
+    if ex.kind == "timed" and seconds >= TIMED_MILESTONES_MIN_S:
+        milestones = [seg.start + seconds / 2, seg.end - REMAINING_AT_S]
+        b.cue(milestones[0], "halfway", text="Halfway.", exercise=i)
+        b.cue(milestones[1], "remaining", text=f"{_seconds_phrase(REMAINING_AT_S)} left.",
+              exercise=i)
+    if ex.breathing is not None and ex.kind != "reps":
+        _breathe(b, ex, seg, milestones)
+    b.cue(seg.end, "stop", tone="stop", exercise=i)
+
+
+def _breathe(b: _Builder, ex: Exercise, seg: Segment, milestones: list[float]) -> None:
+    assert ex.breathing is not None
+    # The first breath comes after the count so the two do not talk over each other.
+    at = seg.start + (1.0 if ex.kind == "hold" and ex.reps[0] > 1 else 0.5)
+    inhale = True
+    while at < seg.end - BREATHE_TAIL_S:
+        clear = all(not (m - BREATHE_CLEARANCE_S < at < m + BREATHE_CLEARANCE_S)
+                    for m in milestones)
+        if clear:
+            if ex.breathing_sound == "tone":
+                b.cue(at, "breathe", tone="inhale" if inhale else "exhale", exercise=ex.index)
+            else:
+                b.cue(at, "breathe", text="Breathe in." if inhale else "Breathe out.",
+                      exercise=ex.index)
+        at += ex.breathing.inhale if inhale else ex.breathing.exhale
+        inhale = not inhale
+
+
+def _lead_in(b: _Builder, phase: Phase, lines: list[tuple[str, str]], minimum: float,
+             countdown: int, ex: Exercise, set_no: int, side: str | None,
+             rep: int | None = None) -> None:
+    seconds = _lead_in_seconds(lines, countdown, minimum)
+    seg = b.segment(seconds, phase, exercise=ex.index, name=ex.name, set=set_no, rep=rep,
+                    side=side)
+    b.speak_sequence(seg.start + LEAD_IN_MARGIN_S, lines, ex.index)
+    _countdown(b, seg.end, countdown, ex.index)
+
+
+def _set(b: _Builder, ex: Exercise, set_no: int) -> None:
+    runs = _work_order(ex, ex.reps[set_no - 1])
+    first_rep, first_side = runs[0][0]
+    _lead_in(b, "get_ready", _set_lines(ex, set_no, first_side), ex.get_ready, ex.countdown,
+             ex, set_no, first_side, first_rep)
+    for r, run in enumerate(runs):
+        if r > 0 and ex.switch_sides > 0:
+            rep, side = run[0]
+            line = [("switch", f"Switch sides. {str(side).capitalize()} side.")]
+            countdown = ex.countdown if ex.switch_sides >= _lead_in_seconds(
+                line, ex.countdown, 0) else 0
+            _lead_in(b, "switch", line, ex.switch_sides, countdown, ex, set_no, side, rep)
+        for k, (rep, side) in enumerate(run):
+            if k > 0 and ex.between_reps > 0:
+                nxt = f" {str(side).capitalize()} side next." if ex.sides == "alternate" else ""
+                seg = b.segment(ex.between_reps, "relax", exercise=ex.index, name=ex.name,
+                                set=set_no, rep=rep, side=side)
+                b.cue(seg.start, "relax", text=f"Relax.{nxt}", exercise=ex.index)
+            _work(b, ex, set_no, rep, side)
+
+
+def _rest(b: _Builder, ex: Exercise, following: tuple[Exercise, int]) -> None:
+    nxt, nxt_set = following
+    seg = b.segment(ex.rest, "rest", exercise=ex.index, name=ex.name)
+    lines = [("rest", f"Rest {_seconds_phrase(ex.rest)}. Release the brace and breathe easily."),
+             ("next", f"Next: {nxt.name}, set {nxt_set} of {nxt.sets}.")]
+    b.speak_sequence(seg.start + LEAD_IN_MARGIN_S, lines, ex.index)
+
+
+def _too_long(seconds: float, file: str) -> None:
+    raise RoutineError([Problem(file, None, None,
+                                f"the routine would last {seconds / 3600:.1f} hours; at most "
+                                "4 hours is allowed (check hold, reps, sets and rest)")])
+
+
+def _check_length(routine: Routine, file: str) -> None:
+    """Refuse an over-long routine from a cheap lower bound, before building anything.
+
+    A typo such as ``hold = 300`` with 100 reps in 20 sets must never allocate millions
+    of segments first.
+    """
+    seconds = 0.0
+    for ex in routine.exercises:
+        per_rep = {"hold": ex.hold, "reps": ex.tempo, "timed": ex.duration}[ex.kind] or 0.0
+        sides = len(ex.side_names)
+        for reps in ex.reps:
+            seconds += reps * sides * per_rep + (reps - 1) * sides * ex.between_reps
+            seconds += ex.rest
+        if seconds > MAX_ROUTINE_S:
+            _too_long(seconds, file)
+
+
+def compile_routine(routine: Routine, *, file: str = "<routine>") -> Timeline:
+    """Compile a validated routine into its timeline of segments and cues.
+
+    Deterministic and pure. Raises `RoutineError` (naming ``file``) when the session
+    would last longer than four hours.
+    """
+    _check_length(routine, file)
+    b = _Builder()
+    planned = [(ex, s) for ex in routine.exercises for s in range(1, ex.sets + 1)]
+    intro = [("intro", f"{routine.title}."), ("intro", INTRO_TEXT)]
+    intro_seg = b.segment(_lead_in_seconds(intro, 0, 0), "intro")
+    b.speak_sequence(intro_seg.start + LEAD_IN_MARGIN_S, intro, None)
+    for k, (ex, set_no) in enumerate(planned):
+        _set(b, ex, set_no)
+        if k + 1 < len(planned) and ex.rest > 0:
+            _rest(b, ex, planned[k + 1])
+    outro_seg = b.segment(_lead_in_seconds([("done", DONE_TEXT)], 0, 0) + 0.5, "outro")
+    b.cue(outro_seg.start, "done", tone="done")
+    b.speak_sequence(outro_seg.start + 0.5, [("done", DONE_TEXT)], None)
+    if b.t > MAX_ROUTINE_S:
+        _too_long(b.t, file)
+    # Stable sort: cues at the same instant keep the order they were placed in.
+    cues = tuple(sorted(b.cues, key=lambda c: c.at))
+    return Timeline(routine.title, b.t, tuple(b.segments), cues)
+
+
+DONE_TEXT = "That's the session. Release the brace, breathe easily, and notice how your back feels."

@@ -1,0 +1,188 @@
+"""Audio output devices: listing them and resolving the user's choice to a PortAudio index.
+
+``sounddevice`` is imported lazily, only here and in ``sinks``, so that ``compile``,
+``render`` and ``play --text`` work on a machine without the PortAudio library.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from types import ModuleType
+
+from voicecoach.errors import VoicecoachError
+
+NO_DEVICE_MESSAGE = (
+    "no audio output device found; try `voicecoach play --text`, `voicecoach render`, "
+    "or `voicecoach devices`"
+)
+NO_PORTAUDIO_MESSAGE = (
+    "the PortAudio library is not installed, so voicecoach cannot play through a sound card "
+    "({detail}). Install it (Debian/Ubuntu: `sudo apt-get install libportaudio2`; "
+    "Fedora: `sudo dnf install portaudio`; Arch: `sudo pacman -S portaudio`), or use "
+    "`voicecoach play --text` or `voicecoach render` instead"
+)
+
+
+class DeviceError(VoicecoachError):
+    """No usable audio output device: none at all, an unknown or ambiguous name, or no PortAudio."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    """One PortAudio output device; ``index`` is what ``sounddevice`` streams take."""
+
+    index: int
+    name: str
+    hostapi: str
+    channels: int
+    default_samplerate: float
+    is_default: bool
+
+    def describe(self) -> str:
+        """One line for listings: ``[index] name (hostapi, N ch, R Hz)`` and a default mark."""
+        mark = " (default)" if self.is_default else ""
+        return (
+            f"[{self.index}] {self.name} ({self.hostapi}, {self.channels} ch, "
+            f"{self.default_samplerate:g} Hz){mark}"
+        )
+
+
+# PortAudio takes its device list once, at initialization; re-initializing is how a
+# sound server that started (or came back) after import becomes visible. Pa_Terminate
+# closes every open stream, so it only happens while no DeviceSink holds a stream.
+_lock = threading.Lock()
+_open_streams = 0
+
+
+def sounddevice_module() -> ModuleType:
+    """Import ``sounddevice``; a missing PortAudio library becomes a ``DeviceError``."""
+    try:
+        import sounddevice
+    except OSError as exc:  # the Linux wheel does not bundle PortAudio
+        raise DeviceError(NO_PORTAUDIO_MESSAGE.format(detail=exc)) from exc
+    return sounddevice
+
+
+def stream_opened() -> None:
+    """Note that a stream is open (PortAudio must not be re-initialized under it)."""
+    global _open_streams
+    with _lock:
+        _open_streams += 1
+
+
+def stream_closed() -> None:
+    """Note that a stream opened with :func:`stream_opened` is closed again."""
+    global _open_streams
+    with _lock:
+        _open_streams = max(0, _open_streams - 1)
+
+
+def rescan() -> bool:
+    """Re-initialize PortAudio so its device list is current; ``False`` if a stream is open."""
+    sd = sounddevice_module()
+    with _lock:
+        if _open_streams:
+            return False
+        try:
+            sd._terminate()
+            sd._initialize()
+        except sd.PortAudioError as exc:
+            raise DeviceError(f"could not initialize PortAudio: {exc}") from exc
+    return True
+
+
+def list_output_devices() -> list[DeviceInfo]:
+    """Every device that can play sound, after a fresh scan, in PortAudio index order."""
+    sd = sounddevice_module()
+    rescan()
+    hostapis = sd.query_hostapis()
+    default_index = _default_output_index(sd)
+    devices = []
+    for raw in sd.query_devices():
+        if raw["max_output_channels"] <= 0:
+            continue
+        devices.append(
+            DeviceInfo(
+                index=int(raw["index"]),
+                name=str(raw["name"]),
+                hostapi=str(hostapis[raw["hostapi"]]["name"]),
+                channels=int(raw["max_output_channels"]),
+                default_samplerate=float(raw["default_samplerate"]),
+                is_default=int(raw["index"]) == default_index,
+            )
+        )
+    return devices
+
+
+def _default_output_index(sd: ModuleType) -> int:
+    # Pa_GetDefaultOutputDevice(), unless the process set sounddevice.default.device.
+    index = sd.default.device[1]
+    return -1 if index is None or index < 0 else int(index)
+
+
+def resolve_device(spec: str | int | None) -> int | None:
+    """The PortAudio index of the output device the user asked for.
+
+    Parameters
+    ----------
+    spec
+        ``None`` for the system default, an index (``int`` or a string of digits), or a
+        case-insensitive substring of a device name; an exact name match wins over
+        substring matches.
+
+    Returns
+    -------
+    int or None
+        The device index, or ``None`` for "the default device" when one exists.
+
+    Raises
+    ------
+    DeviceError
+        No output device at all, no match, an ambiguous name (the candidates are
+        listed), or no PortAudio library.
+    """
+    devices = list_output_devices()
+    if not devices:
+        raise DeviceError(NO_DEVICE_MESSAGE)
+    if spec is None:
+        if any(d.is_default for d in devices):
+            return None
+        # PortAudio found outputs but names none as default: take the first.
+        return devices[0].index
+    if isinstance(spec, int) or spec.strip().isdigit():
+        index = int(spec)
+        if any(d.index == index for d in devices):
+            return index
+        raise DeviceError(
+            f"no audio output device with index {index}; output devices:\n" + _listing(devices)
+        )
+    wanted = spec.strip().casefold()
+    exact = [d for d in devices if d.name.casefold() == wanted]
+    if len(exact) == 1:
+        return exact[0].index
+    matches = exact or [d for d in devices if wanted in d.name.casefold()]
+    if len(matches) == 1:
+        return matches[0].index
+    if not matches:
+        raise DeviceError(
+            f"no audio output device matches {spec!r}; output devices:\n" + _listing(devices)
+        )
+    raise DeviceError(
+        f"{spec!r} matches {len(matches)} audio output devices; give more of the name or "
+        "the index:\n" + _listing(matches)
+    )
+
+
+def device_name(index: int | None) -> str:
+    """A readable name for a resolved device (``None``: the default device)."""
+    if index is None:
+        return "the default output device"
+    try:
+        return str(sounddevice_module().query_devices(index)["name"])
+    except Exception:  # only used in messages: never let it hide the real error
+        return f"device {index}"
+
+
+def _listing(devices: list[DeviceInfo]) -> str:
+    return "\n".join(f"  {d.describe()}" for d in devices)

@@ -1,0 +1,136 @@
+"""Write-back: bake adapted levels into a routine file, touching nothing but those values.
+
+tomlkit keeps comments, whitespace and layout; only the ``hold`` / ``reps`` / ``duration``
+value of each adapted ``[[exercise]]`` changes (added after the table's last key when the
+value came from ``use`` or ``[defaults]``). The file is replaced atomically, mode kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+from tomlkit.exceptions import TOMLKitError
+from tomlkit.items import AoT, Float, Item, Table
+
+from voicecoach.adapt import Dose
+from voicecoach.errors import VoicecoachError
+
+
+def _number(value: float, like: Any) -> int | float:
+    # Keep the file's style: a float stays a float (10.0), an integer stays an integer.
+    if isinstance(like, Float) or not float(value).is_integer():
+        return float(value)
+    return int(value)
+
+
+def _reps_value(reps: tuple[int, ...], like: Any) -> int | list[int]:
+    if len(set(reps)) == 1 and not isinstance(like, list):
+        return reps[0]
+    return list(reps)
+
+
+def _edits(dose: Dose, table: Table) -> dict[str, Any]:
+    """The key and value to write for a dose: only the unit the adaptation changes."""
+    if dose.kind == "hold" and dose.hold is not None:
+        return {"hold": _number(dose.hold, table.get("hold"))}
+    if dose.kind == "timed" and dose.duration is not None:
+        return {"duration": _number(dose.duration, table.get("duration"))}
+    if dose.kind == "reps":
+        return {"reps": _reps_value(dose.reps, table.get("reps"))}
+    return {}
+
+
+def _last_plain_key(table: Table) -> tuple[Any, Item | None]:
+    """The table's last key-value line (not a sub-table such as ``[exercise.progression]``)."""
+    last: tuple[Any, Item | None] = (None, None)
+    for key, item in table.value.body:
+        if key is not None and not isinstance(item, Table | AoT):
+            last = (key, item)
+    return last
+
+
+def _set(table: Table, key: str, value: Any) -> None:
+    if key in table:
+        # Assignment keeps the old value's trivia: its indent and trailing comment.
+        table[key] = value
+        return
+    after, item = _last_plain_key(table)
+    new = tomlkit.item(value)
+    if item is not None:
+        new.trivia.indent = item.trivia.indent
+        # Inserting right after the last key keeps the new line above blank lines,
+        # comments and sub-tables that close the table.
+        table.value._insert_after(after, key, new)
+    else:
+        table.add(key, new)
+
+
+def apply_levels(text: str, levels: Mapping[int, Dose], *, file: str = "<routine>") -> str:
+    """Return ``text`` (a routine file) with each exercise index's dose written in.
+
+    Pure. Raises `VoicecoachError` naming ``file`` if the text is not TOML or has no
+    ``[[exercise]]`` at an index.
+    """
+    try:
+        doc = tomlkit.parse(text)
+    except TOMLKitError as e:
+        raise VoicecoachError(f"{file}: cannot write levels back: not valid TOML ({e})") from e
+    exercises = doc.get("exercise")
+    if not isinstance(exercises, AoT):
+        raise VoicecoachError(f"{file}: cannot write levels back: no [[exercise]] tables")
+    for index, dose in sorted(levels.items()):
+        if not 0 <= index < len(exercises):
+            raise VoicecoachError(
+                f"{file}: cannot write levels back: there is no exercise number {index + 1} "
+                f"(the file has {len(exercises)})")
+        table = exercises[index]
+        for key, value in _edits(dose, table).items():
+            _set(table, key, value)
+    return tomlkit.dumps(doc)
+
+
+def write_levels(path: Path, levels: Mapping[int, Dose]) -> str:
+    """Write each exercise index's dose into the routine file at ``path``; return the new text.
+
+    The file is replaced atomically (temporary file in the same directory, fsync,
+    ``os.replace``) with its permission bits kept; a symlink's target is what changes.
+    Nothing is written when no value changes. Raises `VoicecoachError` on I/O problems.
+    """
+    target = Path(path).resolve()
+    try:
+        # newline="" keeps CRLF files CRLF.
+        with open(target, encoding="utf-8", newline="") as f:
+            old = f.read()
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except (OSError, UnicodeDecodeError) as e:
+        raise VoicecoachError(f"{path}: cannot read the routine to write levels back: {e}") from e
+    new = apply_levels(old, levels, file=str(path))
+    if new == old:
+        return new
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(new)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise VoicecoachError(f"{path}: cannot write levels back: {e}") from e
+    # The rename itself is durable only once the directory is synced.
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    return new

@@ -24,4 +24,5 @@ def countdown_text(n: int) -> str:
 
 def extra_phrases() -> list[str]:
     """Phrases the player may need at any moment, synthesized before playback starts."""
-    return [RESUMING, PAUSED, SAFETY_MESSAGE, PAIN_QUESTION, *(countdown_text(n) for n in range(1, 4))]
+    countdown = [countdown_text(n) for n in range(1, 4)]
+    return [RESUMING, PAUSED, SAFETY_MESSAGE, PAIN_QUESTION, *countdown]

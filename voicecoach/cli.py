@@ -106,10 +106,23 @@ def compile_command(routine: str, as_json: bool) -> None:
 def exercises() -> None:
     """List the built-in exercise library (use = "slug" in a routine)."""
     from rich.console import Console
+    from rich.table import Table
 
-    from voicecoach.library import library_table
+    from voicecoach.library import library_entries
 
-    Console().print(library_table())
+    table = Table(title="Exercise library", show_lines=True)
+    for column in ("use =", "name", "kind", "dose", "coaching cues"):
+        table.add_column(column)
+    for entry in library_entries():
+        doses = "\n".join(
+            f"{kind}: " + ", ".join(f"{k} {v}" for k, v in dose.items())
+            for kind, dose in entry.doses.items())
+        sides = entry.keys.get("sides")
+        if sides:
+            doses += f"\nsides {sides}"
+        table.add_row(entry.slug, entry.name, entry.kind, doses,
+                      "\n".join(f"- {c}" for c in entry.cues))
+    Console().print(table)
 
 
 @cli.command()

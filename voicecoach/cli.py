@@ -43,6 +43,19 @@ class Group(click.Group):
             raise Failure(str(error)) from error
 
 
+def open_history(ctx: click.Context, *, create: bool = True):  # -> History | None
+    """The history database (``--data-dir``, ``$VOICECOACH_DATA_DIR`` or the user data dir).
+
+    With ``create=False`` a missing database is not created (read-only commands).
+    """
+    from voicecoach.history import DB_NAME, History, default_data_dir
+
+    data_dir = ctx.find_root().meta.get("data_dir") or default_data_dir()
+    if not create and not (Path(data_dir) / DB_NAME).exists():
+        return None
+    return History.open(Path(data_dir))
+
+
 def load(spec: str) -> tuple[Routine, Timeline]:
     """Load and compile the routine that ``spec`` names; errors name ``spec`` as typed."""
     from voicecoach.routine import load_routine
@@ -59,14 +72,17 @@ def fail(message: str) -> NoReturn:
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="voicecoach")
 @click.option("--traceback", is_flag=True, hidden=True, help="Show tracebacks (debugging).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              envvar="VOICECOACH_DATA_DIR", help="Where the history is kept.")
 @click.pass_context
-def cli(ctx: click.Context, traceback: bool) -> None:
+def cli(ctx: click.Context, traceback: bool, data_dir: Path | None) -> None:
     """Offline, voice-guided core workouts: brace, breathe, and stop before pain.
 
     ROUTINE arguments are TOML files, or the name of a shipped routine
     (back-basics, big-three, quick-five).
     """
     ctx.meta["traceback"] = traceback
+    ctx.meta["data_dir"] = data_dir
 
 
 @cli.command()
@@ -91,15 +107,28 @@ def validate(routines: tuple[str, ...]) -> None:
 @cli.command(name="compile")
 @click.argument("routine", metavar="ROUTINE")
 @click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON (version 1).")
-def compile_command(routine: str, as_json: bool) -> None:
-    """Print the cue sheet of ROUTINE: when each cue sounds and what is said."""
-    from voicecoach.cuesheet import format_cuesheet
+@click.option("--as-written", is_flag=True, help="Ignore the history: the file's own doses.")
+@click.pass_context
+def compile_command(ctx: click.Context, routine: str, as_json: bool, as_written: bool) -> None:
+    """Print the cue sheet of ROUTINE: when each cue sounds and what is said.
 
-    _, timeline = load(routine)
+    Doses are adapted from your history (shorter after pain, longer after pain-free
+    sessions) unless --as-written.
+    """
+    from voicecoach.cuesheet import format_cuesheet
+    from voicecoach.program import describe_adjustments, load_today
+
+    today = load_today(routine, None if as_written else open_history(ctx, create=False),
+                       as_written=as_written)
     if as_json:
-        click.echo(json.dumps(timeline.to_json_dict(), indent=1, ensure_ascii=False))
-    else:
-        click.echo("\n".join(format_cuesheet(timeline)))
+        click.echo(json.dumps(today.timeline.to_json_dict(), indent=1, ensure_ascii=False))
+        return
+    lines = format_cuesheet(today.timeline)
+    changes = describe_adjustments(today)
+    if changes:
+        lines[1:1] = ["Adapted from your history (--as-written to ignore):",
+                      *(f"  {c}" for c in changes)]
+    click.echo("\n".join(lines))
 
 
 @cli.command()
@@ -146,6 +175,238 @@ def new(file: str, force: bool) -> None:
     except OSError as error:
         fail(f"{file}: error: cannot write the file: {error.strerror}")
     click.echo(f"wrote {file}; edit it, then: voicecoach play {file}", err=True)
+
+
+def voice_options(f: Any) -> Any:
+    """The --voice, --rate and --volume options shared by play and render."""
+    f = click.option("--volume", type=click.FloatRange(0, 1), help="Volume, 0 to 1.")(f)
+    f = click.option("--rate", type=click.IntRange(50, 500), help="Words per minute.")(f)
+    return click.option("--voice", help="Voice id or name (see voicecoach voices).")(f)
+
+
+def synthesis_progress():  # -> (progress context, callback)
+    """A rich progress bar on stderr for speech synthesis, shown only when there is work."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    progress = Progress(TextColumn("Preparing the voice"), BarColumn(), MofNCompleteColumn(),
+                        console=Console(stderr=True), transient=True)
+    task = progress.add_task("voice", total=None)
+
+    def update(done: int, total: int) -> None:
+        if not progress.live.is_started:
+            progress.start()
+        progress.update(task, completed=done, total=total)
+
+    return progress, update
+
+
+def prepare_audio(today: Any, choice: Any, samplerate: int) -> Any:
+    """Synthesize (or load cached) speech for today's session with a progress bar."""
+    from voicecoach.paths import cache_dir
+    from voicecoach.session import prepare_speech
+
+    progress, update = synthesis_progress()
+    try:
+        return prepare_speech(today.timeline, today.routine, choice, samplerate, cache_dir(),
+                              progress=update)
+    finally:
+        progress.stop()
+
+
+def say_adjustments(today: Any) -> None:
+    """Tell the user, before anything plays, what the history changed today."""
+    from voicecoach.program import describe_adjustments
+
+    for line in describe_adjustments(today):
+        click.echo(f"Adapted: {line}", err=True)
+
+
+@cli.command()
+@click.argument("routine", metavar="ROUTINE")
+@click.option("--text", is_flag=True, help="No sound: print each cue when it is due.")
+@click.option("--speed", type=click.FloatRange(0.1, 1000), default=1.0, show_default=True,
+              help="With --text: play N times faster, to preview a routine.")
+@click.option("--device", help="Output device name or index (see voicecoach devices).")
+@voice_options
+@click.option("--as-written", is_flag=True, help="Ignore the history: the file's own doses.")
+@click.pass_context
+def play(ctx: click.Context, routine: str, text: bool, speed: float, device: str | None,
+         voice: str | None, rate: int | None, volume: float | None, as_written: bool) -> None:
+    """Play ROUTINE hands-free.
+
+    Keys: Space pause/resume, x or Esc stop (pain), n next exercise, b back to the start
+    of the set, q quit.
+    """
+    from voicecoach.history import timeline_hash
+    from voicecoach.player import Player, Recorder
+    from voicecoach.program import load_today
+    from voicecoach.session import (
+        DEFAULT_SAMPLERATE,
+        VoiceChoice,
+        build_mixer,
+        prepare_silent,
+    )
+
+    if speed != 1.0 and not text:
+        raise click.UsageError("--speed needs --text (sound always plays in real time)")
+    history = open_history(ctx)
+    today = load_today(routine, history, as_written=as_written)
+    say_adjustments(today)
+    if text:
+        prepared = prepare_silent(today.timeline)
+    else:
+        from voicecoach.devices import resolve_device
+
+        device_index = resolve_device(int(device) if device and device.isdigit() else device)
+        prepared = prepare_audio(today, VoiceChoice(voice, rate, volume), DEFAULT_SAMPLERATE)
+    plan, mixer = build_mixer(today.timeline, prepared)
+    session_id = history.start_session(str(today.path), today.routine.title,
+                                       timeline_hash(today.timeline))
+    recorder = Recorder(history, session_id, today.routine)
+    player = Player(today.timeline, plan, mixer, recorder, text=text, speed=speed,
+                    device=None if text else device_index)
+    result = player.run()
+    click.echo(session_summary(result), err=True)
+    if result.interrupted:
+        ctx.exit(130)
+
+
+def session_summary(result: Any) -> str:
+    """One line on how the session ended (and where, after a pain stop)."""
+    if result.outcome == "stop_pain" and result.stop is not None:
+        s = result.stop
+        where = ", ".join(x for x in (
+            s.name, f"set {s.set}" if s.set else "", f"rep {s.rep}" if s.rep else "",
+            f"{s.side} side" if s.side else "",
+            f"{s.seconds:.1f} s into the work" if s.phase == "work" else s.phase) if x)
+        saved = "recorded" if result.pain_recorded else "NOT recorded"
+        pain = f", pain {result.pain_rating}/10" if result.pain_rating is not None else ""
+        return f"Stopped for pain at {where}{pain} ({saved}). Next time starts below it."
+    return {"completed": "Session complete. Well done.",
+            "quit": "Session ended early.",
+            "device_lost": "Session ended: the audio device was lost."}.get(
+                result.outcome, f"Session ended: {result.outcome}.")
+
+
+@cli.command()
+@click.argument("routine", metavar="ROUTINE")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Audio file: .wav, .flac, .ogg or .mp3.")
+@click.option("--timeline", "timeline_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the as-rendered timeline (JSON, version 1).")
+@click.option("--samplerate", type=click.IntRange(8000, 192000), default=48000,
+              show_default=True)
+@voice_options
+@click.option("--as-written", is_flag=True, help="Ignore the history: the file's own doses.")
+@click.pass_context
+def render(ctx: click.Context, routine: str, output: Path, timeline_out: Path | None,
+           samplerate: int, voice: str | None, rate: int | None, volume: float | None,
+           as_written: bool) -> None:
+    """Render ROUTINE to an audio file, faster than real time, for a phone."""
+    from voicecoach.program import load_today
+    from voicecoach.session import VoiceChoice, build_mixer
+    from voicecoach.sinks import check_output_path, render_to_file
+
+    check_output_path(output)
+    today = load_today(routine, None if as_written else open_history(ctx, create=False),
+                       as_written=as_written)
+    say_adjustments(today)
+    prepared = prepare_audio(today, VoiceChoice(voice, rate, volume), samplerate)
+    plan, mixer = build_mixer(today.timeline, prepared)
+    frames = render_to_file(mixer, output, frames=plan.total_frames)
+    if timeline_out is not None:
+        text = json.dumps(plan.as_rendered(today.routine.title), indent=1, ensure_ascii=False)
+        try:
+            timeline_out.write_text(text + "\n", encoding="utf-8")
+        except OSError as error:
+            fail(f"{timeline_out}: error: cannot write the file: {error.strerror}")
+    click.echo(f"wrote {output} ({frames / samplerate / 60:.1f} minutes)", err=True)
+
+
+@cli.command()
+def voices() -> None:
+    """List the installed text-to-speech voices."""
+    from voicecoach.speech import list_voices
+
+    for v in list_voices():
+        langs = ", ".join(v.languages) if v.languages else ""
+        click.echo(f"{v.id:<28} {v.name}  {langs}".rstrip())
+
+
+@cli.command()
+def devices() -> None:
+    """List the audio output devices (use --device NAME|INDEX with play)."""
+    from voicecoach.devices import list_output_devices
+
+    found = list_output_devices()
+    if not found:
+        from voicecoach.devices import NO_DEVICE_MESSAGE
+
+        fail(NO_DEVICE_MESSAGE)
+    for d in found:
+        click.echo(d.describe())
+
+
+@cli.command()
+@click.argument("exercise", required=False)
+@click.option("--routine", "routine_spec", metavar="ROUTINE", help="Only this routine.")
+@click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Export everything as JSON.")
+@click.option("--csv", "as_csv", is_flag=True, help="Export everything as CSV.")
+@click.pass_context
+def history(ctx: click.Context, exercise: str | None, routine_spec: str | None, limit: int,
+            as_json: bool, as_csv: bool) -> None:
+    """Recent sessions, or the trend of one EXERCISE with pain stops marked."""
+    from rich.console import Console
+
+    from voicecoach.history import routine_key
+    from voicecoach.report import exercise_chart, history_csv, history_json, sessions_table
+
+    db = open_history(ctx)
+    if as_json:
+        click.echo(history_json(db.export()))
+        return
+    if as_csv:
+        click.echo(history_csv(db), nl=False)
+        return
+    path = routine_key(find_routine(routine_spec)) if routine_spec else None
+    if exercise:
+        stats = db.exercise_history(path, exercise)
+        if not stats:
+            fail(f"no sessions of {exercise!r} in the history yet")
+        click.echo(exercise_chart(exercise, stats))
+        return
+    Console().print(sessions_table(db.sessions(limit, path)))
+
+
+@cli.command()
+@click.argument("rating", type=click.IntRange(0, 10))
+@click.option("--note", help="What happened, in your words.")
+@click.option("--exercise", help="The exercise it relates to, if any.")
+@click.pass_context
+def pain(ctx: click.Context, rating: int, note: str | None, exercise: str | None) -> None:
+    """Record a pain note after the fact (0 = none, 10 = worst)."""
+    open_history(ctx).add_pain_note(rating, note, exercise)
+    click.echo(f"recorded pain {rating}/10", err=True)
+
+
+@cli.command()
+@click.argument("routine", metavar="ROUTINE")
+@click.option("--write", is_flag=True, help="Write today's levels into the routine file.")
+@click.pass_context
+def progress(ctx: click.Context, routine: str, write: bool) -> None:
+    """Show how the history adapts ROUTINE; --write saves the levels into the file."""
+    from voicecoach.adapt import levels
+    from voicecoach.program import describe_adjustments, load_today
+    from voicecoach.writeback import write_levels
+
+    today = load_today(routine, open_history(ctx, create=False))
+    changes = describe_adjustments(today)
+    click.echo("\n".join(changes) if changes else "No changes: the file's doses stand.")
+    if write and changes:
+        write_levels(today.path, levels(today.adjustments))
+        click.echo(f"wrote the levels into {today.path}", err=True)
 
 
 def main() -> None:

@@ -259,6 +259,14 @@ def writable_formats() -> list[str]:
     return [s for s, (major, sub) in FILE_FORMATS.items() if soundfile.check_format(major, sub)]
 
 
+def check_output_path(path: Path, format: str | None = None) -> None:
+    """Fail early (before any synthesis) on an unknown format or a missing directory."""
+    _file_format(path, format)
+    parent = path.resolve().parent
+    if not parent.is_dir():
+        raise VoicecoachError(f"cannot render {path}: the directory {parent} does not exist")
+
+
 def _file_format(path: Path, format: str | None) -> tuple[str, str]:
     import soundfile
 

@@ -1,0 +1,43 @@
+"""Today's session: the routine loaded, adapted from the history, and compiled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from voicecoach.adapt import Adjustment, adapt_routine
+from voicecoach.history import History, routine_key
+from voicecoach.model import Routine
+from voicecoach.paths import find_routine
+from voicecoach.routine import load_routine
+from voicecoach.timeline import Timeline, compile_routine
+
+
+@dataclass
+class Today:
+    """What will be played: the file, the routine as adapted, its timeline and the changes."""
+
+    spec: str
+    path: Path
+    routine: Routine
+    timeline: Timeline
+    adjustments: list[Adjustment] = field(default_factory=list)
+
+
+def load_today(spec: str, history: History | None, *, as_written: bool = False) -> Today:
+    """Load ROUTINE ``spec`` and, unless ``as_written``, adapt it from ``history``.
+
+    Errors name ``spec`` exactly as the user typed it.
+    """
+    path = find_routine(spec)
+    routine = load_routine(path, display_name=spec)
+    adjustments: list[Adjustment] = []
+    if history is not None and not as_written:
+        routine, adjustments = adapt_routine(routine, history.records(routine_key(path)))
+    return Today(spec, path, routine, compile_routine(routine, file=spec), adjustments)
+
+
+def describe_adjustments(today: Today) -> list[str]:
+    """One line per exercise whose dose differs from the file, for compile and play."""
+    return [f"{a.name}: {a.old.describe()} -> {a.new.describe()} ({a.reason})"
+            for a in today.adjustments if a.old != a.new]

@@ -227,7 +227,7 @@ def _work(b: _Builder, ex: Exercise, set_no: int, rep: int | None, side: str | N
 def _breathe(b: _Builder, ex: Exercise, seg: Segment, milestones: list[float]) -> None:
     assert ex.breathing is not None
     # The first breath comes after the count so the two do not talk over each other.
-    at = seg.start + (1.0 if ex.kind == "hold" and ex.reps[0] > 1 else 0.5)
+    at = seg.start + (1.5 if ex.kind == "hold" and ex.reps[0] > 1 else 0.5)
     inhale = True
     while at < seg.end - BREATHE_TAIL_S:
         clear = all(not (m - BREATHE_CLEARANCE_S < at < m + BREATHE_CLEARANCE_S)

@@ -1,0 +1,652 @@
+"""The mixer: the pull-model Source that turns a plan and its clips into sample blocks.
+
+The sound card's callback, the file sink and the text clock all pull from `Mixer.fill`.
+Its only clock is its sample counter: the plan clock (``position_frames``) advances only
+while the plan plays, and a separate output counter (``output_frames``) counts every frame
+written, including inserted audio (the resume lead-in, the stop-pain message) that never
+shifts the plan's own frame positions.
+
+`fill` follows python-sounddevice's callback contract: it fills the whole buffer, takes
+no lock that can block (commands arrive through a `queue.SimpleQueue` drained with
+``get_nowait``), logs nothing, touches no file, and reuses preallocated scratch buffers.
+All state changes happen at exact frames, so any block size gives identical output.
+"""
+
+from __future__ import annotations
+
+import bisect
+import collections
+import queue
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from voicecoach.commands import Command
+from voicecoach.phrases import PAIN_QUESTION, RESUMING, SAFETY_MESSAGE, countdown_text
+from voicecoach.schedule import Plan, PlannedCue
+from voicecoach.timeline import Cue
+
+FADE_S = 0.005
+# After "stop, pain" fades the session out: a breath of silence, the safety message,
+# a pause to take it in, then the pain question.
+STOP_SILENCE_S = 0.25
+PAIN_QUESTION_GAP_S = 0.5
+# After "Resuming...": a pause before the fresh countdown (inside work) or before the
+# session continues (outside work).
+RESUME_GAP_S = 0.5
+RESUME_COUNTDOWN = 3
+INITIAL_BLOCK_FRAMES = 4096
+
+Outcome = Literal["completed", "quit", "stop_pain"]
+
+# Sources of sound, and what happens once a fade-out reaches silence.
+_SILENT, _PLAN, _INSERT = 0, 1, 2
+_PAUSE, _JUMP, _STOP, _QUIT = "pause", "jump", "stop", "quit"
+# What follows an inserted sequence.
+_RESTART_WORK, _CONTINUE, _FINISH = "restart_work", "continue", "finish"
+
+
+def fade_frames(samplerate: int) -> int:
+    """Frames of a fade (about 5 ms): short enough to feel immediate, long enough not to click."""
+    return max(1, round(FADE_S * samplerate))
+
+
+@dataclass(frozen=True, slots=True)
+class StopReport:
+    """Where "stop, pain" stopped the session.
+
+    ``seconds`` is how far into the current work segment (0 outside work), on the plan
+    clock; ``paused`` says the session was paused (or in its resume lead-in) at the time.
+    """
+
+    exercise: int | None
+    name: str | None
+    set: int | None
+    rep: int | None
+    side: str | None
+    phase: str
+    seconds: float
+    plan_frame: int
+    segment_index: int
+    paused: bool
+
+
+@dataclass(frozen=True, slots=True)
+class WorkEntry:
+    """A work segment that was played: completed, or cut short by stop-pain or quit."""
+
+    segment_index: int
+    exercise: int | None
+    name: str | None
+    set: int | None
+    rep: int | None
+    side: str | None
+    seconds: float
+    completed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    """One sound of an inserted sequence, at ``start``..``end`` frames into the sequence."""
+
+    start: int
+    end: int
+    audio: np.ndarray | None
+    role: str
+    kind: Literal["speech", "tone"]
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Insert:
+    """Audio played outside the plan clock (resume lead-in, stop-pain message)."""
+
+    items: tuple[_Item, ...]
+    frames: int
+
+
+def _as_clip(clip: np.ndarray | int) -> tuple[np.ndarray | None, int]:
+    """A clip as (float32 mono array or ``None`` for silence, length in frames)."""
+    if isinstance(clip, (int, np.integer)):
+        return None, int(clip)
+    audio = np.ascontiguousarray(np.asarray(clip, dtype=np.float32).reshape(-1))
+    return audio, len(audio)
+
+
+class Mixer:
+    """Plays a `Plan`: mixes its clips block by block and obeys player commands.
+
+    Parameters
+    ----------
+    plan
+        The session on the sample clock; the mixer runs at ``plan.samplerate``.
+    clips
+        Speech clips keyed by text: float32 mono arrays, shape ``(frames,)``, at
+        ``plan.samplerate``; or an int, meaning silence of that many frames (text mode).
+    tones
+        Earcons keyed by tone name, float32 mono arrays at ``plan.samplerate``.
+    channels
+        Output channels; the mono mix is copied to each.
+    extra
+        Clips for `phrases.RESUMING`, `phrases.SAFETY_MESSAGE`, `phrases.PAIN_QUESTION` and
+        the countdown texts (`phrases.countdown_text`). A missing one is silent.
+
+    Notes
+    -----
+    Readable from other threads (plain attributes, updated at the end of each `fill`):
+    ``position_frames`` (plan clock), ``output_frames``, ``paused``, ``finished``,
+    ``outcome``, ``current_segment_index``, ``ended_at_output_frame``, ``stop_report``,
+    ``work_log`` and ``events``: a deque of ``(output_frame, plan_frame, PlannedCue)``
+    appended when a cue begins sounding. Inserted sounds appear there too, with roles
+    ``"resume"``, ``"countdown"``, ``"safety"`` and ``"pain_question"``.
+    """
+
+    def __init__(
+        self,
+        plan: Plan,
+        clips: Mapping[str, np.ndarray | int],
+        tones: Mapping[str, np.ndarray],
+        *,
+        channels: int = 2,
+        extra: Mapping[str, np.ndarray | int] | None = None,
+    ) -> None:
+        if channels < 1:
+            raise ValueError(f"channels must be at least 1, got {channels}")
+        extra = {} if extra is None else extra
+        self.plan = plan
+        self.samplerate = plan.samplerate
+        self.channels = channels
+        sr = plan.samplerate
+        self._fade = fade_frames(sr)
+        ramp = np.arange(1, self._fade + 1, dtype=np.float64) / self._fade
+        # Gain after j + 1 frames of a fade: up to exactly 1, down to exactly 0.
+        self._up = ramp.astype(np.float32)
+        self._down = (1.0 - ramp).astype(np.float32)
+
+        sounds: dict[tuple[str, str], np.ndarray | None] = {}
+        for text, clip in clips.items():
+            sounds["speech", text] = _as_clip(clip)[0]
+        for name, tone in tones.items():
+            sounds["tone", name] = _as_clip(tone)[0]
+        self._events = plan.events
+        self._starts = [e.start_frame for e in plan.events]
+        self._ends = [e.end_frame for e in plan.events]
+        self._audio: list[np.ndarray | None] = []
+        for ev in plan.events:
+            if (ev.kind, ev.key) not in sounds:
+                raise KeyError(f"no {ev.kind} clip for {ev.key!r}")
+            audio = sounds[ev.kind, ev.key]
+            self._audio.append(None if audio is None else audio[: ev.end_frame - ev.start_frame])
+        self._longest = max((e - s for s, e in zip(self._starts, self._ends, strict=True)),
+                            default=0)
+        self._seg_starts = [s.start_frame for s in plan.segments]
+
+        tick = _as_clip(tones["tick"]) if "tick" in tones else (None, 0)
+        self._resume_work = self._resume_insert(extra, tick, countdown=True)
+        self._resume_rest = self._resume_insert(extra, tick, countdown=False)
+        self._stop_insert = self._build_stop_insert(extra)
+
+        self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
+        self._deferred: collections.deque[Command] = collections.deque()
+        self._mono = np.zeros(INITIAL_BLOCK_FRAMES, dtype=np.float32)
+
+        # Playback state (audio thread only).
+        self._src = _PLAN
+        self._pos = 0
+        self._seg = 0
+        self._played = False  # the plan clock has advanced inside the current segment
+        self._next_ev = 0
+        self._active: list[int] = []
+        self._ramp = 0  # +1 fading in, -1 fading out, 0 steady
+        self._ramp_pos = 0
+        self._on_silent = _PAUSE
+        self._jump_to = 0
+        self._insert: _Insert | None = None
+        self._ins_pos = 0
+        self._after_insert = _CONTINUE
+        self._resume_at = 0
+        self._terminal = False
+        self._paused = False
+        self._finished = False
+        self._outcome: Outcome | None = None
+        self._out = 0  # output frames before the current block
+        self._ended_at: int | None = None
+
+        # Public, read by other threads.
+        self.position_frames = 0
+        self.output_frames = 0
+        self.paused = False
+        self.finished = False
+        self.outcome: Outcome | None = None
+        self.current_segment_index = 0
+        self.ended_at_output_frame: int | None = None
+        self.stop_report: StopReport | None = None
+        self.work_log: list[WorkEntry] = []
+        self.events: collections.deque[tuple[int, int, PlannedCue]] = collections.deque()
+
+    # --- Inserted sequences, built once -----------------------------------------------
+
+    def _resume_insert(self, extra: Mapping[str, np.ndarray | int],
+                       tick: tuple[np.ndarray | None, int], *, countdown: bool) -> _Insert:
+        sr = self.samplerate
+        items: list[_Item] = []
+        t = 0
+        if RESUMING in extra:
+            audio, n = _as_clip(extra[RESUMING])
+            items.append(_Item(0, n, audio, "resume", "speech", RESUMING))
+            t = n + round(RESUME_GAP_S * sr)
+        if not countdown:
+            return _Insert(tuple(items), t)
+        for k in range(RESUME_COUNTDOWN, 0, -1):
+            if tick[1] > 0:
+                items.append(_Item(t, t + tick[1], tick[0], "countdown", "tone", "tick"))
+            text = countdown_text(k)
+            if text in extra:
+                audio, n = _as_clip(extra[text])
+                items.append(_Item(t, t + n, audio, "countdown", "speech", text))
+            t += sr
+        return _Insert(tuple(items), t)
+
+    def _build_stop_insert(self, extra: Mapping[str, np.ndarray | int]) -> _Insert:
+        sr = self.samplerate
+        items: list[_Item] = []
+        t = round(STOP_SILENCE_S * sr)
+        for role, text in (("safety", SAFETY_MESSAGE), ("pain_question", PAIN_QUESTION)):
+            if text in extra:
+                audio, n = _as_clip(extra[text])
+                items.append(_Item(t, t + n, audio, role, "speech", text))
+                t += n + round(PAIN_QUESTION_GAP_S * sr)
+        # The session ends when the question has been asked, not after the gap.
+        end = items[-1].end if items else t
+        return _Insert(tuple(items), end)
+
+    # --- Commands ---------------------------------------------------------------------
+
+    def send(self, command: Command) -> None:
+        """Queue a command for the next block (thread-safe, never blocks)."""
+        self._commands.put(command)
+
+    def _drain(self) -> None:
+        # empty() first: raising queue.Empty on every block would cost more than the mix.
+        while not self._commands.empty():
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            self._apply(command, 0)
+
+    def _gain(self) -> float:
+        """The gain the output has reached right now (1 when no fade is running)."""
+        if self._ramp > 0:
+            return float(self._up[self._ramp_pos - 1]) if self._ramp_pos else 0.0
+        if self._ramp < 0:
+            return float(self._down[self._ramp_pos - 1]) if self._ramp_pos else 1.0
+        return 1.0
+
+    def _fade_out(self, then: str) -> None:
+        if self._ramp >= 0:
+            gain = self._gain()
+            self._ramp = -1
+            # Start the fade where the current gain already is, so a fade never jumps.
+            self._ramp_pos = min(self._fade, round((1.0 - gain) * self._fade))
+        self._on_silent = then
+
+    def _apply(self, command: Command, offset: int) -> None:
+        """Act on ``command`` at frame ``offset`` of the current block."""
+        if self._finished:
+            return
+        if self._terminal:
+            # Pain outranks a quit still fading out: the safety message must be heard.
+            if command is Command.STOP_PAIN and self._outcome == "quit":
+                self._outcome = "stop_pain"
+                self._report_stop(True, log=False)
+                self._fade_out(_STOP)
+            return
+        if command is Command.STOP_PAIN or command is Command.QUIT:
+            stop = command is Command.STOP_PAIN
+            self._terminal = True
+            self._outcome = "stop_pain" if stop else "quit"
+            self._report_stop(stop)
+            if self._src == _SILENT:
+                self._on_faded(_STOP if stop else _QUIT, offset)
+            else:
+                self._fade_out(_STOP if stop else _QUIT)
+            return
+        if self._ramp < 0:
+            # A pause or jump is fading out: act on this once it is silent.
+            self._deferred.append(command)
+            return
+        if command is Command.PAUSE:
+            if not self._paused:
+                self._paused = True
+                self._fade_out(_PAUSE)
+            else:
+                self._resume()
+        elif (command is Command.NEXT or command is Command.BACK) and self.plan.segments:
+            target = self._next_target() if command is Command.NEXT else self._back_target()
+            if self._src == _SILENT:
+                self._seek(target, partial=False)
+            else:
+                self._jump_to = target
+                self._fade_out(_JUMP)
+
+    def _resume(self) -> None:
+        self._paused = False
+        seg = self.plan.segments[self._seg] if self.plan.segments else None
+        if seg is not None and seg.segment.phase == "work":
+            # The brace was let go: a fresh countdown, then the hold again from its start.
+            self._start_insert(self._resume_work, _RESTART_WORK)
+            self._resume_at = seg.start_frame
+        else:
+            self._start_insert(self._resume_rest, _CONTINUE)
+            self._resume_at = self._pos
+        self._ramp = 1
+        self._ramp_pos = 0
+
+    def _start_insert(self, insert: _Insert, then: str) -> None:
+        self._src = _INSERT
+        self._insert = insert
+        self._ins_pos = 0
+        self._after_insert = then
+
+    def _on_faded(self, action: str, offset: int) -> None:
+        """The output has faded to silence (or was silent): do what the fade was for."""
+        self._ramp = 0
+        self._ramp_pos = 0
+        if action == _PAUSE:
+            self._src = _SILENT
+        elif action == _JUMP:
+            self._src = _PLAN
+            self._seek(self._jump_to, partial=False)
+        elif action == _STOP:
+            self._start_insert(self._stop_insert, _FINISH)
+        else:
+            self._finish(offset)
+            return
+        while self._deferred and not self._finished:
+            self._apply(self._deferred.popleft(), offset)
+            if self._ramp < 0:
+                return
+
+    def _finish(self, offset: int) -> None:
+        self._src = _SILENT
+        self._finished = True
+        if self._outcome is None:
+            self._outcome = "completed"
+        self._ended_at = self._out + offset
+
+    # --- Where things are -------------------------------------------------------------
+
+    def _seek(self, frame: int, *, partial: bool) -> None:
+        """Move the plan clock to ``frame``; ``partial`` keeps sounds already under way."""
+        self._pos = frame
+        last = len(self._seg_starts) - 1
+        self._seg = max(0, min(last, bisect.bisect_right(self._seg_starts, frame) - 1))
+        self._next_ev = bisect.bisect_left(self._starts, frame)
+        if partial:
+            first = bisect.bisect_left(self._starts, frame - self._longest)
+            self._active = [j for j in range(first, self._next_ev) if self._ends[j] > frame]
+            return
+        self._played = False
+        self._active = []
+        # Landing on a segment start: the stop tone that closed the work before it
+        # belongs to what was left, not to what comes next.
+        while (self._next_ev < len(self._starts) and self._starts[self._next_ev] == frame
+               and self._events[self._next_ev].cue.role == "stop"):
+            self._next_ev += 1
+
+    def _next_target(self) -> int:
+        segs = self.plan.segments
+        current = segs[self._seg].segment.exercise
+        for ps in segs[self._seg + 1:]:
+            if ps.segment.exercise is not None and ps.segment.exercise != current:
+                return ps.start_frame
+        for ps in segs[self._seg + 1:]:
+            if ps.segment.phase == "outro":
+                return ps.start_frame
+        return self.plan.total_frames
+
+    def _back_target(self) -> int:
+        segs = self.plan.segments
+        where: tuple[int | None, int | None] | None = None
+        for ps in reversed(segs[: self._seg + 1]):
+            s = ps.segment
+            if s.phase == "work" or (s.set is not None and s is segs[self._seg].segment):
+                where = (s.exercise, s.set)
+                break
+        if where is None:
+            return segs[self._seg].start_frame
+        for ps in reversed(segs[: self._seg + 1]):
+            s = ps.segment
+            if s.phase == "get_ready" and (s.exercise, s.set) == where:
+                return ps.start_frame
+        return segs[self._seg].start_frame
+
+    def _report_stop(self, pain: bool, *, log: bool = True) -> None:
+        """Record where the session stopped, and the work cut short, for the history."""
+        sr = self.samplerate
+        paused = self._paused or self._src == _INSERT  # a resume lead-in is still a pause
+        if not self.plan.segments:
+            if pain:
+                self.stop_report = StopReport(None, None, None, None, None, "outro", 0.0,
+                                              self._pos, 0, paused)
+            return
+        ps = self.plan.segments[self._seg]
+        s = ps.segment
+        into = self._pos - ps.start_frame if s.phase == "work" else 0
+        if pain:
+            self.stop_report = StopReport(s.exercise, s.name, s.set, s.rep, s.side, s.phase,
+                                          into / sr, self._pos, self._seg, paused)
+        if log and into > 0:
+            self.work_log.append(WorkEntry(self._seg, s.exercise, s.name, s.set, s.rep,
+                                           s.side, into / sr, False))
+
+    # --- Filling blocks ---------------------------------------------------------------
+
+    def _settle(self, offset: int) -> None:
+        """Apply every transition due at the current frame (boundary reached, fade done)."""
+        while not self._finished:
+            if self._src == _PLAN and self._plan_boundary(offset):
+                continue
+            if self._src == _INSERT and self._insert_boundary(offset):
+                continue
+            if self._ramp != 0 and self._ramp_pos >= self._fade:
+                if self._ramp > 0:
+                    self._ramp = 0
+                    self._ramp_pos = 0
+                else:
+                    self._on_faded(self._on_silent, offset)
+                continue
+            return
+
+    def _plan_boundary(self, offset: int) -> bool:
+        """Cross a segment end or reach the end of the plan; ``True`` if anything changed."""
+        segs = self.plan.segments
+        if self._seg < len(segs) and self._pos >= segs[self._seg].end_frame:
+            ps = segs[self._seg]
+            if ps.segment.phase == "work" and self._played:
+                s = ps.segment
+                self.work_log.append(WorkEntry(self._seg, s.exercise, s.name, s.set, s.rep,
+                                               s.side, ps.frames / self.samplerate, True))
+            if self._seg + 1 < len(segs):
+                self._seg += 1
+                self._played = False
+                return True
+        if self._pos < self.plan.total_frames:
+            return False
+        if self._ramp < 0:
+            # The session ended inside a fade-out: do what the fade was for right away
+            # (a stop-pain message must still be spoken).
+            self._on_faded(self._on_silent, offset)
+        else:
+            self._finish(offset)
+        return True
+
+    def _insert_boundary(self, offset: int) -> bool:
+        """Leave an inserted sequence that has played out; ``True`` if it did."""
+        assert self._insert is not None
+        if self._ins_pos < self._insert.frames:
+            return False
+        then = self._after_insert
+        self._insert = None
+        if then == _FINISH:
+            self._finish(offset)
+            return True
+        self._src = _PLAN
+        if then == _RESTART_WORK:
+            self._seek(self._resume_at, partial=False)
+        else:
+            self._seek(self._resume_at, partial=True)
+            # Sounds under way resume mid-clip: fade them in, never click.
+            self._ramp = 1
+            self._ramp_pos = 0
+        return True
+
+    def _mix_plan(self, mono: np.ndarray, offset: int, frames: int) -> None:
+        pos = self._pos
+        end = pos + frames
+        starts, ends, audio = self._starts, self._ends, self._audio
+        active = self._active
+        j = self._next_ev
+        count = len(starts)
+        while j < count and starts[j] < end:
+            active.append(j)
+            self.events.append((self._out + offset + starts[j] - pos, starts[j],
+                                self._events[j]))
+            j += 1
+        self._next_ev = j
+        finished_any = False
+        for e in active:
+            s = starts[e]
+            a = s if s > pos else pos
+            b = ends[e] if ends[e] < end else end
+            clip = audio[e]
+            if clip is not None and b > a:
+                # A clip shorter than its event is silent for the rest.
+                lo, hi = a - s, min(b - s, len(clip))
+                if hi > lo:
+                    mono[offset + a - pos: offset + a - pos + hi - lo] += clip[lo:hi]
+            if ends[e] <= end:
+                finished_any = True
+        if finished_any:
+            self._active = [e for e in active if ends[e] > end]
+        self._pos = end
+        self._played = True
+
+    def _mix_insert(self, mono: np.ndarray, offset: int, frames: int) -> None:
+        assert self._insert is not None
+        pos = self._ins_pos
+        end = pos + frames
+        for item in self._insert.items:
+            if pos <= item.start < end:
+                # Rare (a resume or a stop), so building the cue here costs nothing.
+                cue = Cue(self._pos / self.samplerate, item.role,
+                          item.key if item.kind == "speech" else None,
+                          item.key if item.kind == "tone" else None)
+                self.events.append((self._out + offset + item.start - pos, self._pos,
+                                    PlannedCue(cue, self._pos, self._pos, item.kind, item.key)))
+            a = max(item.start, pos)
+            b = min(item.end, end)
+            if item.audio is not None and b > a:
+                mono[offset + a - pos: offset + b - pos] += item.audio[a - item.start:
+                                                                       b - item.start]
+        self._ins_pos = end
+
+    def fill(self, outdata: np.ndarray) -> bool:
+        """Write the next ``len(outdata)`` frames of the session.
+
+        Parameters
+        ----------
+        outdata
+            float32 array, shape ``(frames, channels)`` (or ``(frames,)``), overwritten
+            entirely: the mono mix, clipped to [-1, 1], in every channel; silence after
+            the end.
+
+        Returns
+        -------
+        bool
+            ``False`` once the session is over (this block holds its last frames).
+        """
+        n = len(outdata)
+        if n > len(self._mono):
+            self._mono = np.zeros(n, dtype=np.float32)  # grows once, for a larger block
+        mono = self._mono[:n]
+        mono.fill(0.0)
+        self._drain()
+        i = 0
+        while True:
+            self._settle(i)
+            if i >= n or self._finished or self._src == _SILENT:
+                break
+            # Spans end at every frame where something changes, so the output does not
+            # depend on how the stream is cut into blocks.
+            k = n - i
+            if self._ramp != 0:
+                k = min(k, self._fade - self._ramp_pos)
+            if self._src == _PLAN:
+                k = min(k, self.plan.segments[self._seg].end_frame - self._pos)
+                self._mix_plan(mono, i, k)
+            else:
+                assert self._insert is not None
+                k = min(k, self._insert.frames - self._ins_pos)
+                self._mix_insert(mono, i, k)
+            if self._ramp != 0:
+                gains = self._up if self._ramp > 0 else self._down
+                mono[i:i + k] *= gains[self._ramp_pos:self._ramp_pos + k]
+                self._ramp_pos += k
+            i += k
+        # Two ufuncs, not np.clip: its Python wrapper costs more than the whole mix.
+        np.minimum(mono, 1.0, out=mono)
+        np.maximum(mono, -1.0, out=mono)
+        if outdata.ndim == 2:
+            outdata[:] = mono[:, None]
+        else:
+            outdata[:] = mono
+        self._out += n
+        # Publish for other threads: plain attribute stores, no lock.
+        self.position_frames = self._pos
+        self.output_frames = self._out
+        self.paused = self._paused
+        self.current_segment_index = self._seg
+        self.outcome = self._outcome
+        self.ended_at_output_frame = self._ended_at
+        self.finished = self._finished
+        return not self._finished
+
+
+def render_all(mixer: Mixer, blocksize: int = 4096, *, max_frames: int | None = None
+               ) -> np.ndarray:
+    """Pull ``mixer`` until it finishes and return everything it played.
+
+    Parameters
+    ----------
+    mixer
+        The source; a paused mixer never finishes, so pass ``max_frames`` then.
+    blocksize
+        Frames per `Mixer.fill` call.
+    max_frames
+        Stop after this many frames even if the session has not ended.
+
+    Returns
+    -------
+    np.ndarray
+        float32, shape ``(frames, mixer.channels)``: up to the session's last frame
+        (``mixer.ended_at_output_frame``), not padded to a whole block.
+    """
+    if blocksize <= 0:
+        raise ValueError(f"blocksize must be positive, got {blocksize}")
+    blocks: list[np.ndarray] = []
+    total = 0
+    more = True
+    while more and (max_frames is None or total < max_frames):
+        block = np.zeros((blocksize, mixer.channels), dtype=np.float32)
+        more = mixer.fill(block)
+        blocks.append(block)
+        total += blocksize
+    out = np.concatenate(blocks) if blocks else np.zeros((0, mixer.channels), np.float32)
+    end = mixer.ended_at_output_frame
+    if end is None:
+        end = total if max_frames is None else min(total, max_frames)
+    return out[:end]

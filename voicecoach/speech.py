@@ -1,0 +1,767 @@
+"""Speech: phrases to trimmed clips with pyttsx3, cached on disk, synthesized in worker processes.
+
+How the work is split, and why:
+
+* The parent process never starts a speech engine for :func:`synthesize`. It computes
+  each phrase's cache key (engine name and versions, voice, rate, volume, text), loads
+  the hits, and only if something is missing starts worker processes (``spawn``), so a
+  warm start is only file reads.
+* pyttsx3 engines are not thread-safe and espeak-ng cannot be initialized twice in one
+  process, so each engine lives in exactly one process and is used from its one thread.
+* espeak-ng carries state from one utterance to the next (its pitch "flutter" phase),
+  so the same text comes out slightly different depending on what was spoken before.
+  With the espeak driver each worker therefore forks a fresh child per phrase, before
+  any engine exists, and the child starts the engine, speaks one phrase and exits: a
+  clip depends only on its text and settings, never on scheduling, and a stuck engine
+  is killed without losing the worker. Other drivers (macOS, Windows) speak in the
+  worker itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import functools
+import hashlib
+import importlib.metadata
+import json
+import multiprocessing
+import multiprocessing.connection
+import os
+import platform
+import select
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+import platformdirs
+import soundfile
+
+from voicecoach.dsp import trim_silence
+from voicecoach.errors import VoicecoachError
+
+# A phrase that takes longer than this is treated as a stuck engine (espeak-ng speaks a
+# long sentence in well under a second).
+PHRASE_TIMEOUT_S = 30.0
+# Starting a worker: a fresh interpreter importing numpy, soundfile and pyttsx3.
+STARTUP_TIMEOUT_S = 60.0
+MAX_WORKERS = 4
+# Bump when trimming or the cached file format changes, so old entries are not reused.
+CACHE_FORMAT = 1
+# The espeak driver always writes 22050 Hz; used for the empty clip of a blank phrase.
+ESPEAK_SAMPLERATE = 22050
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    """How the coach speaks; ``None`` leaves the engine's default.
+
+    ``name`` is a voice id or name (see :func:`resolve_voice`), ``rate`` is words per
+    minute, ``volume`` is 0.0 to 1.0.
+    """
+
+    name: str | None = None
+    rate: int | None = None
+    volume: float | None = None
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One synthesized phrase: ``samples`` float32, shape ``(frames,)``, mono, in [-1, 1]."""
+
+    samples: np.ndarray
+    samplerate: int
+
+    @property
+    def seconds(self) -> float:
+        """Length of the clip in seconds."""
+        return self.samples.shape[0] / self.samplerate
+
+
+@dataclass(frozen=True)
+class VoiceInfo:
+    """An installed voice as the engine reports it."""
+
+    id: str
+    name: str
+    languages: tuple[str, ...]
+    gender: str | None
+
+
+class SpeechUnavailable(VoicecoachError):
+    """No speech engine can run here (pyttsx3 or the system voices are missing)."""
+
+
+class VoiceNotFound(VoicecoachError):
+    """The requested voice is not installed."""
+
+
+class SynthesisError(VoicecoachError):
+    """The speech engine failed, died or hung while speaking a phrase."""
+
+
+@dataclass
+class SynthesisStats:
+    """Running counts for this process, for tests and benchmarks (the product never reads them)."""
+
+    cache_hits: int = 0
+    phrases_synthesized: int = 0
+    workers_started: int = 0
+
+
+stats = SynthesisStats()
+
+
+# --- Engine identity and the missing-backend message --------------------------------------
+
+
+def install_hint() -> str:
+    """How to get a working speech backend on this platform."""
+    if sys.platform.startswith("linux"):
+        return ("Install espeak-ng and its library:\n"
+                "  sudo apt-get install espeak-ng libespeak-ng1   (Debian, Ubuntu)\n"
+                "  sudo dnf install espeak-ng                     (Fedora)\n"
+                "then run voicecoach again.")
+    if sys.platform == "darwin":
+        return ("macOS ships its system voices with the OS; reinstall pyttsx3 "
+                "(python -m pip install --force-reinstall pyttsx3) and try again.")
+    if sys.platform == "win32":
+        return ("Windows ships its system voices (SAPI5) with the OS; reinstall pyttsx3 "
+                "(python -m pip install --force-reinstall pyttsx3) and try again.")
+    return "Install espeak-ng (libespeak-ng), then reinstall pyttsx3 and try again."
+
+
+def _unavailable(exc: BaseException) -> SpeechUnavailable:
+    return SpeechUnavailable(f"No speech engine is available ({type(exc).__name__}: {exc}).\n"
+                             f"{install_hint()}")
+
+
+def _driver_name() -> str:
+    try:
+        from pyttsx3.engine import default_engine_by_sys_platform
+    except ImportError:  # pyttsx3 before 2.99 chose the driver inside Engine
+        return {"darwin": "nsss", "win32": "sapi5"}.get(sys.platform, "espeak")
+    return default_engine_by_sys_platform()
+
+
+@functools.cache
+def engine_identity() -> str:
+    """Driver, pyttsx3 and engine versions, without starting an engine (part of cache keys).
+
+    Raises
+    ------
+    SpeechUnavailable
+        pyttsx3 cannot be imported, or the espeak-ng library cannot be loaded.
+    """
+    try:
+        import pyttsx3  # noqa: F401  (fails here when pyttsx3 is missing or broken)
+    except Exception as exc:
+        raise _unavailable(exc) from exc
+    driver = _driver_name()
+    try:
+        pyttsx3_version = importlib.metadata.version("pyttsx3")
+    except importlib.metadata.PackageNotFoundError:
+        pyttsx3_version = "unknown"
+    if driver == "espeak":
+        try:
+            # Importing the driver's binding only loads the library (dlopen); it does not
+            # initialize espeak-ng, which stays the job of the worker processes.
+            from pyttsx3.drivers import _espeak
+        except Exception as exc:
+            raise _unavailable(exc) from exc
+        try:
+            engine_version = "espeak-ng " + _espeak.Info(None).decode()
+        except Exception:  # the version is informative only
+            engine_version = "espeak-ng unknown"
+    else:
+        engine_version = platform.platform()
+    return f"{driver}; pyttsx3 {pyttsx3_version}; {engine_version}"
+
+
+# --- Cache ---------------------------------------------------------------------------------
+
+
+def default_cache_dir() -> Path:
+    """Where clips are cached by default: ``<user cache dir>/speech``."""
+    return Path(platformdirs.user_cache_dir("voicecoach")) / "speech"
+
+
+def cache_key(text: str, settings: VoiceSettings) -> str:
+    """The cache key of one phrase: a hash of engine, versions, voice, rate, volume and text.
+
+    The voice is keyed as written (case-folded): "en-us" and "gmw/en-us" may hold the same
+    audio twice, which costs a little disk but lets a cache hit skip the engine entirely.
+    """
+    voice = settings.name.strip().casefold() if settings.name is not None else None
+    payload = json.dumps({"format": CACHE_FORMAT, "engine": engine_identity(), "voice": voice,
+                          "rate": settings.rate, "volume": settings.volume, "text": text},
+                         sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:40]
+
+
+def _load_cached(path: Path) -> Clip | None:
+    """The cached clip, or ``None`` when absent or unreadable (then it is made again)."""
+    try:
+        samples, rate = soundfile.read(path, dtype="float32", always_2d=False)
+    except (OSError, RuntimeError):
+        return None
+    if samples.ndim != 1:
+        return None
+    return Clip(samples, int(rate))
+
+
+def _store(path: Path, clip: Clip) -> None:
+    """Write ``clip`` atomically: a temp file in the same folder, then ``os.replace``.
+
+    A reader (or a concurrent run) sees either no file or a whole one, never a torn one.
+    """
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        # 32-bit float WAV keeps the trimmed, faded samples exactly.
+        soundfile.write(tmp, clip.samples, clip.samplerate, format="WAV", subtype="FLOAT")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+# --- Voices ----------------------------------------------------------------------------------
+
+
+def _language_code(raw: Any) -> str:
+    # The espeak driver gives str codes; some drivers give bytes with a priority byte first.
+    if isinstance(raw, bytes):
+        return raw.lstrip(bytes(range(32))).decode("utf-8", errors="ignore")
+    return str(raw)
+
+
+def _voice_infos(engine: Any) -> list[VoiceInfo]:
+    voices = []
+    for v in engine.getProperty("voices"):
+        languages = tuple(_language_code(x) for x in (getattr(v, "languages", None) or ()))
+        gender = getattr(v, "gender", None)
+        voices.append(VoiceInfo(id=str(v.id), name=str(v.name or v.id), languages=languages,
+                                gender=str(gender) if gender else None))
+    return voices
+
+
+def _match_voice(wanted: str, voices: Sequence[VoiceInfo]) -> str:
+    """The id of the voice ``wanted`` names: an id, the end of an id, a name or a language.
+
+    Raises
+    ------
+    VoiceNotFound
+        Nothing matches; the message names close matches and ``voicecoach voices``.
+    """
+    key = wanted.strip().casefold()
+    tiers: list[Callable[[VoiceInfo], bool]] = [
+        lambda v: v.id.casefold() == key,
+        lambda v: v.id.casefold().rsplit("/", 1)[-1] == key,  # "en-us" for "gmw/en-us"
+        lambda v: v.name.casefold() == key,
+        lambda v: key in (lang.casefold() for lang in v.languages),
+    ]
+    for matches in tiers:
+        for voice in voices:
+            if matches(voice):
+                return voice.id
+    labels = {v.id.casefold(): v.id for v in voices}
+    labels.update({v.name.casefold(): v.name for v in voices})
+    labels.update({v.id.casefold().rsplit("/", 1)[-1]: v.id for v in voices})
+    close = [labels[c] for c in difflib.get_close_matches(key, list(labels), n=4, cutoff=0.6)]
+    suggestion = f" Close matches: {', '.join(dict.fromkeys(close))}." if close else ""
+    raise VoiceNotFound(f"Voice {wanted!r} is not installed.{suggestion} "
+                        f"Run `voicecoach voices` to list the installed voices.")
+
+
+def _init_engine() -> Any:
+    """Start a pyttsx3 engine in this process, or raise :class:`SpeechUnavailable`."""
+    try:
+        import pyttsx3
+    except Exception as exc:
+        raise _unavailable(exc) from exc
+    try:
+        return pyttsx3.init()
+    except Exception as exc:  # e.g. RuntimeError when libespeak-ng1 is missing
+        raise _unavailable(exc) from exc
+
+
+def list_voices() -> list[VoiceInfo]:
+    """Every installed voice (131 with espeak-ng 1.51), in the engine's order.
+
+    Starts an engine in this process (about 30 ms with espeak-ng); used by
+    ``voicecoach voices`` and :func:`resolve_voice`, never on a cache hit.
+
+    Raises
+    ------
+    SpeechUnavailable
+        No speech backend; the message says what to install.
+    """
+    return _voice_infos(_init_engine())
+
+
+def resolve_voice(name: str) -> str:
+    """The engine id of a voice given by id or name, case-insensitively.
+
+    ``"gmw/en-us"``, ``"en-us"`` and ``"English (America)"`` all give ``"gmw/en-us"``.
+
+    Raises
+    ------
+    VoiceNotFound
+        No installed voice matches; close matches and ``voicecoach voices`` are suggested.
+    SpeechUnavailable
+        No speech backend.
+    """
+    return _match_voice(name, list_voices())
+
+
+# --- Worker processes --------------------------------------------------------------------
+
+
+class _WorkerFailure(Exception):
+    """A failure inside a worker, sent to the parent as (kind, message)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def _failure_of(exc: BaseException) -> _WorkerFailure:
+    if isinstance(exc, _WorkerFailure):
+        return exc
+    if isinstance(exc, SpeechUnavailable):
+        return _WorkerFailure("unavailable", str(exc))
+    if isinstance(exc, VoiceNotFound):
+        return _WorkerFailure("voice", str(exc))
+    return _WorkerFailure("failed", f"{type(exc).__name__}: {exc}")
+
+
+def _configure(engine: Any, settings: VoiceSettings) -> list[BaseException]:
+    """Queue voice, then rate, then volume (setting a voice may reset the other two).
+
+    pyttsx3 reports a failing property only as an "error" event, so errors are collected
+    in the returned list (filled while the engine runs).
+    """
+    errors: list[BaseException] = []
+
+    def on_error(name: Any = None, exception: BaseException | None = None, **_: Any) -> None:
+        errors.append(exception or RuntimeError("unknown speech engine error"))
+
+    engine.connect("error", on_error)
+    if settings.name is not None:
+        engine.setProperty("voice", _match_voice(settings.name, _voice_infos(engine)))
+    if settings.rate is not None:
+        engine.setProperty("rate", settings.rate)
+    if settings.volume is not None:
+        engine.setProperty("volume", settings.volume)
+    return errors
+
+
+def _speak_to_file(engine: Any, errors: list[BaseException], text: str, path: Path) -> None:
+    finished = threading.Event()
+
+    def on_finished(completed: bool = True, **_: Any) -> None:
+        if completed:
+            finished.set()
+
+    token = engine.connect("finished-utterance", on_finished)
+    # runAndWait after every save: queued saves before one run write only the last file.
+    engine.save_to_file(text, str(path))
+    engine.runAndWait()
+    # pyttsx3's espeak driver returns from runAndWait about 10 ms after starting, while
+    # espeak-ng goes on speaking in its own thread (a long sentence takes longer), and it
+    # writes the file just before reporting the utterance finished: wait for that.
+    if _driver_name() == "espeak" and not finished.wait(PHRASE_TIMEOUT_S):
+        raise _WorkerFailure("timeout", f"no audio after {PHRASE_TIMEOUT_S:g} s")
+    engine.disconnect(token)
+    if errors:
+        raise _WorkerFailure("failed", f"the speech engine reported: {errors[0]}")
+    if not path.is_file() or path.stat().st_size == 0:
+        raise _WorkerFailure("failed", "the speech engine wrote no audio")
+
+
+def _read_trimmed(path: Path) -> tuple[np.ndarray, int]:
+    data, rate = soundfile.read(path, dtype="float32", always_2d=True)
+    mono = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
+    return trim_silence(mono, int(rate)), int(rate)
+
+
+def _silence_stdout() -> None:
+    # The espeak driver prints "Audio saved to ..." for every file from C callbacks and
+    # Python alike; point file descriptor 1 at /dev/null so nothing reaches the terminal.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (lives as long as the worker)
+
+
+def _wait_child(pid: int, timeout_s: float) -> int | None:
+    """Exit code of child ``pid``, or ``None`` after killing it at the timeout."""
+    deadline = time.monotonic() + timeout_s
+    pidfd = None
+    if hasattr(os, "pidfd_open"):
+        with contextlib.suppress(OSError):
+            pidfd = os.pidfd_open(pid)
+    try:
+        delay = 0.0005
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return os.waitstatus_to_exitcode(status)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return None
+            if pidfd is not None:
+                select.select([pidfd], [], [], remaining)  # readable when the child exits
+            else:
+                time.sleep(min(delay, remaining))
+                delay = min(delay * 2, 0.005)
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+
+
+class _ForkingSpeaker:
+    """espeak-ng: one fresh child per phrase, forked before any engine exists (see module doc)."""
+
+    def __init__(self, settings: VoiceSettings, workdir: Path, timeout_s: float) -> None:
+        try:
+            # Load the library once here (dlopen, no engine yet) so that every forked
+            # child inherits it, and a missing library is reported before any phrase.
+            import pyttsx3.drivers.espeak  # noqa: F401
+        except Exception as exc:
+            raise _unavailable(exc) from exc
+        self.settings = settings
+        self.workdir = workdir
+        self.timeout_s = timeout_s
+
+    def speak(self, index: int, text: str) -> tuple[np.ndarray, int]:
+        wav = self.workdir / f"{index}.wav"
+        err = self.workdir / f"{index}.err"
+        pid = os.fork()
+        if pid == 0:
+            self._child(text, wav, err)
+        code = _wait_child(pid, self.timeout_s)
+        if code is None:
+            raise _WorkerFailure("timeout", f"no audio after {self.timeout_s:g} s")
+        if code != 0:
+            if err.is_file():
+                kind, _, message = err.read_text(encoding="utf-8").partition("\n")
+                raise _WorkerFailure(kind, message)
+            raise _WorkerFailure("failed", f"the speech process exited with status {code}")
+        try:
+            return _read_trimmed(wav)
+        finally:
+            wav.unlink(missing_ok=True)
+
+    def _child(self, text: str, wav: Path, err: Path) -> NoReturn:
+        code = 0
+        try:
+            engine = _init_engine()
+            errors = _configure(engine, self.settings)
+            _speak_to_file(engine, errors, text, wav)
+        except BaseException as exc:
+            failure = _failure_of(exc)
+            with contextlib.suppress(BaseException):
+                err.write_text(f"{failure.kind}\n{failure}", encoding="utf-8")
+            code = 1
+        # _exit: no atexit handlers or inherited buffers of the worker run twice.
+        os._exit(code)
+
+
+class _InProcessSpeaker:
+    """Other drivers (nsss, sapi5): one engine in the worker, phrases one after another."""
+
+    def __init__(self, settings: VoiceSettings, workdir: Path) -> None:
+        self.workdir = workdir
+        self.engine = _init_engine()
+        self.errors = _configure(self.engine, settings)
+
+    def speak(self, index: int, text: str) -> tuple[np.ndarray, int]:
+        # nsss writes AIFF whatever the name says; soundfile reads either.
+        wav = self.workdir / f"{index}.{'aiff' if _driver_name() == 'nsss' else 'wav'}"
+        try:
+            _speak_to_file(self.engine, self.errors, text, wav)
+            return _read_trimmed(wav)
+        finally:
+            wav.unlink(missing_ok=True)
+
+
+def _worker_main(conn: Connection, settings: VoiceSettings, timeout_s: float,
+                 workdir: Path) -> None:
+    """Entry point of a worker process: speak the phrases the parent sends, one at a time.
+
+    ``workdir`` is this worker's own scratch folder; the parent removes it afterwards,
+    even when it had to kill the worker.
+    """
+    if hasattr(os, "setpgrp"):
+        # Own process group: the terminal's Ctrl-C goes to the parent only (which then
+        # stops us), and the parent can kill us together with a forked child.
+        os.setpgrp()
+    _silence_stdout()
+    try:
+        try:
+            speaker: _ForkingSpeaker | _InProcessSpeaker
+            if _driver_name() == "espeak" and hasattr(os, "fork"):
+                speaker = _ForkingSpeaker(settings, workdir, timeout_s)
+            else:
+                speaker = _InProcessSpeaker(settings, workdir)
+        except BaseException as exc:
+            failure = _failure_of(exc)
+            conn.send(("error", None, failure.kind, str(failure)))
+            return
+        conn.send(("ready",))
+        while True:
+            try:
+                task = conn.recv()
+            except EOFError:  # the parent is gone or done
+                return
+            if task is None:
+                return
+            index, text = task
+            try:
+                samples, rate = speaker.speak(index, text)
+            except BaseException as exc:
+                failure = _failure_of(exc)
+                conn.send(("error", index, failure.kind, str(failure)))
+                continue
+            conn.send(("clip", index, samples, rate))
+    finally:
+        conn.close()
+
+
+@dataclass
+class _Worker:
+    process: BaseProcess
+    conn: Connection
+    ready: bool = False
+    task: int | None = None
+    deadline: float = 0.0
+
+
+def _kill(worker: _Worker) -> None:
+    pid = worker.process.pid
+    if pid is not None and hasattr(os, "killpg"):
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)  # the worker and any child it forked
+    with contextlib.suppress(OSError, ValueError):
+        worker.process.kill()
+
+
+def _shutdown(pool: list[_Worker]) -> None:
+    for w in pool:
+        with contextlib.suppress(OSError, ValueError):
+            w.conn.send(None)
+        w.conn.close()
+    for w in pool:
+        # An idle worker exits at once; a busy or stuck one is killed.
+        w.process.join(timeout=0.5 if w.task is None else 0)
+        if w.process.is_alive():
+            _kill(w)
+            w.process.join(timeout=5)
+
+
+def _describe_death(worker: _Worker, text: str | None) -> SynthesisError:
+    code = worker.process.exitcode
+    how = (f"was killed by signal {-code}" if code is not None and code < 0
+           else f"exited with status {code}")
+    doing = f" while speaking {text!r}" if text is not None else " while starting"
+    return SynthesisError(f"The speech worker process (pid {worker.process.pid}) {how}{doing}. "
+                          f"Run the command again; if it keeps failing, try another voice "
+                          f"(`voicecoach voices`) or reinstall espeak-ng.")
+
+
+def _failure_error(kind: str, message: str, text: str | None) -> VoicecoachError:
+    if kind == "unavailable":
+        return SpeechUnavailable(message)
+    if kind == "voice":
+        return VoiceNotFound(message)
+    if kind == "timeout":
+        return SynthesisError(f"The speech engine got stuck speaking {text!r} ({message}). "
+                              f"Run the command again; if it keeps happening, try another "
+                              f"voice (`voicecoach voices`) or reinstall espeak-ng.")
+    doing = f"speaking {text!r}" if text is not None else "starting the speech engine"
+    return SynthesisError(f"Speech failed while {doing}: {message}")
+
+
+def _synthesize_in_workers(texts: list[str], settings: VoiceSettings, workers: int,
+                           on_clip: Callable[[int, Clip], None]) -> None:
+    """Speak ``texts`` in ``workers`` processes, calling ``on_clip(index, clip)`` as each ends."""
+    timeout_s = PHRASE_TIMEOUT_S
+    # The worker kills a stuck child at timeout_s; the parent waits a little longer before
+    # deciding that the worker itself is stuck.
+    parent_timeout_s = timeout_s + min(5.0, timeout_s)
+    ctx = multiprocessing.get_context("spawn")
+    # Longest first, so one long sentence does not finish alone at the end.
+    todo = deque(sorted(range(len(texts)), key=lambda i: -len(texts[i])))
+    pool: list[_Worker] = []
+    scratch = Path(tempfile.mkdtemp(prefix="voicecoach-speech-"))
+    try:
+        for number in range(workers):
+            workdir = scratch / str(number)
+            workdir.mkdir()
+            parent_conn, child_conn = ctx.Pipe()
+            process = ctx.Process(target=_worker_main,
+                                  args=(child_conn, settings, timeout_s, workdir),
+                                  name="voicecoach-speech", daemon=True)
+            process.start()
+            child_conn.close()
+            stats.workers_started += 1
+            pool.append(_Worker(process, parent_conn,
+                                deadline=time.monotonic() + STARTUP_TIMEOUT_S))
+        remaining = len(texts)
+        while remaining:
+            for w in pool:
+                if w.ready and w.task is None and todo:
+                    w.task = todo.popleft()
+                    # If the worker is gone, its sentinel says how, below.
+                    with contextlib.suppress(OSError):
+                        w.conn.send((w.task, texts[w.task]))
+                    w.deadline = time.monotonic() + parent_timeout_s
+            waiting = [w for w in pool if not w.ready or w.task is not None]
+            wait_s = max(0.0, min(w.deadline for w in waiting) - time.monotonic())
+            ready = multiprocessing.connection.wait(
+                [w.conn for w in waiting] + [w.process.sentinel for w in waiting], wait_s)
+            for w in waiting:
+                text = texts[w.task] if w.task is not None else None
+                if w.conn in ready or w.conn.poll():
+                    try:
+                        message = w.conn.recv()
+                    except (EOFError, OSError):
+                        w.process.join(timeout=1)
+                        raise _describe_death(w, text) from None
+                    if message[0] == "ready":
+                        w.ready = True
+                    elif message[0] == "error":
+                        w.task = None  # the worker is fine and idle: let it exit cleanly
+                        raise _failure_error(message[2], message[3], text)
+                    else:
+                        _, index, samples, rate = message
+                        w.task = None
+                        remaining -= 1
+                        stats.phrases_synthesized += 1
+                        on_clip(index, Clip(samples, rate))
+                elif w.process.sentinel in ready:
+                    w.process.join(timeout=1)
+                    raise _describe_death(w, text)
+                elif time.monotonic() >= w.deadline:
+                    if not w.ready:
+                        raise SynthesisError(
+                            f"The speech worker did not start within {STARTUP_TIMEOUT_S:g} s. "
+                            f"Run the command again; if it keeps happening, reinstall pyttsx3.")
+                    raise _failure_error("timeout", f"no audio after {parent_timeout_s:g} s",
+                                         text)
+    finally:
+        _shutdown(pool)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+# --- The public entry point --------------------------------------------------------------
+
+
+def _check(settings: VoiceSettings) -> None:
+    if settings.rate is not None and not 20 <= settings.rate <= 1000:
+        raise VoicecoachError(f"Speech rate {settings.rate} is out of range: use 20 to 1000 "
+                              f"words per minute (espeak-ng's default is 200).")
+    if settings.volume is not None and not 0.0 <= settings.volume <= 1.0:
+        raise VoicecoachError(f"Speech volume {settings.volume} is out of range: use 0.0 to 1.0.")
+    if settings.name is not None and not settings.name.strip():
+        raise VoiceNotFound("The voice name is empty. Run `voicecoach voices` to list the "
+                            "installed voices.")
+
+
+def synthesize(phrases: Sequence[str], settings: VoiceSettings, cache_dir: Path | None = None,
+               *, progress: Callable[[int, int], None] | None = None,
+               workers: int | None = None) -> dict[str, Clip]:
+    """Every distinct phrase as a trimmed clip, from the cache or freshly synthesized.
+
+    Leading and trailing silence is trimmed (5 ms kept before the first sound and 30 ms
+    after the last, with raised-cosine edges, so clips start on time and never click).
+    Clips are cached as 32-bit float WAV files named by :func:`cache_key`; a run where
+    every phrase is cached starts no engine and no process. Misses are synthesized in
+    ``workers`` processes (default ``min(cpu count, misses, 4)``).
+
+    Parameters
+    ----------
+    phrases : Sequence[str]
+        Texts to speak; duplicates are spoken once. A blank text gives an empty clip.
+    settings : VoiceSettings
+        Voice, rate and volume.
+    cache_dir : Path or None
+        Cache folder; ``None`` means :func:`default_cache_dir`.
+    progress : callable or None
+        Called as ``progress(done, total)`` in this thread: once after the cache lookup,
+        then after each synthesized phrase (``total`` counts distinct phrases).
+    workers : int or None
+        Number of worker processes for the misses.
+
+    Returns
+    -------
+    dict[str, Clip]
+        One clip per distinct phrase, in first-use order; espeak-ng clips are 22050 Hz.
+
+    Raises
+    ------
+    SpeechUnavailable
+        No speech backend; the message gives the install command.
+    VoiceNotFound
+        The voice in ``settings`` is not installed.
+    SynthesisError
+        A worker died, or the engine got stuck on a phrase for ``PHRASE_TIMEOUT_S``.
+    """
+    _check(settings)
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    texts = list(dict.fromkeys(phrases))
+    folder = default_cache_dir() if cache_dir is None else Path(cache_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise VoicecoachError(f"Cannot create the speech cache folder {folder}: "
+                              f"{exc.strerror or exc}.") from exc
+
+    clips: dict[str, Clip] = {}
+    misses: list[str] = []
+    paths: dict[str, Path] = {}
+    for text in texts:
+        if not text.strip():
+            clips[text] = Clip(np.zeros(0, dtype=np.float32), ESPEAK_SAMPLERATE)
+            continue
+        paths[text] = folder / f"{cache_key(text, settings)}.wav"
+        cached = _load_cached(paths[text])
+        if cached is None:
+            misses.append(text)
+        else:
+            clips[text] = cached
+    stats.cache_hits += len(texts) - len(misses)
+    done = len(texts) - len(misses)
+    if progress is not None:
+        progress(done, len(texts))
+
+    if misses:
+        def on_clip(index: int, clip: Clip) -> None:
+            nonlocal done
+            text = misses[index]
+            _store(paths[text], clip)
+            clips[text] = clip
+            done += 1
+            if progress is not None:
+                progress(done, len(texts))
+
+        n = min(workers or min(os.cpu_count() or 1, MAX_WORKERS), len(misses))
+        _synthesize_in_workers(misses, settings, n, on_clip)
+    return {text: clips[text] for text in texts}

@@ -279,7 +279,8 @@ def session_summary(result: Any) -> str:
         where = ", ".join(x for x in (
             s.name, f"set {s.set}" if s.set else "", f"rep {s.rep}" if s.rep else "",
             f"{s.side} side" if s.side else "",
-            f"{s.seconds:.1f} s into the work" if s.phase == "work" else s.phase) if x)
+            f"{s.seconds:.1f} s into the work" if s.phase == "work"
+            else f"during {s.phase.replace('_', ' ')}") if x)
         saved = "recorded" if result.pain_recorded else "NOT recorded"
         pain = f", pain {result.pain_rating}/10" if result.pain_rating is not None else ""
         return f"Stopped for pain at {where}{pain} ({saved}). Next time starts below it."

@@ -84,7 +84,8 @@ def test_wal_journal_and_full_sync_are_on(history: History) -> None:
     # synchronous is per connection: 2 is FULL.
     assert history._conn.execute("PRAGMA synchronous").fetchone()[0] == 2
     assert history._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    assert history.schema_version == SCHEMA_VERSION == 2
+    assert history.schema_version == 3
+    assert SCHEMA_VERSION == 3
 
 
 V1_SCHEMA = """
@@ -119,7 +120,7 @@ def test_a_hand_made_version_1_database_is_upgraded_with_its_data_kept(tmp_path:
     con.close()
 
     with History.open(data) as h:
-        assert h.schema_version == 2
+        assert h.schema_version == 3
         summaries = h.sessions(routine_path=None)
         assert [(s.id, s.outcome, s.pain_stops, s.max_pain) for s in summaries] == [
             (2, "crashed", 0, None), (1, "stop_pain", 1, 5)]
@@ -132,7 +133,7 @@ def test_a_hand_made_version_1_database_is_upgraded_with_its_data_kept(tmp_path:
         assert [n["text"] for n in h.export()["pain_notes"]] == ["after gardening"]
     con = sqlite3.connect(data / DB_NAME)
     try:
-        assert con.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 3
         assert con.execute("SELECT COUNT(*) FROM work").fetchone()[0] == 1
     finally:
         con.close()
@@ -303,3 +304,27 @@ def test_data_dir_comes_from_the_environment_when_set(monkeypatch: pytest.Monkey
     monkeypatch.delenv("VOICECOACH_DATA_DIR")
     assert default_data_dir().name == "voicecoach"
     assert os.fspath(default_data_dir()) != os.fspath(tmp_path / "vc")
+
+
+def test_the_files_doses_are_stored_and_a_hand_edit_resets_the_level(tmp_path: Path) -> None:
+    from voicecoach.adapt import Dose, adapt_routine
+    from voicecoach.model import Exercise, Routine
+
+    def played(h: History, written_hold: float, hold: float) -> None:
+        sid = h.start_session("r.toml", "R", "hash",
+                              written={"plank": Dose("hold", (1,), hold=written_hold)})
+        h.record_work(sid, exercise_index=0, exercise_name="Plank", kind="hold", set=1,
+                      rep=1, side=None, seconds=hold)
+        h.end_session(sid, "completed")
+
+    with History.open(tmp_path) as h:
+        for _ in range(2):
+            played(h, 20, 20)
+        edited = Routine("R", (Exercise(0, "Plank", "hold", (1,), hold=12),))
+        records = h.records("r.toml")
+        assert [s.written.hold for s in records["plank"]] == [20, 20]
+        # The person lowered the hold by hand: their 12 s stands, not the history's 21 s.
+        adapted, _ = adapt_routine(edited, records)
+        assert adapted.exercises[0].hold == 12
+        unedited = Routine("R", (Exercise(0, "Plank", "hold", (1,), hold=20),))
+        assert adapt_routine(unedited, records)[0].exercises[0].hold == 21

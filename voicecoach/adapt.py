@@ -88,7 +88,8 @@ class ExerciseSession:
     ``played`` is the dose seen in the recorded work (``None`` if nothing was recorded);
     ``completed`` means the session was completed and every recorded work of the
     exercise finished; ``pain`` is set when the session was stopped for pain in this
-    exercise; ``session_pain`` when it was stopped for pain in any exercise.
+    exercise; ``session_pain`` when it was stopped for pain in any exercise;
+    ``written`` is the dose the routine file prescribed then (``None`` if unknown).
     """
 
     session_id: int
@@ -97,6 +98,7 @@ class ExerciseSession:
     completed: bool
     pain: PainPoint | None = None
     session_pain: bool = False
+    written: Dose | None = None
 
 
 # Past sessions per exercise, keyed by `exercise_key` (case-folded name), oldest first.
@@ -199,7 +201,14 @@ def _fold(ex: Exercise, sessions: Sequence[ExerciseSession], step: float, ceilin
           after: int) -> _Fold:
     state = _Fold(Dose.of(ex))
     pending = False  # regressed and not yet completed pain-free
-    for s in sorted(sessions, key=lambda s: (s.started_at, s.session_id)):
+    ordered = sorted(sessions, key=lambda s: (s.started_at, s.session_id))
+    # The file was edited since these sessions (by hand, or by `progress --write`): the
+    # person's own dose is the new starting point, never overridden by older history.
+    edits = [i for i, s in enumerate(ordered)
+             if s.written is not None and s.written != Dose.of(ex)]
+    if edits:
+        ordered = ordered[edits[-1] + 1:]
+    for s in ordered:
         if s.pain is not None:
             state.level = _regress(state.level, s.pain)
             state.streak, pending = 0, True

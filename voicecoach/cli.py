@@ -262,7 +262,7 @@ def play(ctx: click.Context, routine: str, text: bool, speed: float, device: str
         prepared = prepare_audio(today, VoiceChoice(voice, rate, volume), DEFAULT_SAMPLERATE)
     plan, mixer = build_mixer(today.timeline, prepared)
     session_id = history.start_session(str(today.path), today.routine.title,
-                                       timeline_hash(today.timeline))
+                                       timeline_hash(today.timeline), written=today.written)
     recorder = Recorder(history, session_id, today.routine)
     player = Player(today.timeline, plan, mixer, recorder, text=text, speed=speed,
                     device=None if text else device_index)

@@ -14,7 +14,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -93,6 +93,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX sessions_by_routine ON sessions (routine_path, started_at);
     CREATE INDEX work_by_session ON work (session_id, exercise_index);
     CREATE INDEX pain_stops_by_session ON pain_stops (session_id);
+    """,
+    # 3: the doses the routine file prescribed when the session was played, so that a
+    # later hand edit of the file is noticed and respected rather than overridden.
+    """
+    ALTER TABLE sessions ADD COLUMN written TEXT;
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -326,13 +331,22 @@ class History:
     # --- Writing, one transaction per event ---------------------------------------------
 
     def start_session(self, routine_path: str, title: str, timeline_hash: str,
-                      started_at: datetime | None = None) -> int:
-        """Record the start of a session (outcome 'running'); returns its id."""
+                      started_at: datetime | None = None,
+                      written: Mapping[str, Dose] | None = None) -> int:
+        """Record the start of a session (outcome 'running'); returns its id.
+
+        ``written`` holds the doses the routine file prescribed (keyed by
+        `adapt.exercise_key`), before any adaptation.
+        """
+        doses = None if written is None else json.dumps(
+            {k: [d.kind, list(d.reps), d.hold, d.duration] for k, d in written.items()})
         with self._tx() as c:
             cur = c.execute(
                 """INSERT INTO sessions (routine_path, routine_title, timeline_hash, started_at,
-                                         outcome, pid) VALUES (?, ?, ?, ?, 'running', ?)""",
-                (routine_key(routine_path), title, timeline_hash, _iso(started_at), os.getpid()))
+                                         outcome, pid, written)
+                   VALUES (?, ?, ?, ?, 'running', ?, ?)""",
+                (routine_key(routine_path), title, timeline_hash, _iso(started_at), os.getpid(),
+                 doses))
             return int(cur.lastrowid or 0)
 
     def record_work(self, session_id: int, *, exercise_index: int, exercise_name: str,
@@ -488,6 +502,9 @@ class History:
         exercise when the session was completed and none of its work there was cut short.
         """
         work, stops = self._exercise_rows(routine_path, None)
+        written = {r["id"]: _written(r["written"]) for r in self._read(
+            "SELECT id, written FROM sessions WHERE routine_path = ?",
+            (routine_key(routine_path),))}
         sessions: dict[tuple[str, int], list[sqlite3.Row]] = {}
         heads: dict[int, sqlite3.Row] = {}
         for w in work:
@@ -510,7 +527,7 @@ class History:
                          and all(w["completed"] for w in rows))
             out.setdefault(name, []).append(ExerciseSession(
                 sid, _dt(head["started_at"]), _played(rows), completed,
-                pain_of.get((name, sid)), sid in pained))
+                pain_of.get((name, sid)), sid in pained, written[sid].get(name)))
         for name in out:
             out[name].sort(key=lambda s: (s.started_at, s.session_id))
         return out
@@ -582,6 +599,14 @@ def _csv_row(values: dict[str, Any]) -> dict[str, Any]:
 def _statements(script: str) -> list[str]:
     # executescript would COMMIT our transaction; split the migration instead.
     return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def _written(text: str | None) -> dict[str, Dose]:
+    """The file's doses stored with a session (none for sessions before migration 3)."""
+    if not text:
+        return {}
+    return {k: Dose(kind, tuple(reps), hold, duration)
+            for k, (kind, reps, hold, duration) in json.loads(text).items()}
 
 
 def _played(rows: list[sqlite3.Row]) -> Dose | None:

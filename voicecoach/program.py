@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from voicecoach.adapt import Adjustment, adapt_routine
+from voicecoach.adapt import Adjustment, Dose, adapt_routine, exercise_key
 from voicecoach.history import History, routine_key
 from voicecoach.model import Routine
 from voicecoach.paths import find_routine
@@ -22,6 +22,8 @@ class Today:
     routine: Routine
     timeline: Timeline
     adjustments: list[Adjustment] = field(default_factory=list)
+    # The doses the file prescribes, before adaptation (stored with each session).
+    written: dict[str, Dose] = field(default_factory=dict)
 
 
 def load_today(spec: str, history: History | None, *, as_written: bool = False) -> Today:
@@ -32,9 +34,11 @@ def load_today(spec: str, history: History | None, *, as_written: bool = False) 
     path = find_routine(spec)
     routine = load_routine(path, display_name=spec)
     adjustments: list[Adjustment] = []
+    written = {exercise_key(ex.name): Dose.of(ex) for ex in routine.exercises}
     if history is not None and not as_written:
         routine, adjustments = adapt_routine(routine, history.records(routine_key(path)))
-    return Today(spec, path, routine, compile_routine(routine, file=spec), adjustments)
+    return Today(spec, path, routine, compile_routine(routine, file=spec), adjustments,
+                 written)
 
 
 def describe_adjustments(today: Today) -> list[str]:

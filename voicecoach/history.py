@@ -14,7 +14,8 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -261,7 +262,7 @@ class History:
     def _configure(self) -> None:
         c = self._conn
         c.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        mode = c.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = _retry_locked(lambda: c.execute("PRAGMA journal_mode = WAL").fetchone()[0])
         if str(mode).lower() != "wal":
             raise VoicecoachError(f"{self.path}: SQLite refused WAL mode (got {mode!r})")
         # FULL: with WAL, every commit is fsynced before it returns.
@@ -282,6 +283,9 @@ class History:
                 f"knows up to {SCHEMA_VERSION}); upgrade voicecoach to read it")
         for number in range(version + 1, SCHEMA_VERSION + 1):
             with self._tx() as c:
+                # Another process may have applied it while this one waited for the lock.
+                if int(c.execute("PRAGMA user_version").fetchone()[0]) >= number:
+                    continue
                 for statement in _statements(MIGRATIONS[number - 1]):
                     c.execute(statement)
                 # PRAGMA takes no parameters; number is our own int.
@@ -599,6 +603,22 @@ def _csv_row(values: dict[str, Any]) -> dict[str, Any]:
 def _statements(script: str) -> list[str]:
     # executescript would COMMIT our transaction; split the migration instead.
     return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def _retry_locked(action: Callable[[], Any]) -> Any:
+    """Run ``action``, retrying while SQLite says "locked" (up to the busy timeout).
+
+    Switching to WAL ignores the busy timeout, so two processes creating the history at
+    the same moment would otherwise fail at once.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _written(text: str | None) -> dict[str, Dose]:

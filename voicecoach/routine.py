@@ -345,6 +345,13 @@ def _q(key: str) -> str:
     return json.dumps(key[:40] + ("..." if len(key) > 40 else ""), ensure_ascii=False)
 
 
+def _printable(text: str, limit: int = 40) -> str:
+    """Text safe to print inside a one-line message: white space folded, control
+    characters (terminal escapes among them) shown as escapes, at most ``limit`` chars."""
+    folded = " ".join(text.split())[:limit]
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in folded)
+
+
 def _show(value: Any) -> str:
     """A found value as the user would have written it in TOML (short)."""
     if isinstance(value, bool):
@@ -556,9 +563,9 @@ class _Checker:
 
     def unknown_top(self, key: str, value: Any) -> None:
         if isinstance(value, dict):
-            what = f"unknown table [{key}]"
+            what = f"unknown table [{_printable(key)}]"
         elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            what = f"unknown table [[{key}]]"
+            what = f"unknown table [[{_printable(key)}]]"
         else:
             what = f"unknown key {_q(key)} at the top of the file"
         close = _suggest(key, TOP_KEYS)
@@ -771,7 +778,7 @@ class _Checker:
         entry = None
         use: str | None = None
         name_value = raw.get("name")
-        plain_name = " ".join(name_value.split())[:40] if isinstance(name_value, str) else ""
+        plain_name = _printable(name_value) if isinstance(name_value, str) else ""
         if "use" in raw:
             use_value = raw["use"]
             if isinstance(use_value, str) and use_value in LIBRARY:

@@ -130,9 +130,9 @@ class Player:
         if self.device_lost:
             if key.lower() == RESUME_KEY:
                 self.resume_requested.set()
-            elif command is Command.QUIT:
-                self.quit_requested.set()
-            elif command is Command.STOP_PAIN:
+            elif command is Command.QUIT or command is Command.STOP_PAIN:
+                # The mixer must know: otherwise the silent drain below would run the rest
+                # of the session and record it as completed.
                 self.mixer.send(command)
                 self.quit_requested.set()
             return
@@ -141,37 +141,67 @@ class Player:
 
     # -- the session --------------------------------------------------------------------
     def run(self) -> PlayResult:
-        """Play to the end; the terminal is restored however the session ends."""
+        """Play to the end; the terminal is restored and the session recorded however it ends.
+
+        Ctrl-C ends the session as quit (``interrupted`` is set). SIGTERM and SIGHUP, which
+        `RawKeys` turns into ``SystemExit``, also end it as quit, and the ``SystemExit`` is
+        raised again once the history has the ending.
+        """
         interrupted = False
+        exiting: SystemExit | None = None
+        rating: int | None = None
         with RawKeys() as keys:
             if not keys.available:
                 self.out(NO_TTY_MESSAGE)
             reader = KeyReader(keys, self.on_key).start() if keys.available else None
             try:
-                if self.text:
-                    self._run_text()
-                else:
-                    self._run_device()
-            except KeyboardInterrupt:
-                interrupted = True
-                self.mixer.send(Command.QUIT)
-            finally:
+                try:
+                    if self.text:
+                        self._run_text()
+                    else:
+                        self._run_device()
+                except KeyboardInterrupt:
+                    interrupted = True
+                    self._quit_now()
+                except SystemExit as request:
+                    exiting = request
+                    self._quit_now()
                 self.recorder.sync(self.mixer)
-                rating = None
-                if self.mixer.outcome == "stop_pain" and keys.available and not interrupted:
-                    rating = self._ask_pain()
+                if self.mixer.outcome == "stop_pain" and keys.available and not interrupted \
+                        and exiting is None:
+                    try:
+                        rating = self._ask_pain()
+                    except KeyboardInterrupt:  # Ctrl-C at the question: no rating
+                        interrupted = True
+                    except SystemExit as request:
+                        exiting = request
+            finally:
                 if reader is not None:
                     reader.stop(raise_error=False)
+                # Even when an error ends the session, keep what was done and any pain
+                # stop; the session itself then stays "running" (shown as crashed).
+                self.recorder.sync(self.mixer)
         outcome = self._outcome()
         self.recorder.rate(rating)
         self.recorder.end(outcome)
+        if exiting is not None:
+            raise exiting
         return PlayResult(outcome, self.mixer.stop_report if outcome == "stop_pain" else None,
                           rating, self.recorder.pain_recorded, interrupted)
+
+    def _quit_now(self) -> None:
+        """End the session as quit after the sink stopped: the mixer logs the work cut short.
+
+        The sink (device stream or text clock) is no longer pulling, so this thread may
+        pull the few blocks the mixer needs to act on the command (a 5 ms fade).
+        """
+        self.mixer.send(Command.QUIT)
+        self._drain_silently(max_frames=self.mixer.samplerate)
 
     def _outcome(self) -> str:
         if self.mixer.outcome == "stop_pain":
             return "stop_pain"
-        if self.device_lost and not self.mixer.finished:
+        if self.device_lost and self.mixer.outcome != "completed":
             return "device_lost"
         return self.mixer.outcome or "quit"
 
@@ -202,9 +232,11 @@ class Player:
         from voicecoach.sinks import DeviceSink
 
         sink = DeviceSink(self.mixer, self.device)
-        with LiveDisplay() as display:
-            sink.start()
-            try:
+        # Closed on every way out (Ctrl-C even during start): after this returns or raises,
+        # no audio thread pulls the mixer any more, so the caller may pull it itself.
+        try:
+            with LiveDisplay() as display:
+                sink.start()
                 while not self.mixer.finished:
                     self.recorder.sync(self.mixer)
                     self._drain_events()
@@ -221,16 +253,17 @@ class Player:
                 display.update(self._view())
                 if self.mixer.finished and not self.device_lost:
                     sink.wait(timeout=1.0)
-            finally:
-                sink.close()
+        finally:
+            sink.close()
 
     def _handle_lost_device(self, sink):  # -> DeviceSink
         from voicecoach.errors import VoicecoachError
         from voicecoach.sinks import DeviceSink
 
         if self.quit_requested.is_set():
-            # No device to play the safety message on: run the mixer silently so that
-            # a stop-pain report still lands in the history.
+            # No device to play on: run the mixer silently through its quit (or the
+            # stop-pain message) so that the work cut short and a stop-pain report still
+            # land in the history.
             self._drain_silently()
             return sink
         if not self.resume_requested.is_set():
@@ -248,12 +281,18 @@ class Player:
         self.mixer.send(Command.PAUSE)
         return fresh
 
-    def _drain_silently(self) -> None:
+    def _drain_silently(self, max_frames: int | None = None) -> None:
+        """Pull the mixer until it ends (or ``max_frames``); only while no sink pulls it."""
         import numpy as np
 
+        if self.mixer.finished:
+            return
         scratch = np.zeros((4096, self.mixer.channels), dtype=np.float32)
+        pulled = 0
         while self.mixer.fill(scratch):
-            pass
+            pulled += len(scratch)
+            if max_frames is not None and pulled >= max_frames:
+                return
 
     def _run_text(self) -> None:
         from voicecoach.sinks import run_clock

@@ -1,0 +1,213 @@
+"""Shared fixtures for the end-to-end tests: a private PulseAudio server, tmux, an isolated env.
+
+``pulse`` is a private PulseAudio null sink (tests/pulse.py); ``tmux`` drives real
+terminals on a private tmux socket (``-L``) so tests never touch anyone's tmux server;
+``vc_env`` is an environment whose history and speech cache live in the test's tmp dir.
+``fuzz_counts`` tallies fuzzed inputs; the totals are printed in the terminal summary.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import re
+import shlex
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from pulse import PulseServer  # tests/ is not a package: imported from sys.path
+
+REPO = Path(__file__).resolve().parent.parent
+# The product as the user runs it, from this checkout, with this interpreter.
+VOICECOACH = [sys.executable, "-m", "voicecoach"]
+PULSE_VARS = ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "PULSE_STATE_PATH", "PULSE_COOKIE")
+
+_FUZZ_COUNTS = pytest.StashKey[collections.Counter]()
+
+
+# --- Routines ----------------------------------------------------------------------------
+
+TINY_ROUTINE = """\
+[routine]
+title = "Tiny"
+
+[defaults]
+rest = 0
+get_ready = 1
+countdown = 1
+brace = false
+breathing = false
+
+[[exercise]]
+name = "Hold one"
+kind = "hold"
+hold = 3
+reps = 2
+"""
+
+
+def write_routine(folder: Path, text: str = TINY_ROUTINE, name: str = "tiny.toml") -> Path:
+    """Write a routine file into ``folder`` and return its path."""
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --- The environment ---------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def speech_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One speech cache for the whole run: phrases are synthesized once, then reused."""
+    return tmp_path_factory.mktemp("speech-cache")
+
+
+@pytest.fixture
+def vc_env(tmp_path: Path, speech_cache: Path) -> dict[str, str]:
+    """Environment for a voicecoach process: history in ``tmp_path/data``, shared cache."""
+    env = {k: v for k, v in os.environ.items() if k not in PULSE_VARS}
+    env.update(VOICECOACH_DATA_DIR=str(tmp_path / "data"),
+               VOICECOACH_CACHE_DIR=str(speech_cache),
+               VOICECOACH_CONFIG_DIR=str(tmp_path / "config"),
+               PYTHONPATH=str(REPO))
+    return env
+
+
+def history_rows(data_dir: Path, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+    """Rows of ``sql`` run directly on the history file under ``data_dir`` (read-only)."""
+    conn = sqlite3.connect(f"file:{data_dir / 'history.sqlite3'}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+# --- PulseAudio --------------------------------------------------------------------------
+
+@pytest.fixture
+def pulse() -> Iterator[PulseServer]:
+    """A private PulseAudio server with the null sink ``cuesink``, stopped afterwards."""
+    with PulseServer() as server:
+        yield server
+
+
+def pulse_env(server: PulseServer) -> dict[str, str]:
+    """The variables a client needs to reach ``server``."""
+    return {k: server.env[k] for k in PULSE_VARS}
+
+
+# --- tmux ------------------------------------------------------------------------------------
+
+class Tmux:
+    """Real terminals on a private tmux server (``tmux -L NAME``), killed at teardown."""
+
+    def __init__(self) -> None:
+        self.socket = f"voicecoach-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+    def run(self, *args: str, check: bool = True) -> str:
+        """Run a tmux command on the private server; its stdout."""
+        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
+                              text=True, timeout=10)
+        if check and done.returncode != 0:
+            raise RuntimeError(f"tmux {' '.join(args)} failed: {done.stderr.strip()}")
+        return done.stdout
+
+    def start(self, name: str, command: str, env: Mapping[str, str], *,
+              cwd: Path | None = None, width: int = 100, height: int = 30) -> None:
+        """Start ``command`` (a shell command line) in a new detached session ``name``."""
+        args = ["new-session", "-d", "-s", name, "-x", str(width), "-y", str(height)]
+        for key in ("PATH", "HOME", "LANG", "PYTHONPATH", *PULSE_VARS,
+                    "VOICECOACH_DATA_DIR", "VOICECOACH_CACHE_DIR", "VOICECOACH_CONFIG_DIR"):
+            if key in env:
+                args += ["-e", f"{key}={env[key]}"]
+        if cwd is not None:
+            args += ["-c", str(cwd)]
+        self.run(*args, command)
+
+    def send(self, name: str, *keys: str) -> float:
+        """Send keys (tmux names: ``Space``, ``Enter``, ``C-c``); ``time.monotonic()`` after."""
+        self.run("send-keys", "-t", name, *keys)
+        return time.monotonic()
+
+    def screen(self, name: str) -> str:
+        """The text of session ``name``, scrollback included (wrapped lines joined)."""
+        return self.run("capture-pane", "-p", "-J", "-S", "-", "-t", name, check=False)
+
+    def wait_for(self, name: str, pattern: str, timeout: float = 20.0) -> re.Match[str]:
+        """Poll the screen until ``pattern`` (a regex) appears; fail with the screen if not."""
+        deadline = time.monotonic() + timeout
+        while True:
+            screen = self.screen(name)
+            found = re.search(pattern, screen)
+            if found:
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{pattern!r} not on screen within {timeout} s:\n{screen}")
+            time.sleep(0.02)
+
+    def child_pid(self, name: str, timeout: float = 10.0) -> int:
+        """The pid of the process the pane's shell started (the voicecoach process)."""
+        shell = int(self.run("display-message", "-p", "-t", name, "#{pane_pid}").strip())
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(shell)],
+                                 capture_output=True, text=True).stdout.split()
+            if out:
+                return int(out[0])
+            time.sleep(0.02)
+        raise AssertionError(f"no process started in tmux session {name}")
+
+    def kill_session(self, name: str) -> None:
+        """End session ``name`` (and what runs in it, by SIGHUP)."""
+        self.run("kill-session", "-t", name, check=False)
+
+    def close(self) -> None:
+        """End the private tmux server."""
+        self.run("kill-server", check=False)
+
+
+@pytest.fixture
+def tmux() -> Iterator[Tmux]:
+    """A private tmux server for this test."""
+    if shutil.which("tmux") is None:
+        pytest.fail("tmux is not installed (apt-get install tmux)")
+    server = Tmux()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def play_command(*args: str | Path, before: str = "", after: str = "") -> str:
+    """The shell line that runs voicecoach, records its status and keeps the pane open."""
+    line = " ".join(shlex.quote(str(a)) for a in (*VOICECOACH, *args))
+    return f"{before}{line}; rc=$?; {after}echo EXIT=$rc; sleep 60"
+
+
+# --- Fuzz counts ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def fuzz_counts(pytestconfig: pytest.Config) -> collections.Counter:
+    """A counter of fuzzed inputs, shared by the fuzz tests and shown in the summary."""
+    return pytestconfig.stash.setdefault(_FUZZ_COUNTS, collections.Counter())
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int,
+                            config: pytest.Config) -> None:
+    """Print how many fuzzed inputs were tried (and how they came out)."""
+    counts = config.stash.get(_FUZZ_COUNTS, None)
+    if counts:
+        terminalreporter.write_sep("-", "fuzzed inputs")
+        for key in sorted(counts):
+            terminalreporter.write_line(f"{key}: {counts[key]}")

@@ -342,14 +342,18 @@ def _q(key: str) -> str:
     """A key in quotes, safe to print on one line."""
     if key.isprintable() and "'" not in key and len(key) <= 40:
         return f"'{key}'"
-    return json.dumps(key[:40] + ("..." if len(key) > 40 else ""), ensure_ascii=False)
+    return _escape(json.dumps(key[:40] + ("..." if len(key) > 40 else ""), ensure_ascii=False))
 
 
 def _printable(text: str, limit: int = 40) -> str:
     """Text safe to print inside a one-line message: white space folded, control
     characters (terminal escapes among them) shown as escapes, at most ``limit`` chars."""
-    folded = " ".join(text.split())[:limit]
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in folded)
+    return _escape(" ".join(text.split())[:limit])
+
+
+def _escape(text: str) -> str:
+    """Non-printable characters (controls, bidi overrides, DEL) as visible escapes."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _show(value: Any) -> str:
@@ -367,7 +371,7 @@ def _show(value: Any) -> str:
         return repr(value)
     if isinstance(value, str):
         shown = value if len(value) <= 40 else value[:37] + "..."
-        return json.dumps(shown, ensure_ascii=False)
+        return _escape(json.dumps(shown, ensure_ascii=False))
     if isinstance(value, list):
         if not value:
             return "an empty list"

@@ -211,3 +211,12 @@ def test_exercise_identity_ignores_case() -> None:
     adapted, adjustments = adapt_routine(r, records)
     assert adapted.exercises[0].hold == 5.0
     assert levels(adjustments) == {0: Dose("hold", (3, 3), hold=5.0)}
+
+
+def test_a_pain_stop_before_the_work_began_steps_down_from_the_level_not_to_the_floor() -> None:
+    r = routine(exercise(hold=12.0))
+    records = {"side plank": [session(1, None, pain=pain_at(0.0))]}
+    adapted, _ = adapt_routine(r, records)
+    assert adapted.exercises[0].hold == 9.0
+    assert adapted.exercises[0].adjustment == (
+        "Last time side plank hurt before the work began, so today's holds are 9 seconds.")

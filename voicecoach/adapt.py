@@ -163,7 +163,10 @@ def _regress(level: Dose, pain: PainPoint) -> Dose:
         return dataclasses.replace(level, reps=tuple(max(FLOOR_REPS, r - 1) for r in level.reps))
     floor = FLOOR_HOLD_S if level.kind == "hold" else FLOOR_TIMED_S
     current = (level.hold if level.kind == "hold" else level.duration) or floor
-    seconds = max(floor, _whole(REGRESS_FRACTION * pain.seconds_into_work))
+    # A stop outside work (getting ready, resting) gives no seconds reached: step down
+    # from today's level instead of to the floor.
+    reached = pain.seconds_into_work if pain.seconds_into_work > 0 else current
+    seconds = max(floor, _whole(REGRESS_FRACTION * reached))
     # Never more than before the pain, even when the file's dose sits below the floor.
     seconds = min(seconds, current)
     if level.kind == "hold":
@@ -243,7 +246,8 @@ def _spoken(ex: Exercise, state: _Fold, after: int) -> str | None:
             where = f"at rep {p.rep}" if p.rep is not None else f"in set {p.set}"
             today = f"today's sets are one rep shorter: {_reps_phrase(new.reps)}"
         else:
-            where = f"at {_seconds(_whole(p.seconds_into_work))}"
+            where = (f"at {_seconds(_whole(p.seconds_into_work))}"
+                     if p.seconds_into_work > 0 else "before the work began")
             if ex.kind == "hold":
                 today = f"today's holds are {_seconds(new.hold or 0)}"
             else:

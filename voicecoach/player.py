@@ -14,6 +14,8 @@ from voicecoach.commands import Command
 from voicecoach.display import LiveDisplay, TextLog, TimelineViews
 from voicecoach.keys import ENTER, NO_TTY_MESSAGE, Key, KeyReader, PainEntry, RawKeys, command_for
 from voicecoach.mixer import Mixer, StopReport
+from voicecoach.paths import cache_dir
+from voicecoach.quiet import stderr_to
 from voicecoach.schedule import Plan
 from voicecoach.timeline import Timeline
 
@@ -117,6 +119,7 @@ class Player:
         self.resume_requested = threading.Event()
         self.quit_requested = threading.Event()
         self.device_lost = False
+        self.resume_error = ""
         self.last_spoken = ""
         self.seen_events = 0
 
@@ -211,8 +214,9 @@ class Player:
             saved = "recorded" if self.recorder.pain_recorded else "recording..."
             return f"Stopped for pain ({saved}). Release the brace and breathe easily."
         if self.device_lost:
-            return (f"Audio device lost: press {RESUME_KEY} to resume on the default device, "
-                    "q to quit")
+            failed = f" (no luck: {self.resume_error})" if self.resume_error else ""
+            return (f"Audio device lost{failed}: press {RESUME_KEY} to resume on the default "
+                    "device, q to quit")
         return "Paused: Space to resume" if m.paused else ""
 
     def _view(self):  # -> PlayerView
@@ -235,7 +239,7 @@ class Player:
         # Closed on every way out (Ctrl-C even during start): after this returns or raises,
         # no audio thread pulls the mixer any more, so the caller may pull it itself.
         try:
-            with LiveDisplay() as display:
+            with stderr_to(cache_dir() / "audio.log"), LiveDisplay() as display:
                 sink.start()
                 while not self.mixer.finished:
                     self.recorder.sync(self.mixer)
@@ -273,8 +277,10 @@ class Player:
             fresh = DeviceSink(self.mixer, None)
             fresh.start()
         except VoicecoachError as error:
-            self.out(str(error))
+            # stderr is diverted while the display runs: say it on the display.
+            self.resume_error = str(error).splitlines()[0]
             return sink
+        self.resume_error = ""
         self.device_lost = False
         # Resume with the usual lead-in: pause then resume, handled on the next block.
         self.mixer.send(Command.PAUSE)

@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+import sys
 import threading
+import time
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -53,10 +55,17 @@ class DeviceInfo:
 # closes every open stream, so it only happens while no DeviceSink holds a stream.
 _lock = threading.Lock()
 _open_streams = 0
+# Importing sounddevice initializes PortAudio, which scans the devices: the first rescan
+# right after the import would only repeat that scan (about 60 ms of start-up).
+_import_scan_at: float | None = None
+IMPORT_SCAN_FRESH_S = 1.0
 
 
 def sounddevice_module() -> ModuleType:
     """Import ``sounddevice``; a missing PortAudio library becomes a ``DeviceError``."""
+    global _import_scan_at
+    if "sounddevice" not in sys.modules:
+        _import_scan_at = time.monotonic()
     try:
         import sounddevice
     except OSError as exc:  # the Linux wheel does not bundle PortAudio
@@ -80,8 +89,14 @@ def stream_closed() -> None:
 
 def rescan() -> bool:
     """Re-initialize PortAudio so its device list is current; ``False`` if a stream is open."""
+    global _import_scan_at
     sd = sounddevice_module()
     with _lock:
+        fresh = _import_scan_at is not None and (
+            time.monotonic() - _import_scan_at < IMPORT_SCAN_FRESH_S)
+        _import_scan_at = None
+        if fresh:
+            return True
         if _open_streams:
             return False
         try:
@@ -92,10 +107,15 @@ def rescan() -> bool:
     return True
 
 
-def list_output_devices() -> list[DeviceInfo]:
-    """Every device that can play sound, after a fresh scan, in PortAudio index order."""
+def list_output_devices(*, scan: bool = True) -> list[DeviceInfo]:
+    """Every device that can play sound, in PortAudio index order.
+
+    ``scan`` re-reads the device list first (about 60 ms); skip it only right after
+    another scan, e.g. opening the device that was just resolved.
+    """
     sd = sounddevice_module()
-    rescan()
+    if scan:
+        rescan()
     hostapis = sd.query_hostapis()
     default_index = _default_output_index(sd)
     devices = []
@@ -121,8 +141,10 @@ def _default_output_index(sd: ModuleType) -> int:
     return -1 if index is None or index < 0 else int(index)
 
 
-def resolve_device(spec: str | int | None) -> int | None:
+def resolve_device(spec: str | int | None, *, scan: bool = True) -> int | None:
     """The PortAudio index of the output device the user asked for.
+
+    ``scan=False`` uses PortAudio's current device list (see `list_output_devices`).
 
     Parameters
     ----------
@@ -142,7 +164,7 @@ def resolve_device(spec: str | int | None) -> int | None:
         No output device at all, no match, an ambiguous name (the candidates are
         listed), or no PortAudio library.
     """
-    devices = list_output_devices()
+    devices = list_output_devices(scan=scan)
     if not devices:
         raise DeviceError(NO_DEVICE_MESSAGE)
     if spec is None:

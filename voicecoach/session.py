@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -52,19 +54,48 @@ def prepare_speech(timeline: Timeline, routine: Routine, choice: VoiceChoice, sa
                    cache_dir: Path, progress: Callable[[int, int], None] | None = None
                    ) -> Prepared:
     """Synthesize (or load from cache) every phrase and earcon, resampled to ``samplerate``."""
-    from voicecoach.earcons import earcon, resample
+    from voicecoach.earcons import earcon
     from voicecoach.paths import config_dir
-    from voicecoach.speech import synthesize
+    from voicecoach.speech import cache_key, synthesize
 
     phrases = list(dict.fromkeys([*timeline.phrases(), *extra_phrases()]))
-    clips = synthesize(phrases, voice_settings(routine, choice), cache_dir / "speech",
-                       progress=progress)
-    audio = {text: resample(clip.samples, clip.samplerate, samplerate)
+    settings = voice_settings(routine, choice)
+    clips = synthesize(phrases, settings, cache_dir / "speech", progress=progress)
+    folder = cache_dir / f"speech-{samplerate}"
+    audio = {text: _at_rate(folder, cache_key(text, settings), clip, samplerate)
              for text, clip in clips.items()}
     overrides = config_dir() / "earcons"
     tones = {name: earcon(name, samplerate, overrides) for name in TONES}
     extra = {text: audio[text] for text in extra_phrases()}
     return Prepared(samplerate, audio, tones, extra)
+
+
+def _at_rate(folder: Path, key: str, clip: Any, samplerate: int) -> np.ndarray:
+    """``clip`` at ``samplerate``, from a cache of resampled clips when possible.
+
+    Resampling every clip costs about 0.1 s at each start; a warm start should sound
+    at once. Writes are atomic, and an unreadable entry is simply made again.
+    """
+    from voicecoach.dsp import resample
+
+    if clip.samplerate == samplerate:
+        return clip.samples
+    path = folder / f"{key}.npy"
+    try:
+        cached = np.load(path, allow_pickle=False)
+        if cached.dtype == np.float32 and cached.ndim == 1:
+            return cached
+    except (OSError, ValueError):
+        pass
+    samples = resample(clip.samples, clip.samplerate, samplerate)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{key}.{os.getpid()}.tmp.npy"
+        np.save(tmp, samples, allow_pickle=False)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only cache costs time, never the session
+    return samples
 
 
 def prepare_silent(timeline: Timeline, samplerate: int = TEXT_SAMPLERATE) -> Prepared:

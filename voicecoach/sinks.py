@@ -77,10 +77,11 @@ class DeviceSink:
         *,
         latency: str | float = "low",
         blocksize: int = 0,
+        scan: bool = True,
     ) -> None:
         sd = sounddevice_module()
         self.source = source
-        self.device = resolve_device(device)
+        self.device = resolve_device(device, scan=scan)
         self._device_label = device_name(self.device)
         self.underflows = 0
         self.exception: BaseException | None = None  # what source.fill raised, if anything

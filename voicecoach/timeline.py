@@ -315,7 +315,8 @@ def compile_routine(routine: Routine, *, file: str = "<routine>") -> Timeline:
     planned = [(ex, s) for ex in routine.exercises for s in range(1, ex.sets + 1)]
     intro = [("intro", f"{routine.title}."), ("intro", INTRO_TEXT)]
     intro_seg = b.segment(_lead_in_seconds(intro, 0, 0), "intro")
-    b.speak_sequence(intro_seg.start + LEAD_IN_MARGIN_S, intro, None)
+    # The first words come at once: a player should sound the moment it starts.
+    b.speak_sequence(intro_seg.start, intro, None)
     for k, (ex, set_no) in enumerate(planned):
         _set(b, ex, set_no)
         if k + 1 < len(planned) and ex.rest > 0:

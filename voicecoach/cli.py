@@ -268,6 +268,9 @@ def play(ctx: click.Context, routine: str, text: bool, speed: float, device: str
                     device=None if text else device_index)
     result = player.run()
     click.echo(session_summary(result), err=True)
+    if result.underflows:
+        click.echo(f"note: the audio device ran short {result.underflows} time(s) (a busy "
+                   "machine?); each costs a few ms of timing", err=True)
     if result.interrupted:
         ctx.exit(130)
 

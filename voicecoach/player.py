@@ -41,6 +41,8 @@ class PlayResult:
     pain_rating: int | None = None
     pain_recorded: bool = False
     interrupted: bool = False  # ended by Ctrl-C
+    # Blocks the device asked for too late: each delays every later cue by its length.
+    underflows: int = 0
 
 
 class Recorder:
@@ -124,6 +126,7 @@ class Player:
         self.quit_requested = threading.Event()
         self.device_lost = False
         self.resume_error = ""
+        self.underflows = 0
         self.last_spoken = ""
         self.seen_events = 0
 
@@ -194,7 +197,7 @@ class Player:
         if exiting is not None:
             raise exiting
         return PlayResult(outcome, self.mixer.stop_report if outcome == "stop_pain" else None,
-                          rating, self.recorder.pain_recorded, interrupted)
+                          rating, self.recorder.pain_recorded, interrupted, self.underflows)
 
     def _quit_now(self) -> None:
         """End the session as quit after the sink stopped: the mixer logs the work cut short.
@@ -264,6 +267,7 @@ class Player:
                     sink.wait(timeout=1.0)
         finally:
             sink.close()
+            self.underflows += sink.underflows
 
     def _handle_lost_device(self, sink):  # -> DeviceSink
         from voicecoach.errors import VoicecoachError
@@ -279,7 +283,7 @@ class Player:
             return sink
         self.resume_requested.clear()
         try:
-            fresh = DeviceSink(self.mixer, None)
+            fresh = DeviceSink(self.mixer, None, blocksize=BLOCK_FRAMES)
             fresh.start()
         except VoicecoachError as error:
             # stderr is diverted while the display runs: say it on the display.
@@ -287,6 +291,7 @@ class Player:
             return sink
         self.resume_error = ""
         self.device_lost = False
+        self.underflows += sink.underflows
         # Resume with the usual lead-in: pause then resume, handled on the next block.
         self.mixer.send(Command.PAUSE)
         self.mixer.send(Command.PAUSE)

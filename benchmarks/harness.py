@@ -356,7 +356,11 @@ def reference_onsets(render: np.ndarray, timeline: dict[str, Any]
     the render) found for them, which also give the detector's bias against ``at``.
     """
     scheduled = isolated_onsets(timeline["cues"], min_gap_s=ONSET_GAP_S)
-    found = detect_onsets(render, SR, min_gap_s=ONSET_GAP_S) / SR
+    # The session starts in silence: the render's sample 0 is the moment play begins,
+    # and the first phrase may sound at once, so pad the silence before it back in.
+    pad = round(ONSET_GAP_S * SR) + 1
+    padded = np.concatenate([np.zeros(pad, dtype=render.dtype), render])
+    found = (detect_onsets(padded, SR, min_gap_s=ONSET_GAP_S) - pad) / SR
     at, in_render = match_each(scheduled, found, early_s=0.001, late_s=VC_WINDOW_S)
     return scheduled, at, in_render
 

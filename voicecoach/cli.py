@@ -12,9 +12,7 @@ import click
 
 from voicecoach import __version__
 from voicecoach.errors import Problem, RoutineError, VoicecoachError
-from voicecoach.model import Routine
 from voicecoach.paths import find_routine
-from voicecoach.timeline import Timeline, compile_routine
 
 TRACEBACK_ENV = "VOICECOACH_TRACEBACK"
 STARTER = Path(__file__).with_name("starter.toml")
@@ -56,14 +54,6 @@ def open_history(ctx: click.Context, *, create: bool = True):  # -> History | No
     return History.open(Path(data_dir))
 
 
-def load(spec: str) -> tuple[Routine, Timeline]:
-    """Load and compile the routine that ``spec`` names; errors name ``spec`` as typed."""
-    from voicecoach.routine import load_routine
-
-    routine = load_routine(find_routine(spec), display_name=spec)
-    return routine, compile_routine(routine, file=spec)
-
-
 def fail(message: str) -> NoReturn:
     """Stop the command with ``message`` on stderr and exit status 1."""
     raise Failure(message)
@@ -89,16 +79,18 @@ def cli(ctx: click.Context, traceback: bool, data_dir: Path | None) -> None:
 @click.argument("routines", nargs=-1, required=True, metavar="ROUTINE...")
 def validate(routines: tuple[str, ...]) -> None:
     """Check routines and report every problem as FILE:LINE:COL: error: MESSAGE."""
+    from voicecoach.program import load_today
+
     problems: list[Problem] = []
     summaries = []
     for spec in routines:
         try:
-            routine, timeline = load(spec)
+            today = load_today(spec, None, as_written=True)
         except RoutineError as error:
             problems.extend(error.problems)
             continue
-        summaries.append(f"{spec}: ok ({len(routine.exercises)} exercises, "
-                         f"{timeline.duration / 60:.1f} minutes)")
+        summaries.append(f"{spec}: ok ({len(today.routine.exercises)} exercises, "
+                         f"{today.timeline.duration / 60:.1f} minutes)")
     if problems:
         raise RoutineError(problems)
     click.echo("\n".join(summaries))

@@ -6,13 +6,16 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from voicecoach.model import Routine
 from voicecoach.phrases import extra_phrases
 from voicecoach.timeline import TONES, Timeline, estimate_speech_seconds
+
+if TYPE_CHECKING:
+    from voicecoach.speech import VoiceSettings
 
 DEFAULT_SAMPLERATE = 48_000
 # Text mode makes no sound, so a low rate keeps its (silent) clock cheap.
@@ -38,7 +41,7 @@ class Prepared:
     extra: Mapping[str, np.ndarray | int]
 
 
-def voice_settings(routine: Routine, choice: VoiceChoice):  # -> speech.VoiceSettings
+def voice_settings(routine: Routine, choice: VoiceChoice) -> VoiceSettings:
     """Merge command-line voice options over the routine's ``voice`` table."""
     from voicecoach.speech import VoiceSettings, resolve_voice
 

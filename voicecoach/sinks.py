@@ -8,13 +8,10 @@ no PortAudio.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -30,6 +27,7 @@ from voicecoach.devices import (
     stream_opened,
 )
 from voicecoach.errors import VoicecoachError
+from voicecoach.files import atomic_output, os_error_text
 from voicecoach.source import Source
 
 # --- The sound card ----------------------------------------------------------------------
@@ -261,11 +259,8 @@ def writable_formats() -> list[str]:
 
 
 def check_output_path(path: Path, format: str | None = None) -> None:
-    """Fail early (before any synthesis) on an unknown format or a missing directory."""
+    """Fail early (before any synthesis) on an unknown or unsupported audio format."""
     _file_format(path, format)
-    parent = path.resolve().parent
-    if not parent.is_dir():
-        raise VoicecoachError(f"cannot render {path}: the directory {parent} does not exist")
 
 
 def _file_format(path: Path, format: str | None) -> tuple[str, str]:
@@ -287,6 +282,11 @@ def _file_format(path: Path, format: str | None) -> tuple[str, str]:
     return major, subtype
 
 
+# A file written beside the audio once it is rendered (e.g. the as-rendered timeline):
+# its path and a function giving its text.
+Companion = tuple[Path, Callable[[], str]]
+
+
 def render_to_file(
     source: Source,
     path: Path,
@@ -294,11 +294,14 @@ def render_to_file(
     blocksize: int = 8192,
     format: str | None = None,
     frames: int | None = None,
+    companions: Sequence[Companion] = (),
 ) -> int:
     """Pull ``source`` until it ends and write it to an audio file, atomically.
 
-    The audio goes to a temporary file next to ``path`` that replaces ``path`` only
-    once complete, so a failed render never leaves a partial file.
+    The audio (and each companion file) goes to a temporary file next to its target;
+    all of them replace their targets together, and only once every one is complete, so a
+    failed render (disk full, Ctrl-C, a crash) leaves no partial file and the old files
+    untouched. Check the paths first with `files.check_output_paths`.
 
     Parameters
     ----------
@@ -315,6 +318,9 @@ def render_to_file(
         Exact length to write, in frames. A Source only says *which block* holds its
         end, so without this the file ends on a whole block (up to ``blocksize - 1``
         frames of trailing silence); pass ``round(duration_s * samplerate)`` to trim.
+    companions
+        Text files written with the audio, each ``(path, make_text)``; ``make_text`` is
+        called after the render.
 
     Returns
     -------
@@ -324,58 +330,61 @@ def render_to_file(
     Raises
     ------
     VoicecoachError
-        Unknown or unsupported format, missing directory, or the file cannot be written.
+        Unknown or unsupported format, missing directory, or a file cannot be written
+        (the message says why: "disk full", "permission denied", ...).
         Whatever ``source.fill`` raises propagates unchanged.
     """
-    import soundfile
-
     path = Path(path)
     major, subtype = _file_format(path, format)
     if blocksize <= 0:
         raise ValueError(f"blocksize must be positive, got {blocksize}")
-    parent = path.parent
-    if not parent.is_dir():
-        raise VoicecoachError(f"cannot render {path}: directory {parent} does not exist")
+    if not path.parent.is_dir():
+        raise VoicecoachError(f"cannot render {path}: the folder {path.parent} does not exist")
     try:
-        fd, tmp_name = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".part")
-    except OSError as exc:
-        raise VoicecoachError(f"cannot render {path}: {exc.strerror or exc}") from exc
-    os.close(fd)
-    tmp = Path(tmp_name)
-    written = 0
-    try:
-        try:
-            out = soundfile.SoundFile(
-                tmp,
-                "w",
-                samplerate=source.samplerate,
-                channels=source.channels,
-                format=major,
-                subtype=subtype,
-            )
-        except (soundfile.LibsndfileError, RuntimeError, ValueError) as exc:
-            raise VoicecoachError(
-                f"cannot render {path} as {major}/{subtype} at {source.samplerate} Hz, "
-                f"{source.channels} channels: {exc}"
-            ) from exc
-        with out:
-            block = np.zeros((blocksize, source.channels), dtype=np.float32)
-            more = True
-            while more and (frames is None or written < frames):
-                more = source.fill(block)
-                count = blocksize if frames is None else min(blocksize, frames - written)
-                # libsndfile wraps rather than clips floats beyond full scale in PCM.
-                np.clip(block, -1.0, 1.0, out=block)
+        with atomic_output(path, *(p for p, _ in companions)) as (tmp, *texts):
+            written = _write_audio(source, tmp, path, major, subtype, blocksize, frames)
+            for (companion, make_text), text_tmp in zip(companions, texts, strict=True):
                 try:
-                    out.write(block[:count])
-                except (soundfile.LibsndfileError, RuntimeError) as exc:
-                    raise VoicecoachError(f"cannot write {path}: {exc}") from exc
-                written += count
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+                    text_tmp.write_text(make_text(), encoding="utf-8")
+                except OSError as exc:
+                    raise _not_written(companion, exc) from exc
+    except OSError as exc:  # creating the temporary files, or committing them
+        raise _not_written(path, exc) from exc
+    return written
+
+
+def _not_written(path: Path, exc: OSError) -> VoicecoachError:
+    return VoicecoachError(f"cannot write {path}: {os_error_text(exc)}; nothing was written")
+
+
+def _write_audio(source: Source, tmp: Path, path: Path, major: str, subtype: str,
+                 blocksize: int, frames: int | None) -> int:
+    """Pull ``source`` into the audio file ``tmp``; messages name ``path``."""
+    import soundfile
+
+    try:
+        out = soundfile.SoundFile(tmp, "w", samplerate=source.samplerate,
+                                  channels=source.channels, format=major, subtype=subtype)
+    except (soundfile.LibsndfileError, RuntimeError, ValueError) as exc:
+        raise VoicecoachError(
+            f"cannot render {path} as {major}/{subtype} at {source.samplerate} Hz, "
+            f"{source.channels} channels: {os_error_text(exc)}"
+        ) from exc
+    written = 0
+    with out:
+        block = np.zeros((blocksize, source.channels), dtype=np.float32)
+        more = True
+        while more and (frames is None or written < frames):
+            more = source.fill(block)
+            count = blocksize if frames is None else min(blocksize, frames - written)
+            # libsndfile wraps rather than clips floats beyond full scale in PCM.
+            np.clip(block, -1.0, 1.0, out=block)
+            try:
+                out.write(block[:count])
+            except (soundfile.LibsndfileError, RuntimeError) as exc:
+                raise VoicecoachError(f"cannot write {path}: {os_error_text(exc)}; nothing "
+                                      "was written") from exc
+            written += count
     return written
 
 

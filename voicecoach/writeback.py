@@ -2,15 +2,12 @@
 
 tomlkit keeps comments, whitespace and layout; only the ``hold`` / ``reps`` / ``duration``
 value of each adapted ``[[exercise]]`` changes (added after the table's last key when the
-value came from ``use`` or ``[defaults]``). The file is replaced atomically, mode kept.
+value came from ``use`` or ``[defaults]``). The file is replaced atomically, mode kept;
+the routines shipped with voicecoach are never rewritten.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import stat
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +18,8 @@ from tomlkit.items import AoT, Float, Item, Table
 
 from voicecoach.adapt import Dose
 from voicecoach.errors import VoicecoachError
+from voicecoach.files import atomic_write, check_output_paths, os_error_text
+from voicecoach.paths import shipped_scripts_dir
 
 
 def _number(value: float, like: Any) -> int | float:
@@ -99,38 +98,54 @@ def apply_levels(text: str, levels: Mapping[int, Dose], *, file: str = "<routine
 def write_levels(path: Path, levels: Mapping[int, Dose]) -> str:
     """Write each exercise index's dose into the routine file at ``path``; return the new text.
 
-    The file is replaced atomically (temporary file in the same directory, fsync,
-    ``os.replace``) with its permission bits kept; a symlink's target is what changes.
-    Nothing is written when no value changes. Raises `VoicecoachError` on I/O problems.
+    The file is replaced atomically (`files.atomic_output`) with its permission bits
+    kept; a symlink's target is what changes; a byte-order mark and CRLF line endings
+    are kept. Nothing is written when no value changes.
+
+    Raises
+    ------
+    VoicecoachError
+        When the routine is one shipped with voicecoach (copy it first), is read-only or
+        not a regular file, its folder is not writable, or the file cannot be read or
+        written (the message says why: "disk full", "permission denied", ...).
     """
     target = Path(path).resolve()
+    if is_shipped(target):
+        raise VoicecoachError(
+            f"{path}: error: this routine ships with voicecoach and is not changed; make "
+            f"your own copy with today's levels: voicecoach new --from {target.stem} "
+            f"my-{target.stem}.toml")
+    check_output_paths([("the routine", Path(path))])
     try:
         # newline="" keeps CRLF files CRLF.
         with open(target, encoding="utf-8", newline="") as f:
             old = f.read()
-        mode = stat.S_IMODE(os.stat(target).st_mode)
     except (OSError, UnicodeDecodeError) as e:
-        raise VoicecoachError(f"{path}: cannot read the routine to write levels back: {e}") from e
-    new = apply_levels(old, levels, file=str(path))
+        reason = os_error_text(e) if isinstance(e, OSError) else "not UTF-8 text"
+        raise VoicecoachError(f"{path}: cannot read the routine to write levels back: "
+                              f"{reason}") from e
+    new = apply_levels_keeping_bom(old, levels, file=str(path))
     if new == old:
         return new
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(new)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
+        atomic_write(target, new)
     except OSError as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise VoicecoachError(f"{path}: cannot write levels back: {e}") from e
-    # The rename itself is durable only once the directory is synced.
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        raise VoicecoachError(f"{path}: cannot write levels back: {os_error_text(e)}; the "
+                              "file is unchanged") from e
     return new
+
+
+def apply_levels_keeping_bom(text: str, levels: Mapping[int, Dose], *,
+                             file: str = "<routine>") -> str:
+    """`apply_levels` for text that may start with a byte-order mark, which is kept.
+
+    The loader accepts a BOM (Windows editors write one) though TOML forbids it.
+    """
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    return bom + apply_levels(text.removeprefix(bom), levels, file=file)
+
+
+def is_shipped(path: Path) -> bool:
+    """True for a routine inside voicecoach's own shipped folder (never rewritten)."""
+    folder = shipped_scripts_dir().resolve()
+    return Path(path).resolve().parent == folder

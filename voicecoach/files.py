@@ -1,0 +1,256 @@
+"""Files the program writes: one atomic-write mechanism and the rules every output path obeys.
+
+Every output (rendered audio, timeline JSON, write-back into a routine, cache entries)
+goes through `atomic_output`: written in full to a hidden temporary file beside its
+target, flushed to disk, then renamed over the target, so a failure (disk full, Ctrl-C,
+a crash) leaves the old file untouched and no partial new one. Several outputs of one
+command commit together, after all of them were written.
+
+Permissions: a user's own files follow the umask (or keep the mode of the file they
+replace); private files (the speech cache, whose clips include the safety message) are
+owner-only, so no other user can swap a clip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from voicecoach.errors import VoicecoachError
+
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
+
+# What to say for the errors a person can act on; strerror's "No space left on device"
+# reads like a device problem, and "System error" says nothing.
+_ERRNO_TEXT = {
+    errno.ENOSPC: "disk full",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ENOENT: "no such file or directory",
+    errno.EISDIR: "is a directory",
+    errno.ENOTDIR: "a part of the path is not a directory",
+    errno.ENAMETOOLONG: "file name too long",
+    errno.ELOOP: "too many symbolic links (a loop?)",
+    errno.EIO: "input/output error (a failing disk or a removed drive?)",
+}
+
+
+def os_error_text(error: BaseException) -> str:
+    """A short, plain description of an I/O error: ``"disk full"``, ``"permission denied"``.
+
+    Works for `OSError` and for exceptions of libraries (libsndfile, SQLite) whose message
+    is the only clue.
+    """
+    if isinstance(error, OSError) and error.errno in _ERRNO_TEXT:
+        return _ERRNO_TEXT[error.errno]
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror[:1].lower() + error.strerror[1:]
+    text = str(error)
+    lowered = text.lower()
+    if "no space left" in lowered or "disk is full" in lowered:
+        return "disk full"
+    if "read-only" in lowered:
+        return "read-only file system"
+    return text or type(error).__name__
+
+
+def _umask() -> int:
+    # There is no call that reads the umask without setting it; this pair runs before
+    # any file of ours is created, in the one thread that writes outputs.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def kind_of(mode: int) -> str:
+    """A person's name for a non-regular file type (``"a named pipe (FIFO)"``)."""
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISREG(mode):
+        return "a regular file"
+    return "not a regular file"
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    with contextlib.suppress(OSError):
+        if os.path.samefile(a, b):
+            return True
+    return os.path.normcase(os.path.abspath(_real(a))) == os.path.normcase(
+        os.path.abspath(_real(b)))
+
+
+def _real(path: Path) -> str:
+    # resolve() follows symlinks of existing parts and keeps the rest as written.
+    return str(Path(path).expanduser().resolve())
+
+
+def check_output_paths(outputs: Sequence[tuple[str, Path]],
+                       inputs: Sequence[tuple[str, Path]] = ()) -> None:
+    """Refuse, before any work, an output that would destroy something or cannot be written.
+
+    Each entry is ``(what, path)``, e.g. ``("--timeline", Path("t.json"))``; ``what`` names
+    the option in the message. An output is refused when it is one of the ``inputs`` or
+    another output (compared through symlinks and hard links), when it exists and is not
+    a regular file (a directory, FIFO, device or socket is never replaced), when its
+    folder is missing, or when its folder or the file itself cannot be written.
+
+    Raises
+    ------
+    VoicecoachError
+        Naming the path, the option and the reason.
+    """
+    for i, (what, path) in enumerate(outputs):
+        shown = str(path)
+        if not shown:
+            raise VoicecoachError(f"{what}: error: empty file name")
+        for in_what, in_path in inputs:
+            if _same_file(path, in_path):
+                raise VoicecoachError(
+                    f"{shown}: error: {what} would overwrite {in_what} ({in_path}); "
+                    "choose another output file")
+        for other_what, other in outputs[:i]:
+            if _same_file(path, other):
+                raise VoicecoachError(
+                    f"{shown}: error: {what} and {other_what} name the same file; "
+                    "give each output its own name")
+        _check_writable(what, path)
+
+
+def _check_writable(what: str, path: Path) -> None:
+    shown = str(path)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        info = None
+    except OSError as error:
+        raise VoicecoachError(f"{shown}: error: cannot write {what}: "
+                              f"{os_error_text(error)}") from None
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise VoicecoachError(f"{shown}: error: {what} is {kind_of(info.st_mode)}; "
+                              "it is never replaced, choose a file name")
+    target = Path(_real(path))
+    parent = target.parent
+    if not parent.is_dir():
+        raise VoicecoachError(f"{shown}: error: cannot write {what}: the folder {parent} "
+                              "does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK) or not parent.stat().st_mode & 0o222:
+        raise VoicecoachError(f"{shown}: error: cannot write {what}: the folder {parent} "
+                              "is not writable")
+    # The write bits count even for root (who may write anyway): a file the person made
+    # read-only is one they do not want replaced.
+    if info is not None and (not os.access(target, os.W_OK) or not info.st_mode & 0o222):
+        raise VoicecoachError(f"{shown}: error: {what} is read-only; it is not replaced "
+                              "(make it writable, or choose another file name)")
+
+
+def ensure_private_dir(folder: Path) -> Path:
+    """Create ``folder`` (and parents) owner-only, tightening an existing one of ours.
+
+    Raises `OSError` as ``mkdir`` does.
+    """
+    folder = Path(folder)
+    folder.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        if folder.stat().st_mode & 0o077:
+            folder.chmod(PRIVATE_DIR_MODE)
+    return folder
+
+
+@contextlib.contextmanager
+def atomic_output(*paths: Path, private: bool = False) -> Iterator[list[Path]]:
+    """Write one or more files all-or-nothing: yields temporary paths to write into.
+
+    The caller writes each temporary file completely (by any means: ``soundfile``,
+    ``np.save``, ``open``). When the block ends without an exception, every file is
+    flushed to disk, given its permissions and renamed over its target; then the folders
+    are synced. On an exception every temporary file is removed and the targets are left
+    as they were. A symlinked target is written through: the link's target is replaced.
+
+    Parameters
+    ----------
+    paths
+        The files to write.
+    private
+        Owner-only (0600) files, for the cache; otherwise a replaced file keeps its mode
+        and a new one gets ``0666 & ~umask``.
+
+    Raises
+    ------
+    OSError
+        From creating the temporary files or committing them (e.g. ``ENOSPC``); callers
+        turn it into a message with `os_error_text`.
+    """
+    targets = [Path(_real(p)) for p in paths]
+    temps: list[Path] = []
+    try:
+        for target in targets:
+            fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                        suffix=".part")
+            os.close(fd)
+            temps.append(Path(name))
+        yield list(temps)
+        for tmp, target in zip(temps, targets, strict=True):
+            _flush(tmp)
+            os.chmod(tmp, _mode_for(target, private))
+        for tmp, target in zip(temps, targets, strict=True):
+            os.replace(tmp, target)
+    except BaseException:
+        for tmp in temps:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        raise
+    for folder in dict.fromkeys(t.parent for t in targets):
+        _sync_dir(folder)
+
+
+def atomic_write(path: Path, data: bytes | str, *, private: bool = False) -> None:
+    """Replace ``path`` with ``data`` (text is written as UTF-8, newlines as given).
+
+    See `atomic_output` for the guarantees; raises `OSError` on failure.
+    """
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    with atomic_output(path, private=private) as (tmp,), open(tmp, "wb") as f:
+        f.write(raw)
+
+
+def _mode_for(target: Path, private: bool) -> int:
+    if private:
+        return PRIVATE_FILE_MODE
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _flush(path: Path) -> None:
+    fd = os.open(path, os.O_RDWR)  # Windows flushes only a handle opened for writing
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sync_dir(folder: Path) -> None:
+    # The rename itself is durable only once the folder is synced (not possible on Windows).
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -54,6 +54,33 @@ def open_history(ctx: click.Context, *, create: bool = True):  # -> History | No
     return History.open(Path(data_dir))
 
 
+class Finite(click.FloatRange):
+    """A float range that also refuses NaN (every comparison with NaN is false)."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        """Convert like `click.FloatRange`, refusing ``nan``."""
+        number = super().convert(value, param, ctx)
+        if number != number:  # NaN
+            self.fail(f"{value!r} is not a number from {self.min:g} to {self.max:g}", param, ctx)
+        return number
+
+
+class Rating(click.ParamType):
+    """A pain rating: a whole number from 0 to 10."""
+
+    name = "0-10"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> int:
+        """The rating as an int, or a usage error that says what a rating is."""
+        text = str(value).strip()
+        if text.isdigit() and 0 <= int(text) <= 10:
+            return int(text)
+        self.fail(f"a pain rating is a whole number from 0 (none) to 10 (worst), found "
+                  f"{value!r}", param, ctx)
+
+
 def fail(message: str) -> NoReturn:
     """Stop the command with ``message`` on stderr and exit status 1."""
     raise Failure(message)
@@ -155,23 +182,56 @@ def schema() -> None:
 
 
 @cli.command()
-@click.argument("file", default="routine.toml", type=click.Path(dir_okay=False))
+@click.argument("file", default="routine.toml", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--from", "source", metavar="ROUTINE",
+              help="Copy ROUTINE (e.g. a shipped one) with today's levels from your history.")
 @click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
-def new(file: str, force: bool) -> None:
-    """Write a commented starter routine to FILE (default routine.toml)."""
-    path = Path(file)
-    if path.exists() and not force:
+@click.pass_context
+def new(ctx: click.Context, file: Path, source: str | None, force: bool) -> None:
+    """Write a commented starter routine to FILE (default routine.toml).
+
+    With --from, FILE is a copy of ROUTINE instead, its doses set to where your history
+    has brought them (so a shipped routine becomes yours to edit and --write to).
+    """
+    from voicecoach.files import atomic_write
+
+    if file.exists() and not force:
         fail(f"{file}: error: the file exists; choose another name or pass --force")
+    check_outputs(ctx, source or str(STARTER), [("FILE", file)])
+    if source is None:
+        text, changes = STARTER.read_text(encoding="utf-8"), []
+    else:
+        text, changes = copy_with_levels(ctx, source)
     try:
-        path.write_text(STARTER.read_text(encoding="utf-8"), encoding="utf-8")
+        atomic_write(file, text)
     except OSError as error:
-        fail(f"{file}: error: cannot write the file: {error.strerror}")
+        from voicecoach.files import os_error_text
+
+        fail(f"{file}: error: cannot write the file: {os_error_text(error)}")
+    for line in changes:
+        click.echo(f"Adapted: {line}", err=True)
     click.echo(f"wrote {file}; edit it, then: voicecoach play {file}", err=True)
+
+
+def copy_with_levels(ctx: click.Context, routine: str) -> tuple[str, list[str]]:
+    """ROUTINE's text with today's adapted levels written in, and the changes made."""
+    from voicecoach.adapt import levels
+    from voicecoach.program import describe_adjustments, load_today
+    from voicecoach.writeback import apply_levels_keeping_bom
+
+    today = load_today(routine, open_history(ctx, create=False))
+    try:
+        # The loader has just read it as UTF-8; bytes keep its line endings.
+        text = today.path.read_bytes().decode("utf-8")
+    except OSError as error:
+        fail(f"{routine}: error: cannot read the routine: {error.strerror or error}")
+    return (apply_levels_keeping_bom(text, levels(today.adjustments), file=routine),
+            describe_adjustments(today))
 
 
 def voice_options(f: Any) -> Any:
     """The --voice, --rate and --volume options shared by play and render."""
-    f = click.option("--volume", type=click.FloatRange(0, 1), help="Volume, 0 to 1.")(f)
+    f = click.option("--volume", type=Finite(0, 1), help="Volume, 0 to 1.")(f)
     f = click.option("--rate", type=click.IntRange(50, 500), help="Words per minute.")(f)
     return click.option("--voice", help="Voice id or name (see voicecoach voices).")(f)
 
@@ -217,7 +277,7 @@ def say_adjustments(today: Any) -> None:
 @cli.command()
 @click.argument("routine", metavar="ROUTINE")
 @click.option("--text", is_flag=True, help="No sound: print each cue when it is due.")
-@click.option("--speed", type=click.FloatRange(0.1, 1000), default=1.0, show_default=True,
+@click.option("--speed", type=Finite(0.1, 1000), default=1.0, show_default=True,
               help="With --text: play N times faster, to preview a routine.")
 @click.option("--device", help="Output device name or index (see voicecoach devices).")
 @voice_options
@@ -304,20 +364,37 @@ def render(ctx: click.Context, routine: str, output: Path, timeline_out: Path | 
     from voicecoach.session import VoiceChoice, build_mixer
     from voicecoach.sinks import check_output_path, render_to_file
 
+    outputs = [("-o/--output", output)]
+    if timeline_out is not None:
+        outputs.append(("--timeline", timeline_out))
+    check_outputs(ctx, routine, outputs)
     check_output_path(output)
     today = load_today(routine, None if as_written else open_history(ctx, create=False),
                        as_written=as_written)
     say_adjustments(today)
     prepared = prepare_audio(today, VoiceChoice(voice, rate, volume), samplerate)
     plan, mixer = build_mixer(today.timeline, prepared)
-    frames = render_to_file(mixer, output, frames=plan.total_frames)
+    companions = []
     if timeline_out is not None:
-        text = json.dumps(plan.as_rendered(today.routine.title), indent=1, ensure_ascii=False)
-        try:
-            timeline_out.write_text(text + "\n", encoding="utf-8")
-        except OSError as error:
-            fail(f"{timeline_out}: error: cannot write the file: {error.strerror}")
+        companions.append((timeline_out, lambda: json.dumps(
+            plan.as_rendered(today.routine.title), indent=1, ensure_ascii=False) + "\n"))
+    frames = render_to_file(mixer, output, frames=plan.total_frames, companions=companions)
     click.echo(f"wrote {output} ({frames / samplerate / 60:.1f} minutes)", err=True)
+
+
+def check_outputs(ctx: click.Context, routine: str, outputs: list[tuple[str, Path]]) -> None:
+    """Refuse outputs that would replace the routine, the history, an earcon or each other."""
+    from voicecoach.files import check_output_paths
+    from voicecoach.history import DB_NAME, default_data_dir
+    from voicecoach.paths import config_dir
+
+    data_dir = ctx.find_root().meta.get("data_dir") or default_data_dir()
+    inputs = [("the routine", find_routine(routine)),
+              ("your history", Path(data_dir) / DB_NAME)]
+    earcons = config_dir() / "earcons"
+    if earcons.is_dir():
+        inputs += [("an earcon of yours", p) for p in sorted(earcons.iterdir())]
+    check_output_paths(outputs, inputs)
 
 
 @cli.command()
@@ -377,7 +454,7 @@ def history(ctx: click.Context, exercise: str | None, routine_spec: str | None, 
 
 
 @cli.command()
-@click.argument("rating", type=click.IntRange(0, 10))
+@click.argument("rating", type=Rating())
 @click.option("--note", help="What happened, in your words.")
 @click.option("--exercise", help="The exercise it relates to, if any.")
 @click.pass_context

@@ -117,8 +117,6 @@ def check_output_paths(outputs: Sequence[tuple[str, Path]],
     """
     for i, (what, path) in enumerate(outputs):
         shown = str(path)
-        if not shown:
-            raise VoicecoachError(f"{what}: error: empty file name")
         for in_what, in_path in inputs:
             if _same_file(path, in_path):
                 raise VoicecoachError(

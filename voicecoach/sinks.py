@@ -9,6 +9,7 @@ no PortAudio.
 from __future__ import annotations
 
 import math
+import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -285,6 +286,8 @@ def _file_format(path: Path, format: str | None) -> tuple[str, str]:
 # A file written beside the audio once it is rendered (e.g. the as-rendered timeline):
 # its path and a function giving its text.
 Companion = tuple[Path, Callable[[], str]]
+# Less room than this after a failed write: the disk is full (one 8192-frame block).
+_FULL_BYTES = 8192 * 2 * 4
 
 
 def render_to_file(
@@ -357,6 +360,15 @@ def _not_written(path: Path, exc: OSError) -> VoicecoachError:
     return VoicecoachError(f"cannot write {path}: {os_error_text(exc)}; nothing was written")
 
 
+def _write_failure(exc: Exception, tmp: Path) -> str:
+    """Why libsndfile could not write: its own message says only "System error"."""
+    try:
+        usage = shutil.disk_usage(tmp.parent)
+    except OSError:
+        return os_error_text(exc)
+    return "disk full" if usage.free < _FULL_BYTES else os_error_text(exc)
+
+
 def _write_audio(source: Source, tmp: Path, path: Path, major: str, subtype: str,
                  blocksize: int, frames: int | None) -> int:
     """Pull ``source`` into the audio file ``tmp``; messages name ``path``."""
@@ -382,8 +394,8 @@ def _write_audio(source: Source, tmp: Path, path: Path, major: str, subtype: str
             try:
                 out.write(block[:count])
             except (soundfile.LibsndfileError, RuntimeError) as exc:
-                raise VoicecoachError(f"cannot write {path}: {os_error_text(exc)}; nothing "
-                                      "was written") from exc
+                raise VoicecoachError(f"cannot write {path}: {_write_failure(exc, tmp)}; "
+                                      "nothing was written") from exc
             written += count
     return written
 

@@ -423,3 +423,16 @@ def test_a_fractional_pain_rating_says_what_a_rating_is(env: Path) -> None:
     assert code == 2
     assert "a pain rating is a whole number from 0 (none) to 10 (worst)" in err
     assert "integer range" not in err
+
+
+def test_new_with_an_empty_name_says_so(env: Path) -> None:
+    code, _, err = run("new", "")
+    assert code == 1 and "empty file name" in err
+
+
+def test_new_never_writes_into_a_fifo_even_with_force(env: Path) -> None:
+    fifo = env / "r.toml"
+    os.mkfifo(fifo)
+    code, _, err = run("new", str(fifo), "--force")
+    assert code == 1 and "named pipe (FIFO)" in err
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)

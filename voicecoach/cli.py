@@ -182,12 +182,12 @@ def schema() -> None:
 
 
 @cli.command()
-@click.argument("file", default="routine.toml", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", default="routine.toml", type=click.Path(dir_okay=False))
 @click.option("--from", "source", metavar="ROUTINE",
               help="Copy ROUTINE (e.g. a shipped one) with today's levels from your history.")
 @click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
 @click.pass_context
-def new(ctx: click.Context, file: Path, source: str | None, force: bool) -> None:
+def new(ctx: click.Context, file: str, source: str | None, force: bool) -> None:
     """Write a commented starter routine to FILE (default routine.toml).
 
     With --from, FILE is a copy of ROUTINE instead, its doses set to where your history
@@ -195,15 +195,17 @@ def new(ctx: click.Context, file: Path, source: str | None, force: bool) -> None
     """
     from voicecoach.files import atomic_write
 
-    if file.exists() and not force:
+    if not file:
+        fail("error: empty file name; name the routine file to write, e.g. my-core.toml")
+    if Path(file).exists() and not force:
         fail(f"{file}: error: the file exists; choose another name or pass --force")
-    check_outputs(ctx, source or str(STARTER), [("FILE", file)])
+    check_outputs(ctx, source or str(STARTER), [("FILE", Path(file))])
     if source is None:
         text, changes = STARTER.read_text(encoding="utf-8"), []
     else:
         text, changes = copy_with_levels(ctx, source)
     try:
-        atomic_write(file, text)
+        atomic_write(Path(file), text)
     except OSError as error:
         from voicecoach.files import os_error_text
 

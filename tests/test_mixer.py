@@ -29,6 +29,7 @@ from voicecoach.schedule import Plan, PlannedSegment, plan_session
 from voicecoach.timeline import TONES, Segment, Timeline, compile_routine, estimate_speech_seconds
 
 SR = 8000
+MINUS_1_DBFS = 10 ** (-1 / 20)
 F = fade_frames(SR)
 FADE_IN = (np.arange(1, F + 1) / F).astype(np.float32)  # gain after each frame of a fade-in
 STOP_SILENCE = round(0.25 * SR)
@@ -210,14 +211,76 @@ def test_silent_int_clips_keep_the_same_clock_and_events() -> None:
     assert len(out_audio) == len(out_silent)
 
 
-def test_mix_is_clipped_and_copied_to_every_channel() -> None:
+def test_mix_is_limited_to_minus_1_dbfs_and_copied_to_every_channel() -> None:
     s = Session(one_hold(), shape="dc", values={f"tone:{t}": 0.9 for t in TONES} | {
         t: 0.9 for t in one_hold().phrases()})
     mixer = s.mixer(channels=3)
     block = np.zeros((s.plan.total_frames, 3), dtype=np.float32)
     mixer.fill(block)
-    assert block.max() == 1.0  # countdown tick + number: 1.8 before clipping
+    # Countdown tick + number: 1.8 before the limiter, 0.9 alone: both over -1 dBFS.
+    assert np.abs(block).max() <= MINUS_1_DBFS
+    assert np.abs(block).max() > MINUS_1_DBFS - 1e-4
     assert (block == block[:, :1]).all()
+    assert mixer.limiter.limited_frames > 0
+
+
+def test_the_limiter_output_is_the_same_for_any_block_size() -> None:
+    # Loud overlapping sounds (sums up to 2.4) and pauses: the limiter's gain follows
+    # the sample clock, not the blocks.
+    tl = one_hold(6)
+    loud = {t: 0.8 for t in [*tl.phrases(), *extra_phrases()]} | {
+        f"tone:{t}": 0.8 for t in TONES}
+    s = Session(tl, shape="dc", values=loud)
+    step = 28_672
+    commands = {step: [Command.PAUSE], 2 * step: [Command.PAUSE], 7 * step: [Command.PAUSE],
+                8 * step: [Command.PAUSE]}
+    mixers = [s.mixer() for _ in range(4)]
+    outputs = [drive(m, size, commands) for m, size in zip(mixers, (4096, 512, 7, 1),
+                                                          strict=True)]
+    assert np.abs(outputs[0]).max() <= MINUS_1_DBFS
+    assert mixers[0].limiter.limited_frames > 1000
+    for out in outputs[1:]:
+        np.testing.assert_array_equal(out, outputs[0])
+    assert len({m.limiter.limited_frames for m in mixers}) == 1
+
+
+def test_the_limiter_gives_the_gain_back_gently_after_a_loud_sound() -> None:
+    # The intro's first half at 2.0 (7 dB over the ceiling), its second half at 0.5:
+    # right after the loud part the level is still turned down, and it comes back at
+    # 60 dB/s, not at once (a clip would jump straight back).
+    tl = one_hold()
+    s = Session(tl, shape="dc")
+    intro = s.plan.events[0]
+    frames = intro.end_frame - intro.start_frame
+    loud = frames // 2
+    clip = np.full(frames, 0.5, dtype=np.float32)
+    clip[:loud] = 2.0
+    out = drive(s.mixer(clips=dict(s.clips) | {intro.key: clip}), 333)
+    assert np.abs(out).max() <= MINUS_1_DBFS
+    heard = out[intro.start_frame:intro.end_frame]
+    np.testing.assert_allclose(heard[:loud], MINUS_1_DBFS, rtol=1e-4)
+    over_db = 20 * np.log10(2.0 / MINUS_1_DBFS)
+    release = heard[loud:loud + round(over_db / 60 * SR)]
+    assert release[0] == pytest.approx(0.5 * MINUS_1_DBFS / 2.0, rel=0.01)
+    assert (np.diff(release) > 0).all()
+    assert release[-1] < 0.5
+    assert (heard[loud + round((over_db / 60 + 0.01) * SR):] == 0.5).all()
+
+
+def test_nan_and_infinite_samples_never_reach_the_output() -> None:
+    tl = one_hold()
+    s = Session(tl, shape="dc")
+    intro = s.plan.events[0]
+    clips = dict(s.clips)
+    bad = np.full(intro.end_frame - intro.start_frame, 0.25, dtype=np.float32)
+    bad[10:20] = np.nan
+    bad[30] = np.inf
+    bad[40] = 1e30
+    clips[intro.key] = bad
+    out = drive(s.mixer(clips=clips), 512)
+    assert np.isfinite(out).all()
+    assert np.abs(out).max() <= MINUS_1_DBFS
+    assert (out[intro.start_frame + 10:intro.start_frame + 20] == 0).all()
 
 
 def test_a_block_larger_than_the_scratch_buffer_is_filled_the_same() -> None:

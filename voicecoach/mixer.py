@@ -24,6 +24,7 @@ from typing import Literal
 import numpy as np
 
 from voicecoach.commands import Command
+from voicecoach.dsp import CEILING, PeakLimiter
 from voicecoach.phrases import PAIN_QUESTION, RESUMING, SAFETY_MESSAGE, countdown_text
 from voicecoach.schedule import Plan, PlannedCue
 from voicecoach.timeline import Cue
@@ -141,6 +142,7 @@ class Mixer:
     ``work_log`` and ``events``: a deque of ``(output_frame, plan_frame, PlannedCue)``
     appended when a cue begins sounding. Inserted sounds appear there too, with roles
     ``"resume"``, ``"countdown"``, ``"safety"`` and ``"pain_question"``.
+    ``limiter.limited_frames`` counts the output frames the safety limiter turned down.
     """
 
     def __init__(
@@ -191,6 +193,7 @@ class Mixer:
         self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self._deferred: collections.deque[Command] = collections.deque()
         self._mono = np.zeros(INITIAL_BLOCK_FRAMES, dtype=np.float32)
+        self.limiter = PeakLimiter(sr, CEILING, INITIAL_BLOCK_FRAMES)
 
         # Playback state (audio thread only).
         self._src = _PLAN
@@ -561,8 +564,8 @@ class Mixer:
         ----------
         outdata
             float32 array, shape ``(frames, channels)`` (or ``(frames,)``), overwritten
-            entirely: the mono mix, clipped to [-1, 1], in every channel; silence after
-            the end.
+            entirely: the mono mix through the safety limiter (never above `CEILING`,
+            -1 dBFS), in every channel; silence after the end.
 
         Returns
         -------
@@ -597,9 +600,9 @@ class Mixer:
                 mono[i:i + k] *= gains[self._ramp_pos:self._ramp_pos + k]
                 self._ramp_pos += k
             i += k
-        # Two ufuncs, not np.clip: its Python wrapper costs more than the whole mix.
-        np.minimum(mono, 1.0, out=mono)
-        np.maximum(mono, -1.0, out=mono)
+        # The last stage of every output (sound card, file, text clock): nothing above
+        # -1 dBFS reaches the listener, whatever the clips and however they overlap.
+        self.limiter.process(mono)
         if outdata.ndim == 2:
             outdata[:] = mono[:, None]
         else:

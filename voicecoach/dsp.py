@@ -101,6 +101,11 @@ def trim_silence(samples: np.ndarray, samplerate: int, *, threshold_db: float = 
 
 # --- Loudness (ITU-R BS.1770-4 / EBU R128) ---------------------------------------------------
 
+# The level the coach's voice is normalised to (integrated loudness of its speech): inside
+# the -16 to -20 LUFS that AES TD1004 recommends for audio played from files and streams
+# on phones and earbuds, with room under the -1 dBFS ceiling for speech's peaks.
+SPEECH_LUFS = -18.0
+
 # BS.1770's gating block and its step (75 % overlap), and its two gates.
 BLOCK_S = 0.4
 BLOCK_STEP_S = 0.1

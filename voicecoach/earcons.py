@@ -2,28 +2,48 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
-import platformdirs
-import soundfile
+import soundfile  # type: ignore[import-untyped]  # no type information
 
-from voicecoach.dsp import raised_cosine, resample
+from voicecoach.dsp import (
+    SPEECH_LUFS,
+    apply_gain,
+    clip_loudness,
+    raised_cosine,
+    resample,
+)
 from voicecoach.errors import VoicecoachError
+from voicecoach.files import kind_of, os_error_text
 
-__all__ = ["EARCON_NAMES", "EARCON_PEAK", "OVERRIDE_SUFFIXES", "earcon", "resample"]
+__all__ = ["EARCON_NAMES", "MAX_EARCON_S", "OVERRIDE_SUFFIXES", "TONE_LUFS", "earcon",
+           "resample", "target_loudness"]
 
 EARCON_NAMES: tuple[str, ...] = ("start", "stop", "tick", "inhale", "exhale", "done")
 OVERRIDE_SUFFIXES: tuple[str, ...] = (".wav", ".flac", ".ogg")
 
-# Peak of espeak-ng speech at its default volume (measured on workout phrases: 0.36 for
-# "3" up to 0.82 for long sentences, typically about 0.7). Earcons sit 6 dB under that so
-# they are clearly heard but never louder than the coach's voice.
-SPEECH_PEAK = 0.7
-EARCON_PEAK = SPEECH_PEAK * 10.0 ** (-6.0 / 20.0)
-# The breath swells play under or between words while someone is holding a brace:
-# a further 4 dB softer, a cue to breathe rather than an alarm.
-SOFT_PEAK = EARCON_PEAK * 10.0 ** (-4.0 / 20.0)
+# Loudness of the tones (see `dsp.clip_loudness`): just under the coach's voice, so they
+# are clearly heard but never louder than the words, and within 3 dB of them.
+TONE_LUFS = SPEECH_LUFS - 1.5
+# The breath swells play under or between words while someone is holding a brace: a
+# little softer again, a cue to breathe rather than an alarm.
+SOFT_TONE_LUFS = SPEECH_LUFS - 2.5
+
+# User files: longer than this is refused (the session is planned around each tone's
+# length: a 10-minute "done" would hold the session open 10 minutes). The built-in tones
+# last 50 to 600 ms.
+MAX_EARCON_S = 3.0
+# Sample rates and channel counts a tone file may have; together with the length cap they
+# bound what is read to about 35 MB.
+MIN_OVERRIDE_RATE, MAX_OVERRIDE_RATE = 8_000, 384_000
+MAX_OVERRIDE_CHANNELS = 8
+# Under this a sound is too short for a loudness to mean much (a click): its peak is
+# matched to the built-in tone's instead.
+MIN_MEASURED_S = 0.02
 
 # Pitches (Hz): E5 and B5 for start/stop (a bright fifth), a C major triad for done.
 _E5, _B5 = 659.26, 987.77
@@ -110,49 +130,129 @@ def _done(samplerate: int) -> np.ndarray:
                       for at, f in notes], 0.6, samplerate, 0.04)
 
 
-def _synthesize(name: str, samplerate: int) -> np.ndarray:
+def target_loudness(name: str) -> float:
+    """The loudness (LUFS, as `dsp.clip_loudness` measures it) of tone ``name``."""
+    return SOFT_TONE_LUFS if name in ("inhale", "exhale") else TONE_LUFS
+
+
+def _shape(name: str, samplerate: int) -> np.ndarray:
     if name == "start":
-        wave, peak = _two_note(_E5, _B5, samplerate), EARCON_PEAK
-    elif name == "stop":
-        wave, peak = _two_note(_B5, _E5, samplerate), EARCON_PEAK
-    elif name == "tick":
-        wave, peak = _tick(samplerate), EARCON_PEAK
-    elif name == "inhale":
-        wave, peak = _breath(300.0, 450.0, True, samplerate), SOFT_PEAK
-    elif name == "exhale":
-        wave, peak = _breath(300.0, 450.0, False, samplerate), SOFT_PEAK
-    else:
-        wave, peak = _done(samplerate), EARCON_PEAK
-    return (wave * (peak / np.max(np.abs(wave)))).astype(np.float32)
+        return _two_note(_E5, _B5, samplerate)
+    if name == "stop":
+        return _two_note(_B5, _E5, samplerate)
+    if name == "tick":
+        return _tick(samplerate)
+    if name == "inhale":
+        return _breath(300.0, 450.0, True, samplerate)
+    if name == "exhale":
+        return _breath(300.0, 450.0, False, samplerate)
+    return _done(samplerate)
+
+
+def _synthesize(name: str, samplerate: int) -> np.ndarray:
+    wave = _shape(name, samplerate)
+    return apply_gain(wave, samplerate, target_loudness(name) - clip_loudness(wave, samplerate))
 
 
 def default_overrides_dir() -> Path:
-    """Where users drop their own earcon files: ``<user config dir>/earcons``."""
-    return Path(platformdirs.user_config_dir("voicecoach")) / "earcons"
+    """Where users drop their own earcon files: ``<config dir>/earcons`` (see `paths`)."""
+    from voicecoach.paths import config_dir
+
+    return config_dir() / "earcons"
 
 
-def _load_override(path: Path, samplerate: int) -> np.ndarray:
+def _refuse(path: Path, problem: str, remedy: str = "replace it") -> VoicecoachError:
+    return VoicecoachError(f"{path}: {problem}; {remedy}, or remove it to get the built-in "
+                           "tone.")
+
+
+def _read_override(path: Path) -> tuple[np.ndarray, int]:
+    """The file's samples, shape ``(frames, channels)`` float32, and its rate, after checks.
+
+    The header is checked before a sample is read, so a huge file costs nothing; the file
+    is opened without blocking and must be a regular file, so a named pipe cannot hang
+    the start of a session.
+    """
     try:
-        data, rate = soundfile.read(path, dtype="float32", always_2d=True)
-    except (OSError, RuntimeError, soundfile.LibsndfileError) as exc:
-        raise VoicecoachError(
-            f"{path}: cannot read this earcon file ({exc}). Use a WAV, FLAC or Ogg file, "
-            f"or remove it to get the built-in tone."
-        ) from exc
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        if exc.errno == errno.ENOENT and os.path.islink(path):
+            raise _refuse(path, "this earcon is a link to a file that does not exist",
+                          "fix the link") from None
+        raise _refuse(path, f"cannot open this earcon file ({os_error_text(exc)})",
+                      "make it readable") from None
+    try:
+        info = os.fstat(fd)
+    except OSError:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise _refuse(path, f"this earcon is {kind_of(info.st_mode)}, not an audio file",
+                      "put a WAV, FLAC or Ogg file there")
+    if info.st_size == 0:
+        os.close(fd)
+        raise _refuse(path, "the earcon file is empty (0 bytes)")
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            with soundfile.SoundFile(handle) as sound:
+                frames, rate, channels = sound.frames, sound.samplerate, sound.channels
+                _check_header(path, frames, rate, channels)
+                data = sound.read(frames=frames, dtype="float32", always_2d=True)
+        except VoicecoachError:
+            raise
+        except (OSError, RuntimeError, ValueError, TypeError, MemoryError) as exc:
+            raise _refuse(path, f"cannot read this earcon file ({os_error_text(exc)})",
+                          "use a WAV, FLAC or Ogg file") from None
     if data.shape[0] == 0:
-        raise VoicecoachError(f"{path}: the earcon file holds no audio; remove it or replace it.")
+        raise _refuse(path, "the earcon file holds no audio (0 samples)")
+    if not np.isfinite(data).all():
+        raise _refuse(path, "the earcon file holds samples that are not numbers (NaN or "
+                      "infinite)", "export it again")
+    return data, rate
+
+
+def _check_header(path: Path, frames: int, rate: int, channels: int) -> None:
+    if frames <= 0:
+        raise _refuse(path, "the earcon file holds no audio (0 samples)")
+    if not MIN_OVERRIDE_RATE <= rate <= MAX_OVERRIDE_RATE:
+        raise _refuse(path, f"the earcon's sample rate of {rate} Hz is not supported (use "
+                      f"{MIN_OVERRIDE_RATE} to {MAX_OVERRIDE_RATE} Hz)", "convert it")
+    if not 1 <= channels <= MAX_OVERRIDE_CHANNELS:
+        raise _refuse(path, f"the earcon has {channels} channels (at most "
+                      f"{MAX_OVERRIDE_CHANNELS})", "save it as mono or stereo")
+    if frames > MAX_EARCON_S * rate:
+        raise _refuse(path, f"the earcon lasts {frames / rate:.1f} s, longer than the "
+                      f"{MAX_EARCON_S:g} s a tone may last (the session waits for it)",
+                      "shorten it")
+
+
+def _load_override(path: Path, name: str, samplerate: int) -> np.ndarray:
+    data, rate = _read_override(path)
     # Mix down to mono by averaging, which keeps the level of a centred stereo sound.
-    mono = data.mean(axis=1, dtype=np.float32)
-    return resample(mono, int(rate), samplerate)
+    mono = resample(data.mean(axis=1, dtype=np.float64), rate, samplerate)
+    if mono.size < MIN_MEASURED_S * samplerate:
+        peak = float(np.max(np.abs(mono)))
+        if peak == 0.0:
+            return mono  # silence: the user has muted this tone
+        builtin = float(np.max(np.abs(_synthesize(name, samplerate))))
+        return apply_gain(mono, samplerate, 20.0 * np.log10(builtin / peak))
+    loudness = clip_loudness(mono, samplerate)
+    if loudness == float("-inf"):
+        # Silence (or under BS.1770's -70 LUFS gate): nothing to normalise, and a file
+        # of silence is how a person mutes one tone.
+        return np.zeros(mono.size, dtype=np.float32)
+    return apply_gain(mono, samplerate, target_loudness(name) - loudness)
 
 
 def earcon(name: str, samplerate: int, overrides_dir: Path | None = None) -> np.ndarray:
     """One earcon at ``samplerate``: the user's file if there is one, else a built-in tone.
 
-    The user's ``<overrides_dir>/<name>.wav`` (or ``.flac``, ``.ogg``) wins; it is mixed to
-    mono and resampled, and otherwise played as is. Built-in tones are synthesized with
-    raised-cosine envelopes, so they start and end at exactly 0 (no clicks), and peak 6 dB
-    under typical speech (the breath swells 10 dB under).
+    The user's ``<overrides_dir>/<name>.wav`` (or ``.flac``, ``.ogg``) wins. It is mixed to
+    mono, resampled, and brought to the loudness of the built-in tone it replaces (a
+    sound under 20 ms to its peak), its peaks limited to -1 dBFS; a silent file mutes the
+    tone. Built-in tones are synthesized with raised-cosine envelopes, so they start and
+    end at exactly 0 (no clicks), at `TONE_LUFS` (the breath swells at `SOFT_TONE_LUFS`).
 
     Parameters
     ----------
@@ -166,13 +266,16 @@ def earcon(name: str, samplerate: int, overrides_dir: Path | None = None) -> np.
     Returns
     -------
     np.ndarray
-        float32, shape ``(frames,)``, mono, in [-1, 1]: start/stop 150 ms, tick 50 ms,
-        inhale/exhale 400 ms, done 600 ms (built-in).
+        float32, shape ``(frames,)``, mono, every ``|sample| <= dsp.CEILING``: start/stop
+        150 ms, tick 50 ms, inhale/exhale 400 ms, done 600 ms (built-in); a user's file
+        at most `MAX_EARCON_S`.
 
     Raises
     ------
     VoicecoachError
-        An override file exists but cannot be read.
+        An override exists but is not a usable tone: not a regular file, unreadable,
+        empty, too long, an odd rate or channel count, or holding NaN or infinite
+        samples. The message names the file, the problem and what to do.
     """
     if name not in EARCON_NAMES:
         raise ValueError(f"unknown earcon {name!r}; known: {', '.join(EARCON_NAMES)}")
@@ -181,6 +284,8 @@ def earcon(name: str, samplerate: int, overrides_dir: Path | None = None) -> np.
     folder = default_overrides_dir() if overrides_dir is None else overrides_dir
     for suffix in OVERRIDE_SUFFIXES:
         path = folder / f"{name}{suffix}"
-        if path.is_file():
-            return _load_override(path, samplerate)
+        # lexists, not is_file: a directory, a pipe or a broken link by that name is a
+        # mistake to report, not a reason to fall back silently.
+        if os.path.lexists(path):
+            return _load_override(path, name, samplerate)
     return _synthesize(name, samplerate)

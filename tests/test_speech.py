@@ -30,7 +30,11 @@ REPO = Path(__file__).resolve().parents[1]
 # The safety message is long on purpose: espeak-ng is still speaking it when pyttsx3's
 # runAndWait returns, so it proves that synthesis waits for the whole utterance.
 PHRASES = ["Bird dog. Set 1 of 3. Left side.", "Breathe in", "3", SAFETY_MESSAGE]
+# The voice's level is measured on the reference phrases: they are synthesized (and
+# cached) with any phrase.
+EVERY = list(dict.fromkeys([*PHRASES, *speech.REFERENCE_PHRASES]))
 SETTINGS = VoiceSettings(name="en-us")
+MINUS_1_DBFS = 10 ** (-1 / 20)
 MS = 22.05  # frames per millisecond at the espeak driver's 22050 Hz
 
 
@@ -64,7 +68,7 @@ def test_clips_are_mono_float32_at_22050_hz(cached: tuple[Path, dict[str, Clip]]
         assert clip.samples.dtype == np.float32
         assert clip.samples.ndim == 1
         assert clip.samples.size > 0
-        assert np.abs(clip.samples).max() <= 1.0
+        assert np.abs(clip.samples).max() <= MINUS_1_DBFS
 
 
 def test_clips_start_and_end_at_their_sound(cached: tuple[Path, dict[str, Clip]]) -> None:
@@ -107,7 +111,7 @@ def test_a_second_call_is_served_from_the_cache_without_any_engine(
         cached: tuple[Path, dict[str, Clip]]) -> None:
     folder, first = cached
     files = sorted(folder.glob("*.wav"))
-    assert len(files) == len(PHRASES)
+    assert len(files) == len(EVERY)
     mtimes = [f.stat().st_mtime_ns for f in files]
     started, spoken = speech.stats.workers_started, speech.stats.phrases_synthesized
     calls: list[tuple[int, int]] = []
@@ -117,7 +121,7 @@ def test_a_second_call_is_served_from_the_cache_without_any_engine(
     assert speech.stats.workers_started == started
     assert speech.stats.phrases_synthesized == spoken
     assert [f.stat().st_mtime_ns for f in files] == mtimes
-    assert calls == [(4, 4)]
+    assert calls == [(len(EVERY), len(EVERY))]
     for text in PHRASES:
         assert again[text].samples.tobytes() == first[text].samples.tobytes()
 
@@ -136,7 +140,7 @@ def test_a_slower_rate_is_a_new_cache_entry_and_a_longer_clip(
         cached: tuple[Path, dict[str, Clip]], tmp_path: Path) -> None:
     _, clips = cached
     slow = synthesize(["Breathe in"], VoiceSettings(name="en-us", rate=100), tmp_path)
-    assert len(list(tmp_path.glob("*.wav"))) == 1
+    assert len(list(tmp_path.glob("*.wav"))) == 1 + len(speech.REFERENCE_PHRASES)
     assert slow["Breathe in"].seconds > 1.3 * clips["Breathe in"].seconds
 
 
@@ -155,7 +159,8 @@ def test_cache_writes_leave_no_temp_files_and_a_torn_entry_is_made_again(
     _, clips = cached
     first = synthesize(["3"], SETTINGS, tmp_path)
     entry = tmp_path / f"{cache_key('3', SETTINGS)}.wav"
-    assert [p.name for p in tmp_path.iterdir()] == [entry.name]
+    names = sorted(f"{cache_key(t, SETTINGS)}.wav" for t in ["3", *speech.REFERENCE_PHRASES])
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
     assert soundfile.info(entry).subtype == "FLOAT"
     entry.write_bytes(entry.read_bytes()[:30])  # as if a non-atomic writer had been killed
     spoken = speech.stats.phrases_synthesized
@@ -165,7 +170,7 @@ def test_cache_writes_leave_no_temp_files_and_a_torn_entry_is_made_again(
     assert speech.stats.phrases_synthesized == spoken + 1
     assert again["3"].samples.tobytes() == first["3"].samples.tobytes()
     assert first["3"].samples.tobytes() == clips["3"].samples.tobytes()
-    assert [p.name for p in tmp_path.iterdir()] == [entry.name]
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
 
 
 def test_blank_phrases_give_empty_clips_without_synthesis(tmp_path: Path) -> None:
@@ -178,7 +183,8 @@ def test_blank_phrases_give_empty_clips_without_synthesis(tmp_path: Path) -> Non
 def test_progress_counts_every_distinct_phrase(tmp_path: Path) -> None:
     calls: list[tuple[int, int]] = []
     synthesize(["1", "2", "1"], SETTINGS, tmp_path, progress=lambda d, t: calls.append((d, t)))
-    assert calls == [(0, 2), (1, 2), (2, 2)]
+    total = 2 + len(speech.REFERENCE_PHRASES)
+    assert calls == [(done, total) for done in range(total + 1)]
 
 
 @pytest.mark.parametrize("name", ["gmw/en-us", "en-us", "English (America)", "ENGLISH (AMERICA)"])

@@ -294,12 +294,12 @@ def clip_loudness(samples: np.ndarray, samplerate: int) -> float:
 
 # --- Peaks ------------------------------------------------------------------------------
 
-# Nothing above -1 dBFS ever reaches the listener: the float32 value just under 10^(-1/20),
-# so a comparison in float32 or float64 holds alike, and 16-bit PCM of it stays under too.
+# Nothing above -1 dBFS ever reaches the listener. The ceiling is the largest 16-bit PCM
+# level at or under 10^(-1/20) = 0.8912509 (29204.5 / 32768 would round up to 29205 when a
+# file is written): exact in float32 and in 16- and 24-bit PCM, so no conversion on the
+# way out can round it over.
 CEILING_DBFS = -1.0
-CEILING = float(np.float32(10.0 ** (CEILING_DBFS / 20.0)))
-if CEILING > 10.0 ** (CEILING_DBFS / 20.0):  # pragma: no cover (float32 rounded up)
-    CEILING = float(np.nextafter(np.float32(CEILING), np.float32(0)))
+CEILING = 29204 / 32768
 # The offline limiter lowers the gain this long before and after a peak (raised-cosine-like
 # ramps from two box filters), gentle enough that a few limited peaks in a phrase go unheard.
 LIMIT_RADIUS_S = 0.010
@@ -356,14 +356,24 @@ def limit_peaks(samples: np.ndarray, samplerate: int, ceiling: float = CEILING) 
     """
     x = np.asarray(samples, dtype=np.float64).reshape(-1)
     magnitude = np.abs(x)
-    over = magnitude > ceiling
-    if not over.any():
-        return x.astype(np.float32)
-    needed = np.ones(x.size)
-    needed[over] = ceiling / magnitude[over]
+    over = np.flatnonzero(magnitude > ceiling)
+    out = x.astype(np.float32)
+    if over.size == 0:
+        return out
     radius = max(1, round(LIMIT_RADIUS_S * samplerate))
-    gain = _box(_box(_sliding_min(needed, radius), radius // 2), radius - radius // 2)
-    out = (x * np.minimum(gain, 1.0)).astype(np.float32)
+    # The gain departs from 1 only within 2 * radius of a sample that is over, so only
+    # those stretches are computed (speech has a few dozen short ones per phrase);
+    # stretches closer than twice that are one, so each is exactly what the whole
+    # signal would give.
+    reach = 2 * radius
+    breaks = np.flatnonzero(np.diff(over) > 2 * reach)
+    firsts = over[np.concatenate(([0], breaks + 1))]
+    lasts = over[np.concatenate((breaks, [over.size - 1]))]
+    for first, last in zip(firsts.tolist(), lasts.tolist(), strict=True):
+        lo, hi = max(0, first - reach), min(x.size, last + reach + 1)
+        needed = np.minimum(1.0, ceiling / np.maximum(magnitude[lo:hi], ceiling))
+        gain = _box(_box(_sliding_min(needed, radius), radius // 2), radius - radius // 2)
+        out[lo:hi] = x[lo:hi] * np.minimum(gain, 1.0)
     # Rounding (float64 gain, then float32) may leave a peak a hair over: clamp it.
     bound = np.float32(ceiling)
     np.clip(out, -bound, bound, out=out)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,7 +16,7 @@ from voicecoach.phrases import extra_phrases
 from voicecoach.timeline import TONES, Timeline, estimate_speech_seconds
 
 if TYPE_CHECKING:
-    from voicecoach.speech import VoiceSettings
+    from voicecoach.speech import Clip, VoiceSettings
 
 DEFAULT_SAMPLERATE = 48_000
 # Text mode makes no sound, so a low rate keeps its (silent) clock cheap.
@@ -54,51 +55,153 @@ def voice_settings(routine: Routine, choice: VoiceChoice) -> VoiceSettings:
 
 
 def prepare_speech(timeline: Timeline, routine: Routine, choice: VoiceChoice, samplerate: int,
-                   cache_dir: Path, progress: Callable[[int, int], None] | None = None
-                   ) -> Prepared:
-    """Synthesize (or load from cache) every phrase and earcon, resampled to ``samplerate``."""
+                   cache_dir: Path, progress: Callable[[int, int], None] | None = None,
+                   on_note: Callable[[str], None] | None = None) -> Prepared:
+    """Synthesize (or load from cache) every phrase and earcon, resampled to ``samplerate``.
+
+    ``on_note`` is told, in one line each, when a cache could not be used or written
+    (the session goes on without it).
+    """
     from voicecoach.earcons import earcon
     from voicecoach.paths import config_dir
-    from voicecoach.speech import cache_key, synthesize
+    from voicecoach.speech import private_cache_folder, synthesize
 
+    notes: dict[str, None] = {}
     phrases = list(dict.fromkeys([*timeline.phrases(), *extra_phrases()]))
     settings = voice_settings(routine, choice)
-    clips = synthesize(phrases, settings, cache_dir / "speech", progress=progress)
-    folder = cache_dir / f"speech-{samplerate}"
-    audio = {text: _at_rate(folder, cache_key(text, settings), clip, samplerate)
+    clips = synthesize(phrases, settings, cache_dir / "speech", progress=progress,
+                       on_note=notes.setdefault)
+    folder: Path | None = None
+    if any(clip.samplerate != samplerate for clip in clips.values()):
+        folder = private_cache_folder(cache_dir / f"speech-{samplerate}", notes.setdefault)
+    audio = {text: _at_rate(folder, clip, samplerate, notes.setdefault)
              for text, clip in clips.items()}
     overrides = config_dir() / "earcons"
     tones = {name: earcon(name, samplerate, overrides) for name in TONES}
     extra = {text: audio[text] for text in extra_phrases()}
+    if on_note is not None:
+        for message in notes:
+            on_note(message)
     return Prepared(samplerate, audio, tones, extra)
 
 
-def _at_rate(folder: Path, key: str, clip: Any, samplerate: int) -> np.ndarray:
+# Resampled clips are named by what they hold: the source clip's samples and both rates
+# (and this format), so a changed voice level or trim can never pick up a stale file.
+_RESAMPLED_FORMAT = b"voicecoach resampled 1"
+_DIGEST_BYTES = 32
+
+
+def resampled_key(clip: Clip, samplerate: int) -> str:
+    """The cache name of ``clip`` resampled to ``samplerate``: a hash of what it is made of."""
+    h = hashlib.sha256(_RESAMPLED_FORMAT + f"\n{clip.samplerate}\n{samplerate}\n".encode())
+    h.update(np.ascontiguousarray(clip.samples, dtype="<f4").tobytes())
+    return h.hexdigest()[:40]
+
+
+def resampled_frames(frames: int, from_rate: int, to_rate: int) -> int:
+    """How many frames `dsp.resample` makes of ``frames`` (soxr rounds half up)."""
+    return (frames * to_rate * 2 + from_rate) // (2 * from_rate)
+
+
+def _at_rate(folder: Path | None, clip: Clip, samplerate: int,
+             note: Callable[[str], None]) -> np.ndarray:
     """``clip`` at ``samplerate``, from a cache of resampled clips when possible.
 
-    Resampling every clip costs about 0.1 s at each start; a warm start should sound
-    at once. Writes are atomic, and an unreadable entry is simply made again.
+    Resampling every clip costs about 0.1 s at each start; a warm start should sound at
+    once. An entry is a ``.npy`` file followed by the SHA-256 of its key and samples; it
+    is used only when its header (read first, nothing allocated from it) says float32,
+    one dimension, exactly the length the source clip resamples to, the file's size
+    matches that, and the digest holds. Anything else is made again; a failed write
+    costs time (``note`` hears why), never the session.
+
+    Returns
+    -------
+    np.ndarray
+        float32, shape ``(resampled_frames(len(clip), clip.samplerate, samplerate),)``,
+        every ``|sample| <= dsp.CEILING``.
     """
-    from voicecoach.dsp import resample
+    from voicecoach.dsp import CEILING, limit_peaks, resample
 
     if clip.samplerate == samplerate:
         return clip.samples
-    path = folder / f"{key}.npy"
-    try:
-        cached = np.load(path, allow_pickle=False)
-        if cached.dtype == np.float32 and cached.ndim == 1:
+    key = resampled_key(clip, samplerate)
+    frames = resampled_frames(clip.samples.shape[0], clip.samplerate, samplerate)
+    if folder is not None:
+        cached = _load_resampled(folder / f"{key}.npy", key, frames)
+        if cached is not None:
             return cached
-    except (OSError, ValueError):
-        pass
-    samples = resample(clip.samples, clip.samplerate, samplerate)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{key}.{os.getpid()}.tmp.npy"
-        np.save(tmp, samples, allow_pickle=False)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only cache costs time, never the session
+    # Resampling can raise a peak between the source's samples (a few tenths of a dB):
+    # the clip is limited again so that no clip ever exceeds the ceiling at any rate.
+    samples = limit_peaks(resample(clip.samples, clip.samplerate, samplerate), samplerate,
+                          CEILING)
+    if folder is not None:
+        _store_resampled(folder / f"{key}.npy", key, samples, note)
     return samples
+
+
+def _resampled_digest(key: str, samples: np.ndarray) -> bytes:
+    h = hashlib.sha256(_RESAMPLED_FORMAT + f"\n{key}\n".encode())
+    h.update(np.ascontiguousarray(samples, dtype="<f4").tobytes())
+    return h.digest()
+
+
+def _load_resampled(path: Path, key: str, frames: int) -> np.ndarray | None:
+    from voicecoach.dsp import CEILING
+    from voicecoach.speech import open_cache_entry, stats
+
+    size = _npy_header_bytes(frames) + 4 * frames + _DIGEST_BYTES
+    handle = open_cache_entry(path, size)
+    if handle is None:
+        return None
+    with handle:
+        try:
+            version = np.lib.format.read_magic(handle)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
+            elif version == (2, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+            else:
+                raise ValueError(f"npy version {version}")
+            # Checked before anything is allocated from the header.
+            if (dtype != np.dtype("<f4") or fortran or shape != (frames,)
+                    or os.fstat(handle.fileno()).st_size
+                    != handle.tell() + 4 * frames + _DIGEST_BYTES):
+                raise ValueError("not this clip")
+            samples = np.fromfile(handle, dtype="<f4", count=frames)
+            digest = handle.read(_DIGEST_BYTES)
+        except (OSError, ValueError, EOFError, SyntaxError, TypeError, MemoryError):
+            stats.cache_rejected += 1
+            return None
+    if (samples.shape != (frames,) or digest != _resampled_digest(key, samples)
+            or not np.isfinite(samples).all()
+            or (frames and float(np.abs(samples).max()) > CEILING)):
+        stats.cache_rejected += 1
+        return None
+    return samples.astype(np.float32, copy=False)
+
+
+def _npy_header_bytes(frames: int) -> int:
+    # The .npy header of a float32 vector: padded to a multiple of 64 bytes; version 1.0
+    # holds any length we write. A generous bound is enough for the size check above.
+    return 128 + len(str(frames))
+
+
+def _store_resampled(path: Path, key: str, samples: np.ndarray,
+                     note: Callable[[str], None]) -> None:
+    from voicecoach.files import atomic_output, os_error_text
+    from voicecoach.speech import clear_cache_entry, stats
+
+    clear_cache_entry(path)
+    try:
+        with atomic_output(path, private=True) as (tmp,), open(tmp, "wb") as f:
+            np.lib.format.write_array(f, np.ascontiguousarray(samples, dtype="<f4"),
+                                      allow_pickle=False)
+            f.write(_resampled_digest(key, samples))
+    except OSError as exc:
+        stats.cache_write_failures += 1
+        note(f"resampled speech could not be saved in the cache {path.parent} "
+             f"({os_error_text(exc)}); the session goes on, and it will be made again "
+             "next time")
 
 
 def prepare_silent(timeline: Timeline, samplerate: int = TEXT_SAMPLERATE) -> Prepared:

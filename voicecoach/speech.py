@@ -24,6 +24,7 @@ import difflib
 import functools
 import hashlib
 import importlib.metadata
+import io
 import json
 import multiprocessing
 import multiprocessing.connection
@@ -32,25 +33,26 @@ import platform
 import select
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, BinaryIO, NoReturn
 
 import numpy as np
-import platformdirs
-import soundfile
+import soundfile  # type: ignore[import-untyped]  # no type information
 
-from voicecoach.dsp import trim_silence
+from voicecoach.dsp import CEILING, SPEECH_LUFS, apply_gain, integrated_loudness, trim_silence
 from voicecoach.errors import VoicecoachError
+from voicecoach.files import atomic_write, ensure_private_dir, kind_of, os_error_text
+from voicecoach.phrases import PAIN_QUESTION, RESUMING, SAFETY_MESSAGE
 
 # A phrase that takes longer than this is treated as a stuck engine (espeak-ng speaks a
 # long sentence in well under a second).
@@ -59,7 +61,18 @@ PHRASE_TIMEOUT_S = 30.0
 STARTUP_TIMEOUT_S = 60.0
 MAX_WORKERS = 4
 # Bump when trimming or the cached file format changes, so old entries are not reused.
-CACHE_FORMAT = 1
+# 2: each entry carries a digest of its samples (and clips are normalised on loading).
+CACHE_FORMAT = 2
+# A cache entry is refused, unread, beyond these: no phrase a routine allows (500
+# characters, at 20 words a minute) lasts 10 minutes, and speech engines write 8 to 96 kHz.
+MAX_CLIP_S = 600
+MIN_CLIP_RATE, MAX_CLIP_RATE = 8_000, 96_000
+MAX_ENTRY_BYTES = 4 * MAX_CLIP_S * MAX_CLIP_RATE + (1 << 16)
+_WAV_SLACK_BYTES = 1 << 16  # header, PEAK and LIST chunks around the samples
+_DIGEST_PREFIX = "voicecoach sha256 "
+# The voice's loudness is measured on these lines, always part of a session (so they cost
+# nothing extra there): about 15 s of speech, which BS.1770's gating measures steadily.
+REFERENCE_PHRASES = (SAFETY_MESSAGE, PAIN_QUESTION, RESUMING)
 # The espeak driver always writes 22050 Hz; used for the empty clip of a blank phrase.
 ESPEAK_SAMPLERATE = 22050
 
@@ -119,6 +132,8 @@ class SynthesisStats:
     cache_hits: int = 0
     phrases_synthesized: int = 0
     workers_started: int = 0
+    cache_rejected: int = 0  # entries that were there but damaged, foreign or torn
+    cache_write_failures: int = 0
 
 
 stats = SynthesisStats()
@@ -150,7 +165,7 @@ def _unavailable(exc: BaseException) -> SpeechUnavailable:
 
 def _driver_name() -> str:
     try:
-        from pyttsx3.engine import default_engine_by_sys_platform
+        from pyttsx3.engine import default_engine_by_sys_platform  # type: ignore[import-untyped]
     except ImportError:  # pyttsx3 before 2.99 chose the driver inside Engine
         return {"darwin": "nsss", "win32": "sapi5"}.get(sys.platform, "espeak")
     return default_engine_by_sys_platform()
@@ -166,7 +181,7 @@ def engine_identity() -> str:
         pyttsx3 cannot be imported, or the espeak-ng library cannot be loaded.
     """
     try:
-        import pyttsx3  # noqa: F401  (fails here when pyttsx3 is missing or broken)
+        import pyttsx3  # type: ignore[import-untyped]  # noqa: F401  (fails here when missing)
     except Exception as exc:
         raise _unavailable(exc) from exc
     driver = _driver_name()
@@ -178,7 +193,7 @@ def engine_identity() -> str:
         try:
             # Importing the driver's binding only loads the library (dlopen); it does not
             # initialize espeak-ng, which stays the job of the worker processes.
-            from pyttsx3.drivers import _espeak
+            from pyttsx3.drivers import _espeak  # type: ignore[import-untyped]
         except Exception as exc:
             raise _unavailable(exc) from exc
         try:
@@ -194,8 +209,10 @@ def engine_identity() -> str:
 
 
 def default_cache_dir() -> Path:
-    """Where clips are cached by default: ``<user cache dir>/speech``."""
-    return Path(platformdirs.user_cache_dir("voicecoach")) / "speech"
+    """Where clips are cached by default: ``<cache dir>/speech`` (see `paths.cache_dir`)."""
+    from voicecoach.paths import cache_dir
+
+    return cache_dir() / "speech"
 
 
 def cache_key(text: str, settings: VoiceSettings) -> str:
@@ -211,31 +228,146 @@ def cache_key(text: str, settings: VoiceSettings) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:40]
 
 
-def _load_cached(path: Path) -> Clip | None:
-    """The cached clip, or ``None`` when absent or unreadable (then it is made again)."""
+def clip_digest(key: str, samplerate: int, samples: np.ndarray) -> str:
+    """SHA-256 of a clip bound to its cache key: a torn, altered or swapped entry fails it.
+
+    The key is part of the hash, so the clip of another phrase (the same voice speaking
+    "3" instead of the safety message) never passes for this one.
+    """
+    h = hashlib.sha256(f"voicecoach clip\n{key}\n{samplerate}\n".encode())
+    h.update(np.ascontiguousarray(samples, dtype="<f4").tobytes())
+    return h.hexdigest()
+
+
+def _owned(info: os.stat_result) -> bool:
+    return not hasattr(os, "getuid") or info.st_uid == os.getuid()
+
+
+def private_cache_folder(folder: Path, note: Callable[[str], None]) -> Path | None:
+    """``folder`` ready to hold cache entries, or ``None`` when it must not be used.
+
+    A cache entry could replace what the coach says (the safety message among them), so
+    the folder must be a directory of this user's that no one else can write to: a
+    folder of ours is created or tightened to 0700; one that belongs to another user, is
+    not a directory, cannot be created or stays writable by others is not used at all
+    (``note`` is told why, in one line), and the caller works without a cache.
+    """
+    where = f"the speech cache folder {folder}"
     try:
-        samples, rate = soundfile.read(path, dtype="float32", always_2d=False)
-    except (OSError, RuntimeError):
+        before = os.stat(folder)
+    except FileNotFoundError:
+        before = None
+    except OSError as exc:
+        note(f"{where} cannot be used ({os_error_text(exc)}); speech is made afresh")
         return None
-    if samples.ndim != 1:
+    # Ownership first: never chmod someone else's folder (root could).
+    if before is not None and stat.S_ISDIR(before.st_mode) and not _owned(before):
+        note(f"{where} belongs to another user; it is not used (speech is made afresh)")
+        return None
+    try:
+        ensure_private_dir(folder)
+        info = os.stat(folder)
+    except OSError as exc:
+        note(f"{where} cannot be used ({os_error_text(exc)}); speech is made afresh")
+        return None
+    if not stat.S_ISDIR(info.st_mode):
+        note(f"{where} is {kind_of(info.st_mode)}; speech is made afresh")
+        return None
+    if not _owned(info):
+        note(f"{where} belongs to another user; it is not used (speech is made afresh)")
+        return None
+    if os.name == "posix" and info.st_mode & 0o022:
+        note(f"{where} is writable by other users and could not be made private; it is not "
+             "used (speech is made afresh)")
+        return None
+    return folder
+
+
+def open_cache_entry(path: Path, max_bytes: int) -> BinaryIO | None:
+    """``path`` opened for reading if it is a plausible cache entry, else ``None``.
+
+    Never follows a symlink (the cache writes none), never blocks (a FIFO is refused by
+    `fstat` before any read), and refuses anything but a regular file of ours of at most
+    ``max_bytes``. `stats.cache_rejected` counts what was there but refused.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        return None
+    except OSError:  # a symlink (ELOOP), unreadable, ...: damage, made again
+        stats.cache_rejected += 1
+        return None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISREG(info.st_mode) and _owned(info) and 0 < info.st_size <= max_bytes:
+            return os.fdopen(fd, "rb")
+    except OSError:
+        pass
+    os.close(fd)
+    stats.cache_rejected += 1
+    return None
+
+
+def clear_cache_entry(path: Path) -> None:
+    """Make way for a new entry where a damaged one is an empty directory (else leave it)."""
+    with contextlib.suppress(OSError):
+        if stat.S_ISDIR(os.lstat(path).st_mode):
+            os.rmdir(path)
+
+
+def _load_cached(path: Path, key: str) -> Clip | None:
+    """The cached clip if the entry is whole and is this phrase's, else ``None`` (made again).
+
+    Checked before the samples are read: a regular file of sane size, a mono 32-bit
+    float WAV at a speech sample rate, at most `MAX_CLIP_S` long. Then: every frame the
+    header promises, the digest of the samples (`clip_digest`) and samples that are
+    finite and within [-1, 1].
+    """
+    handle = open_cache_entry(path, MAX_ENTRY_BYTES)
+    if handle is None:
+        return None
+    try:
+        with handle, soundfile.SoundFile(handle) as sound:
+            frames, rate = sound.frames, sound.samplerate
+            if (sound.format != "WAV" or sound.subtype != "FLOAT" or sound.channels != 1
+                    or not MIN_CLIP_RATE <= rate <= MAX_CLIP_RATE
+                    or not 0 < frames <= MAX_CLIP_S * rate
+                    or os.fstat(handle.fileno()).st_size > 4 * frames + _WAV_SLACK_BYTES):
+                raise ValueError("not a cache entry")
+            expected = sound.comment
+            samples = sound.read(frames=frames, dtype="float32", always_2d=False)
+    except (OSError, RuntimeError, ValueError, TypeError, MemoryError):
+        stats.cache_rejected += 1
+        return None
+    if (samples.ndim != 1 or samples.shape[0] != frames
+            or expected != _DIGEST_PREFIX + clip_digest(key, rate, samples)
+            or not np.isfinite(samples).all() or np.abs(samples).max() > 1.0):
+        stats.cache_rejected += 1
         return None
     return Clip(samples, int(rate))
 
 
-def _store(path: Path, clip: Clip) -> None:
-    """Write ``clip`` atomically: a temp file in the same folder, then ``os.replace``.
+def _store(path: Path, key: str, clip: Clip) -> str | None:
+    """Write ``clip`` as a private, atomic cache entry; why it could not be, or ``None``.
 
-    A reader (or a concurrent run) sees either no file or a whole one, never a torn one.
+    The WAV is made in memory first, so a full disk shows as a plain ``OSError`` (ENOSPC)
+    from the write, not libsndfile's "System error"; `files.atomic_output` makes the
+    entry appear whole or not at all, owner-only.
     """
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    buffer = io.BytesIO()
+    # 32-bit float WAV keeps the trimmed, faded samples exactly.
+    with soundfile.SoundFile(buffer, "w", clip.samplerate, 1, format="WAV",
+                             subtype="FLOAT") as sound:
+        sound.comment = _DIGEST_PREFIX + clip_digest(key, clip.samplerate, clip.samples)
+        sound.write(clip.samples)
+    clear_cache_entry(path)
     try:
-        # 32-bit float WAV keeps the trimmed, faded samples exactly.
-        soundfile.write(tmp, clip.samples, clip.samplerate, format="WAV", subtype="FLOAT")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+        atomic_write(path, buffer.getvalue(), private=True)
+    except OSError as exc:
+        stats.cache_write_failures += 1
+        return os_error_text(exc)
+    return None
 
 
 # --- Voices ----------------------------------------------------------------------------------
@@ -442,7 +574,7 @@ class _ForkingSpeaker:
         try:
             # Load the library once here (dlopen, no engine yet) so that every forked
             # child inherits it, and a missing library is reported before any phrase.
-            import pyttsx3.drivers.espeak  # noqa: F401
+            import pyttsx3.drivers.espeak  # type: ignore[import-untyped]  # noqa: F401
         except Exception as exc:
             raise _unavailable(exc) from exc
         self.settings = settings
@@ -514,34 +646,43 @@ def _worker_main(conn: Connection, settings: VoiceSettings, timeout_s: float,
         os.setpgrp()
     _silence_stdout()
     try:
-        try:
-            speaker: _ForkingSpeaker | _InProcessSpeaker
-            if _driver_name() == "espeak" and hasattr(os, "fork"):
-                speaker = _ForkingSpeaker(settings, workdir, timeout_s)
-            else:
-                speaker = _InProcessSpeaker(settings, workdir)
-        except BaseException as exc:
-            failure = _failure_of(exc)
-            conn.send(("error", None, failure.kind, str(failure)))
-            return
-        conn.send(("ready",))
-        while True:
-            try:
-                task = conn.recv()
-            except EOFError:  # the parent is gone or done
-                return
-            if task is None:
-                return
-            index, text = task
-            try:
-                samples, rate = speaker.speak(index, text)
-            except BaseException as exc:
-                failure = _failure_of(exc)
-                conn.send(("error", index, failure.kind, str(failure)))
-                continue
-            conn.send(("clip", index, samples, rate))
+        _serve(conn, settings, timeout_s, workdir)
+    except (BrokenPipeError, ConnectionResetError, EOFError):
+        # The parent finished (or stopped) before this worker had anything to do, and
+        # closed the pipe: there is no one to tell, and no traceback to print.
+        pass
     finally:
         conn.close()
+
+
+def _serve(conn: Connection, settings: VoiceSettings, timeout_s: float, workdir: Path) -> None:
+    """The worker's loop: report ready, then speak each task until told to stop."""
+    try:
+        speaker: _ForkingSpeaker | _InProcessSpeaker
+        if _driver_name() == "espeak" and hasattr(os, "fork"):
+            speaker = _ForkingSpeaker(settings, workdir, timeout_s)
+        else:
+            speaker = _InProcessSpeaker(settings, workdir)
+    except BaseException as exc:
+        failure = _failure_of(exc)
+        conn.send(("error", None, failure.kind, str(failure)))
+        return
+    conn.send(("ready",))
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:  # the parent is gone or done
+            return
+        if task is None:
+            return
+        index, text = task
+        try:
+            samples, rate = speaker.speak(index, text)
+        except BaseException as exc:
+            failure = _failure_of(exc)
+            conn.send(("error", index, failure.kind, str(failure)))
+            continue
+        conn.send(("clip", index, samples, rate))
 
 
 @dataclass
@@ -684,16 +825,50 @@ def _check(settings: VoiceSettings) -> None:
                             "installed voices.")
 
 
+def voice_gain_db(reference: Sequence[Clip], settings: VoiceSettings) -> float:
+    """The gain (dB) that brings this voice to `dsp.SPEECH_LUFS`, from its reference clips.
+
+    One gain per voice, rate and volume, measured on `REFERENCE_PHRASES` (about 15 s of
+    speech): a single word is shorter than BS.1770's 400 ms gating block and cannot be
+    measured on its own, and one gain keeps the voice's own rise and fall from phrase to
+    phrase (espeak-ng's phrases differ by about 3 LU) instead of making "3" as loud as a
+    sentence. ``settings.volume`` then sets the level relative to that: 0.5 is 6 dB under.
+    """
+    if not reference:
+        return 0.0
+    rate = reference[0].samplerate
+    loudness = integrated_loudness(np.concatenate([c.samples for c in reference]), rate)
+    if loudness == float("-inf"):
+        return 0.0  # a silent voice (volume 0): nothing to bring up
+    target = SPEECH_LUFS
+    if settings.volume is not None and settings.volume > 0:
+        target += 20.0 * float(np.log10(settings.volume))
+    return target - loudness
+
+
+def _level(clip: Clip, gain_db: float) -> Clip:
+    return Clip(apply_gain(clip.samples, clip.samplerate, gain_db, CEILING), clip.samplerate)
+
+
 def synthesize(phrases: Sequence[str], settings: VoiceSettings, cache_dir: Path | None = None,
                *, progress: Callable[[int, int], None] | None = None,
-               workers: int | None = None) -> dict[str, Clip]:
-    """Every distinct phrase as a trimmed clip, from the cache or freshly synthesized.
+               workers: int | None = None,
+               on_note: Callable[[str], None] | None = None) -> dict[str, Clip]:
+    """Every distinct phrase as a trimmed clip at the speech level, cached or synthesized.
 
     Leading and trailing silence is trimmed (5 ms kept before the first sound and 30 ms
     after the last, with raised-cosine edges, so clips start on time and never click).
-    Clips are cached as 32-bit float WAV files named by :func:`cache_key`; a run where
-    every phrase is cached starts no engine and no process. Misses are synthesized in
+    The engine's clips are cached as 32-bit float WAV files named by :func:`cache_key`,
+    each with a digest of its samples; a run where every phrase is cached starts no
+    engine and no process. An entry that is damaged in any way (torn, altered, another
+    phrase's, not a file, absurd) is made again, and an unusable or untrusted cache
+    folder (see :func:`private_cache_folder`) or a failed write (a full disk, a
+    read-only folder) costs time, never the session. Misses are synthesized in
     ``workers`` processes (default ``min(cpu count, misses, 4)``).
+
+    The clips returned are brought to `dsp.SPEECH_LUFS` by one gain per voice (see
+    :func:`voice_gain_db`; `REFERENCE_PHRASES` are synthesized and cached for it too),
+    their peaks limited to `dsp.CEILING` (-1 dBFS).
 
     Parameters
     ----------
@@ -705,14 +880,19 @@ def synthesize(phrases: Sequence[str], settings: VoiceSettings, cache_dir: Path 
         Cache folder; ``None`` means :func:`default_cache_dir`.
     progress : callable or None
         Called as ``progress(done, total)`` in this thread: once after the cache lookup,
-        then after each synthesized phrase (``total`` counts distinct phrases).
+        then after each synthesized phrase (``total`` counts distinct phrases, the
+        reference phrases included).
     workers : int or None
         Number of worker processes for the misses.
+    on_note : callable or None
+        Called with a one-line note when the cache could not be used or written (the
+        session goes on); ``None`` drops the notes.
 
     Returns
     -------
     dict[str, Clip]
-        One clip per distinct phrase, in first-use order; espeak-ng clips are 22050 Hz.
+        One clip per distinct phrase of ``phrases``, in first-use order: float32, shape
+        ``(frames,)``, every ``|sample| <= dsp.CEILING``; espeak-ng clips are 22050 Hz.
 
     Raises
     ------
@@ -726,42 +906,60 @@ def synthesize(phrases: Sequence[str], settings: VoiceSettings, cache_dir: Path 
     _check(settings)
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
-    texts = list(dict.fromkeys(phrases))
-    folder = default_cache_dir() if cache_dir is None else Path(cache_dir)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise VoicecoachError(f"Cannot create the speech cache folder {folder}: "
-                              f"{exc.strerror or exc}.") from exc
+    wanted = list(dict.fromkeys(phrases))
+    spoken = any(text.strip() for text in wanted)
+    # Blank phrases only (empty clips): no voice to measure, nothing to synthesize.
+    texts = list(dict.fromkeys([*wanted, *REFERENCE_PHRASES])) if spoken else wanted
+    notes: dict[str, None] = {}
 
-    clips: dict[str, Clip] = {}
+    def note(message: str) -> None:
+        notes.setdefault(message)
+
+    folder = private_cache_folder(default_cache_dir() if cache_dir is None
+                                  else Path(cache_dir), note)
+
+    raw: dict[str, Clip] = {}
     misses: list[str] = []
-    paths: dict[str, Path] = {}
+    keys: dict[str, str] = {}
     for text in texts:
         if not text.strip():
-            clips[text] = Clip(np.zeros(0, dtype=np.float32), ESPEAK_SAMPLERATE)
+            raw[text] = Clip(np.zeros(0, dtype=np.float32), ESPEAK_SAMPLERATE)
             continue
-        paths[text] = folder / f"{cache_key(text, settings)}.wav"
-        cached = _load_cached(paths[text])
+        keys[text] = cache_key(text, settings)
+        cached = None if folder is None else _load_cached(folder / f"{keys[text]}.wav",
+                                                          keys[text])
         if cached is None:
             misses.append(text)
         else:
-            clips[text] = cached
+            raw[text] = cached
     stats.cache_hits += len(texts) - len(misses)
     done = len(texts) - len(misses)
     if progress is not None:
         progress(done, len(texts))
 
     if misses:
+        unsaved: dict[str, int] = {}
+
         def on_clip(index: int, clip: Clip) -> None:
             nonlocal done
             text = misses[index]
-            _store(paths[text], clip)
-            clips[text] = clip
+            if folder is not None:
+                problem = _store(folder / f"{keys[text]}.wav", keys[text], clip)
+                if problem is not None:
+                    unsaved[problem] = unsaved.get(problem, 0) + 1
+            raw[text] = clip
             done += 1
             if progress is not None:
                 progress(done, len(texts))
 
         n = min(workers or min(os.cpu_count() or 1, MAX_WORKERS), len(misses))
         _synthesize_in_workers(misses, settings, n, on_clip)
-    return {text: clips[text] for text in texts}
+        for problem, count in unsaved.items():
+            note(f"{count} phrase{'s' if count > 1 else ''} could not be saved in the speech "
+                 f"cache {folder} ({problem}); the session goes on, and they will be "
+                 "synthesized again next time")
+    if on_note is not None:
+        for message in notes:
+            on_note(message)
+    gain = voice_gain_db([raw[t] for t in REFERENCE_PHRASES], settings) if spoken else 0.0
+    return {text: _level(raw[text], gain) for text in wanted}

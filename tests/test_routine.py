@@ -230,7 +230,7 @@ def test_an_inner_key_of_an_inline_table_is_located_at_its_own_column():
     text = HEAD + '[[exercise]]\nuse = "bird-dog"\nbreathing = { inhale = 3, exhale = 0 }\n'
     assert one_error(text) == (
         "r.toml:5:27: error: 'breathing.exhale' in exercise 1 (Bird dog) must be a number of "
-        "seconds above 0 and at most 20, found 0"
+        "seconds from 1 to 20, found 0"
     )
 
 
@@ -254,7 +254,7 @@ def test_dotted_and_quoted_keys_are_located():
         "r.toml:5:1: error: 'hold' in exercise 1 (Curl-up) must be a number of seconds "
         'from 1 to 300, found "ten"',
         "r.toml:6:13: error: 'breathing.inhale' in exercise 1 (Curl-up) must be a number of "
-        "seconds above 0 and at most 20, found -1",
+        "seconds from 1 to 20, found -1",
     ]
 
 
@@ -339,8 +339,8 @@ def test_defaults_reject_exercise_only_keys_and_bad_values():
     text += '[[exercise]]\nuse = "curl-up"\n'
     assert errors(text) == [
         "r.toml:4:1: error: 'hold' cannot be set in [defaults]; set it in each [[exercise]]",
-        "r.toml:5:1: error: 'rest' in [defaults] must be a number of seconds from 0 to 600, "
-        "found -1",
+        "r.toml:5:1: error: 'rest' in [defaults] must be 0 (none) or a number of seconds from 1 "
+        "to 600, found -1",
         "r.toml:6:1: error: 'countdown' in [defaults] must be a whole number from 0 to 10, "
         "found 2.5",
         "r.toml:7:1: error: 'brace' in [defaults] must be true or false, found 1",
@@ -362,7 +362,7 @@ def test_progression_values_are_checked_in_the_exercise_unit():
     text = HEAD + '[[exercise]]\nuse = "dead-bug"\nprogression = { step = 1.5, after = 0 }\n'
     assert errors(text) == [
         "r.toml:5:17: error: 'progression.step' in exercise 1 (Dead bug) must be a whole "
-        "number of reps above 0 and at most 100, found 1.5",
+        "number of reps from 1 to 100, found 1.5",
         "r.toml:5:29: error: 'progression.after' in exercise 1 (Dead bug) must be a whole "
         "number of sessions from 1 to 100, found 0",
     ]
@@ -402,8 +402,8 @@ def test_non_finite_and_huge_numbers_are_reported_not_raised():
     assert errors(text) == [
         "r.toml:5:1: error: 'hold' in exercise 1 (Curl-up) must be a number of seconds from 1 "
         "to 300, found nan",
-        "r.toml:6:1: error: 'rest' in exercise 1 (Curl-up) must be a number of seconds from 0 "
-        "to 600, found inf",
+        "r.toml:6:1: error: 'rest' in exercise 1 (Curl-up) must be 0 (none) or a number of "
+        "seconds from 1 to 600, found inf",
         "r.toml:7:1: error: 'reps' in exercise 1 (Curl-up) must be a whole number of reps from "
         "1 to 100, or a list of them with one entry per set (e.g. [6, 4, 2]), found a very "
         "large number",

@@ -237,7 +237,8 @@ def test_low_priority_cues_only_fall_inside_work() -> None:
 
 
 numbers = st.one_of(st.integers(1, 40), st.floats(1, 40).map(lambda x: round(x, 2)))
-pauses = st.one_of(st.just(0), st.integers(0, 20), st.floats(0, 20).map(lambda x: round(x, 2)))
+# A pause is none (0) or at least a second, as the loader allows.
+pauses = st.one_of(st.just(0), st.integers(1, 20), st.floats(1, 20).map(lambda x: round(x, 2)))
 
 
 @st.composite

@@ -12,6 +12,26 @@ BreathingSound = Literal["voice", "tone"]
 KINDS: tuple[Kind, ...] = ("hold", "reps", "timed")
 SIDES: tuple[Sides, ...] = ("none", "each", "alternate")
 
+# The ranges of the model, inclusive, in each field's unit: the loader (routine.py) refuses
+# values outside them with a located message, the JSON Schema (schema.py) publishes them,
+# and the compiler (timeline.py) refuses a model built some other way that breaks them.
+# The floors matter as much as the ceilings: every span of a session is at least a second
+# long, so a session of at most four hours has a bounded number of segments and cues.
+HOLD_SECONDS = (1, 300)
+TEMPO_SECONDS = (1, 300)
+DURATION_SECONDS = (1, 1800)
+# rest, get_ready, between_reps, switch_sides: 0 means none; otherwise from 1 to 600 s.
+PAUSE_SECONDS = (1, 600)
+BREATH_SECONDS = (1, 20)
+REPS_PER_SET = (1, 100)
+MAX_SETS = 20
+COUNTDOWN = (0, 10)
+VOICE_RATE = (50, 500)
+VOICE_VOLUME = (0, 1)
+PROGRESSION_AFTER = (1, 100)
+# A progression step is at least one whole rep, or one second of hold or timed work.
+PROGRESSION_STEP_MIN = 1
+
 # Built-in defaults; a routine's [defaults] and each exercise may override them.
 DEFAULT_REST = 30.0
 DEFAULT_GET_READY = 5.0

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import datetime as dt
 import difflib
+import errno
+import functools
 import json
 import math
 import os
 import re
+import stat
 import tomllib
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -20,6 +23,8 @@ import tomlkit
 from voicecoach.errors import Problem, RoutineError
 from voicecoach.library import LIBRARY
 from voicecoach.model import (
+    BREATH_SECONDS,
+    COUNTDOWN,
     DEFAULT_BETWEEN_REPS,
     DEFAULT_COUNTDOWN,
     DEFAULT_GET_READY,
@@ -27,8 +32,18 @@ from voicecoach.model import (
     DEFAULT_SIDE_LABELS,
     DEFAULT_SWITCH_SIDES,
     DEFAULT_TEMPO,
+    DURATION_SECONDS,
+    HOLD_SECONDS,
     KINDS,
+    MAX_SETS,
+    PAUSE_SECONDS,
+    PROGRESSION_AFTER,
+    PROGRESSION_STEP_MIN,
+    REPS_PER_SET,
     SIDES,
+    TEMPO_SECONDS,
+    VOICE_RATE,
+    VOICE_VOLUME,
     Breathing,
     Exercise,
     Kind,
@@ -38,18 +53,8 @@ from voicecoach.model import (
 )
 
 # Limits of the format: generous for real routines, tight enough that a typo (hold = 1000)
-# is caught here, with its line, rather than as a four-hour session. schema.py reads them too.
-HOLD_SECONDS: Final = (1, 300)
-TEMPO_SECONDS: Final = (1, 300)
-DURATION_SECONDS: Final = (1, 1800)
-PAUSE_SECONDS: Final = (0, 600)
-BREATH_SECONDS_MAX: Final = 20
-REPS_PER_SET: Final = (1, 100)
-MAX_SETS: Final = 20
-COUNTDOWN: Final = (0, 10)
-VOICE_RATE: Final = (50, 500)
-VOICE_VOLUME: Final = (0, 1)
-PROGRESSION_AFTER: Final = (1, 100)
+# is caught here, with its line, rather than as a four-hour session. The ranges of values
+# are the model's (model.py); schema.py reads both.
 MAX_EXERCISES: Final = 2000
 MAX_TITLE_CHARS: Final = 200
 MAX_NAME_CHARS: Final = 100
@@ -58,8 +63,25 @@ MAX_CUE_CHARS: Final = 500
 MAX_CUES: Final = 50
 MAX_LABEL_CHARS: Final = 40
 MAX_FILE_BYTES: Final = 5_000_000
+# What tomllib may be given, checked by a cheap scan of the text before it parses (see
+# _check_shape). tomllib's cost grows with the count of keys, values and brackets (about
+# 3 us each, 5 us per table), with the square of a dotted key's parts (20,000 parts in a
+# 40 KB file took 12 s and 2.3 GB) and with each long literal (its number pattern keeps a
+# backtracking frame per digit: 600 MB for 4.9 MB of digits). A real routine is far inside
+# every one of these: a 2,000-exercise file has about 50,000 tokens, the deepest key has
+# three parts (defaults.breathing.inhale), the deepest value three levels
+# (exercise = [{ reps = [...] }]) and the longest text 5,000 characters (notes).
+MAX_LINES: Final = 200_000
+MAX_TOKENS: Final = 200_000
+MAX_KEY_PARTS: Final = 8
+MAX_NESTING: Final = 8
+MAX_VALUE_CHARS: Final = 50_000
 # A compiler stops listing at some point; the rest are counted in a final line.
 MAX_PROBLEMS: Final = 100
+# "Did you mean" is worked out for this many unknown words, at most: past MAX_PROBLEMS
+# nobody reads them, and difflib costs tens of microseconds each (480,000 unknown keys took
+# 20 s). Twice the printed limit, as the checker's order is not quite the file's.
+MAX_SUGGESTIONS: Final = 2 * MAX_PROBLEMS
 
 TOP_KEYS: Final = ("routine", "defaults", "exercise")
 ROUTINE_KEYS: Final = ("title", "notes", "voice")
@@ -189,25 +211,59 @@ def load_document(
         raise RoutineError([Problem(file, None, None, f"cannot read the TOML: {exc}")]) from None
 
 
+# What stat says a path is, for the files that are not regular files. Reading a FIFO or a
+# terminal blocks until someone writes to it, so these are refused before opening.
+_NOT_FILES: Final = (
+    (stat.S_ISDIR, "is a directory, not a routine file"),
+    (stat.S_ISFIFO, "is a named pipe (FIFO), not a routine file; save the routine in a "
+     "file and give its path"),
+    (stat.S_ISCHR, "is a character device (a terminal, /dev/null...), not a routine file"),
+    (stat.S_ISBLK, "is a block device (a disk), not a routine file"),
+    (stat.S_ISSOCK, "is a socket, not a routine file"),
+)
+# Byte-order marks of the encodings people save by mistake; UTF-32's first, as UTF-32 LE's
+# starts with UTF-16 LE's.
+_FOREIGN_BOMS: Final = (
+    (b"\xff\xfe\x00\x00", "UTF-32 text (little-endian)"),
+    (b"\x00\x00\xfe\xff", "UTF-32 text (big-endian)"),
+    (b"\xff\xfe", "UTF-16 text (little-endian)"),
+    (b"\xfe\xff", "UTF-16 text (big-endian)"),
+)
+
+
 def _read_text(path: str | os.PathLike[str], file: str) -> str:
     """The file's text, or RoutineError saying why it cannot be a routine file."""
 
     def fail(message: str, line: int | None = None, col: int | None = None) -> RoutineError:
         return RoutineError([Problem(file, line, col, message)])
 
+    if os.fspath(path) in ("", b""):
+        raise fail("empty file name; give the path of a routine file")
     try:
-        with open(path, "rb") as handle:
+        # stat before opening: opening a FIFO blocks and opening a device may act on it.
+        mode = os.stat(path).st_mode
+        for test, message in _NOT_FILES:
+            if test(mode):
+                raise fail(message)
+        # O_NONBLOCK is the belt: if the path turns into a FIFO after the stat, the open
+        # and the read return at once instead of blocking; fstat then refuses it.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
+                     | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+        with open(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise fail("is not a regular file (it changed while being opened)")
             data = handle.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise fail("no such file; check the path, or make one with `voicecoach new`") from None
-    except IsADirectoryError:
-        raise fail("is a directory, not a routine file") from None
-    except PermissionError:
-        raise fail("permission denied; the file cannot be read") from None
-    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
-        raise fail(f"cannot read the file: {getattr(exc, 'strerror', None) or exc}") from None
+    except OSError as exc:
+        raise fail(_os_error_message(exc)) from None
+    except ValueError as exc:
+        if "null" in str(exc):  # os.stat: "embedded null byte"
+            raise fail("the file name contains a NUL byte (\\x00); no file can have it") from None
+        raise fail(f"cannot read the file: {exc}") from None
     if len(data) > MAX_FILE_BYTES:
         raise fail(f"the file is over {MAX_FILE_BYTES // 1_000_000} MB; a routine is small text")
+    foreign = _foreign_encoding(data)
+    if foreign is not None:
+        raise fail(f"{foreign}, not UTF-8; save the file as UTF-8")
     nul = data.find(b"\x00")
     if nul >= 0:
         line, col = _byte_position(data, nul)
@@ -221,6 +277,59 @@ def _read_text(path: str | os.PathLike[str], file: str) -> str:
         ) from None
     # Editors on Windows may start the file with a byte-order mark, which TOML forbids.
     return text.removeprefix("\ufeff")
+
+
+def _os_error_message(exc: OSError) -> str:
+    """What an OSError from stat, open or read means for the user, in words."""
+    errors = {
+        errno.ENOENT: "no such file; check the path, or make one with `voicecoach new`",
+        errno.ENOTDIR: "no such file: a part of the path before the file name is a file, "
+        "not a directory",
+        errno.EISDIR: "is a directory, not a routine file",
+        errno.EACCES: "permission denied; the file cannot be read",
+        errno.EPERM: "permission denied; the file cannot be read",
+        errno.ENAMETOOLONG: "the file name is too long for the system; check the path",
+        errno.ELOOP: "the path is a loop of symbolic links (a link that leads back to "
+        "itself); check the path",
+        errno.EAGAIN: "the file is not ready to read (a pipe or device?); save the routine "
+        "in a regular file",
+    }
+    if exc.errno in errors:
+        return errors[exc.errno]
+    return f"cannot read the file: {exc.strerror or exc}"
+
+
+def _foreign_encoding(data: bytes) -> str | None:
+    """``"UTF-16 text (little-endian)"`` and the like, for text saved as UTF-16 or UTF-32.
+
+    With a byte-order mark, or without one when the NUL bytes fall in the pattern that
+    ASCII makes in those encodings: the high byte of every other byte pair in UTF-16, of
+    three bytes in four in UTF-32. Letters past Latin-1 fill some of those bytes, so half
+    of them NUL is enough, as long as the other bytes (almost) never are.
+    """
+    for bom, name in _FOREIGN_BOMS:
+        if data.startswith(bom):
+            return name + " with a byte-order mark"
+    sample = data[:4096]
+    sample = sample[: len(sample) // 4 * 4]
+    if len(sample) < 4 or b"\x00" not in sample:
+        return None
+
+    def zeros(lane: bytes) -> float:
+        return lane.count(0) / len(lane)
+
+    for width, order, zero_lanes in (
+        (4, "little-endian", (1, 2, 3)),
+        (4, "big-endian", (0, 1, 2)),
+        (2, "little-endian", (1,)),
+        (2, "big-endian", (0,)),
+    ):
+        lanes = [sample[i::width] for i in range(width)]
+        if all(zeros(lanes[i]) >= 0.5 for i in zero_lanes) and all(
+            zeros(lanes[i]) <= 0.1 for i in range(width) if i not in zero_lanes
+        ):
+            return f"UTF-{width * 8} text ({order})"
+    return None
 
 
 def _byte_position(data: bytes, offset: int) -> tuple[int, int]:
@@ -260,7 +369,12 @@ def parse_routine(text: str, file: str = "<string>") -> Routine:
 
 
 def _parse_toml(text: str, file: str) -> dict[str, Any]:
-    """tomllib's parse, with its errors turned into one located Problem."""
+    """tomllib's parse, with its errors turned into one located Problem.
+
+    The text's shape is checked first (``_check_shape``), so tomllib never works on more
+    than a routine could need.
+    """
+    _check_shape(text, file)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -277,6 +391,126 @@ def _parse_toml(text: str, file: str) -> dict[str, Any]:
         col = digits.start() - (text.rfind("\n", 0, digits.start()) + 1) + 1
         message = "invalid TOML: a number too long to read (thousands of digits)"
         raise RoutineError([Problem(file, line, col, message)]) from None
+
+
+# One token of TOML for _check_shape: a run of line ends with the blank and comment lines
+# after it, a string, a bare word (key, number, date, true...), a punctuation mark, or any
+# other character (an unclosed quote: tomllib will say what is wrong). Blanks and comments
+# go with the token they precede. Every repetition is possessive: the regex engine keeps
+# no backtracking state per character, so a 4.9 MB string is one cheap token.
+_SHAPE_TOKEN = re.compile(
+    r"""(?:[ \t\r]++|\#[^\n]*+)*+
+    (?:
+        (?P<newline>\n(?:[ \t\r\n]++|\#[^\n]*+)*+)
+      | (?P<string>
+            \"\"\"[^"\\]*+(?:(?:\\.|"(?!""))[^"\\]*+)*+\"\"\"(?:""?)?
+          | '''[^']*+(?:'(?!'')[^']*+)*+'''(?:''?)?
+          | "[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"
+          | '[^'\n]*+'
+        )
+      | (?P<word>[^\s\[\]{},=.\#"']++)
+      | (?P<punct>[\[\]{},=.])
+      | (?P<end>\Z)
+      | (?P<other>.)
+    )""",
+    re.VERBOSE | re.DOTALL,
+)
+
+
+def _check_shape(text: str, file: str) -> None:
+    """Refuse text whose shape no routine has, before tomllib spends seconds on it.
+
+    A cheap scan of the tokens, stopped at the first limit passed: the lines, the tokens
+    (keys, values and punctuation), the parts of one dotted key or table header, how deep
+    arrays and inline tables nest, and the length of one value. Each refusal is located at
+    the line and column where the limit is passed. Text that passes may still be invalid
+    TOML; tomllib says so, with its own position.
+
+    Raises
+    ------
+    RoutineError
+        With one Problem naming the limit.
+    """
+
+    def refuse(offset: int, message: str) -> RoutineError:
+        line = text.count("\n", 0, offset) + 1
+        col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        return RoutineError([Problem(file, line, col, message)])
+
+    if text.count("\n") >= MAX_LINES:
+        offset = -1
+        for _ in range(MAX_LINES):
+            offset = text.find("\n", offset + 1)
+        raise refuse(
+            offset + 1, f"the file has more than {MAX_LINES:,} lines; a routine is far shorter"
+        )
+    tokens = 0
+    nesting: list[str] = []  # the open [ and { of values (table headers are not values)
+    want_key = True  # a key may come next: at a line's start, after { or , in { }
+    header = False  # inside the brackets of a [table] or [[table]] header
+    parts = 0  # parts of the key being read (a.b.c has 3)
+    key_at = 0
+    for match in _SHAPE_TOKEN.finditer(text):
+        kind = match.lastgroup or "other"  # every alternative is a named group
+        if kind == "end":
+            return
+        if kind == "newline":
+            if not nesting:  # a new line of the document (not inside a multi-line array)
+                want_key, header, parts = True, False, 0
+            continue
+        start = match.start(kind)
+        tokens += 1
+        if tokens > MAX_TOKENS:
+            raise refuse(
+                start,
+                f"the file has more than {MAX_TOKENS:,} keys, values and punctuation marks "
+                f"(this is where the count passes); a routine has far fewer",
+            )
+        token = match.group(kind)
+        if kind in ("string", "word", "other"):
+            if len(token) > MAX_VALUE_CHARS:
+                limit = (
+                    f"a text of {len(token):,} characters; the longest text of a routine "
+                    f"(notes) has at most {MAX_NOTES_CHARS:,}"
+                    if kind == "string"
+                    else f"a value of {len(token):,} characters; a routine's numbers have a "
+                    f"few digits"
+                )
+                raise refuse(start, limit)
+            if want_key:
+                if parts == 0:
+                    key_at = start
+                parts += 1
+                if parts > MAX_KEY_PARTS:
+                    raise refuse(
+                        key_at,
+                        f"a dotted key of more than {MAX_KEY_PARTS} parts (a.b.c...); the "
+                        f"deepest key of a routine has 3 (defaults.breathing.inhale)",
+                    )
+            continue
+        if token == "." or kind != "punct":
+            continue  # a dot joins the parts of a key, or sits in a number
+        if token == "=":
+            want_key, parts = False, 0
+        elif token == "[" and want_key and not nesting and parts == 0:
+            header = True  # [table] or [[table]]: its name is a key
+        elif token in "[{":
+            nesting.append(token)
+            if len(nesting) > MAX_NESTING:
+                raise refuse(
+                    start,
+                    f"values nested more than {MAX_NESTING} deep ([ and {{ inside one "
+                    f"another); a routine nests 3 deep at most (exercise = [{{ reps = [6, 4] }}])",
+                )
+            want_key, parts = token == "{", 0
+        elif token in "]}":
+            if header and not nesting:
+                want_key, header, parts = False, False, 0
+            elif nesting:
+                nesting.pop()
+                want_key = False
+        elif token == ",":
+            want_key, parts = bool(nesting) and nesting[-1] == "{", 0
 
 
 def _syntax_problem(text: str, file: str, message: str) -> Problem:
@@ -300,7 +534,7 @@ def _syntax_problem(text: str, file: str, message: str) -> Problem:
 
 
 def _find_duplicate(text: str, file: str) -> Problem | None:
-    locator = _Locator(text)
+    locator = _Locator(text, wanted=set())  # the duplicate is all it needs
     locator.scan()
     if locator.duplicate is None:
         return None
@@ -354,6 +588,75 @@ def _printable(text: str, limit: int = 40) -> str:
 def _escape(text: str) -> str:
     """Non-printable characters (controls, bidi overrides, DEL) as visible escapes."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+# Names of the control characters people meet; unicodedata has none for controls.
+_CONTROL_NAMES: Final = {
+    0x00: "NULL",
+    0x09: "CHARACTER TABULATION (a tab)",
+    0x0A: "LINE FEED (a line break)",
+    0x0D: "CARRIAGE RETURN (a line break)",
+    0x1B: "ESCAPE (starts terminal control sequences)",
+    0x7F: "DELETE",
+    0x85: "NEXT LINE (a line break)",
+}
+_ZERO_WIDTH_JOINERS: Final = frozenset("\u200c\u200d")
+_EMOJI_TAGS: Final = range(0xE0020, 0xE0080)  # subdivision flags: U+1F3F4, tags, U+E007F
+_BLACK_FLAG: Final = "\U0001f3f4"
+
+
+def _char_name(char: str) -> str:
+    """``U+200B ZERO WIDTH SPACE``: a character by code point and Unicode name."""
+    code = ord(char)
+    name = unicodedata.name(char, "") or _CONTROL_NAMES.get(code, "")
+    if not name:
+        name = "a control character" if unicodedata.category(char) == "Cc" else "(no name)"
+    return f"U+{code:04X} {name}"
+
+
+def _hidden_characters(text: str, *, fold_spaces: bool = False) -> list[int]:
+    """Indexes of the characters of ``text`` that one line of plain text must not hold.
+
+    Refused: controls (line breaks, tabs, escape sequences), line and paragraph
+    separators, bidirectional controls (which can make a terminal show text out of order)
+    and other invisible formatting characters. Allowed: anything printable, other spaces
+    (no-break, ideographic), and the invisible parts of emoji and of scripts that need
+    them: zero-width joiners and non-joiners between two non-ASCII characters
+    (U+1F469 U+200D U+1F467; Persian, Devanagari), tags after a black flag (the flags of
+    England, Scotland, Wales), and unassigned code points (emoji newer than this Python's
+    Unicode tables). Variation selectors and skin tones are printable already. With
+    ``fold_spaces``, white space of any kind is allowed too (it is folded to one space).
+    """
+    hidden = []
+    for i, char in enumerate(text):
+        if char.isprintable() or (fold_spaces and char.isspace()):
+            continue
+        category = unicodedata.category(char)
+        if category in ("Zs", "Co", "Cn"):
+            continue
+        if char in _ZERO_WIDTH_JOINERS and 0 < i < len(text) - 1:
+            before, after = text[i - 1], text[i + 1]
+            if not (before.isascii() or after.isascii() or before.isspace() or after.isspace()):
+                continue
+        if ord(char) in _EMOJI_TAGS and i > 0:
+            before = text[i - 1]
+            if before == _BLACK_FLAG or ord(before) in _EMOJI_TAGS:
+                continue
+        hidden.append(i)
+    return hidden
+
+
+def _hidden_problem(text: str, hidden: list[int], lead: int = 0) -> str:
+    """``it contains U+202E RIGHT-TO-LEFT OVERRIDE at character 7`` (and how many more).
+
+    ``lead`` is how many characters were stripped from the front of the value as written.
+    """
+    first = hidden[0]
+    message = f"it contains {_char_name(text[first])} at character {first + lead + 1}"
+    if len(hidden) > 1:
+        more = len(hidden) - 1
+        message += f" (and {more} more such character{'s' if more > 1 else ''})"
+    return message
 
 
 def _show(value: Any) -> str:
@@ -411,6 +714,7 @@ def _edits(a: str, b: str) -> int:
     return rows[-1][-1]
 
 
+@functools.cache  # asked for once per unknown key; the answer never changes
 def _misplaced_hints(table: str) -> dict[str, str]:
     """Hints for keys that belong in another table than ``table``, where they were written."""
     after = f"keys after {table} belong to it"
@@ -441,9 +745,21 @@ class _Checker:
 
     def __init__(self) -> None:
         self.problems: list[tuple[Path | None, str]] = []
+        self.suggestions_left = MAX_SUGGESTIONS
 
     def problem(self, path: Path | None, message: str) -> None:
         self.problems.append((path, message))
+
+    def suggest(self, word: str, choices: Iterable[str]) -> str | None:
+        """``_suggest``, until MAX_SUGGESTIONS have been worked out; then ``None``.
+
+        Past that many unknown words the problems are beyond the printed ones, and a file
+        of 480,000 unknown keys must not cost a difflib run for each.
+        """
+        if self.suggestions_left <= 0:
+            return None
+        self.suggestions_left -= 1
+        return _suggest(word, choices)
 
     # -- generic value checks; each returns the value or INVALID (problem recorded)
 
@@ -458,23 +774,24 @@ class _Checker:
         *,
         unit: str = "seconds",
         whole: bool = False,
-        above: bool = False,
+        or_zero: bool = False,
     ) -> float | _Invalid:
-        """A number within [lo, hi] (or (lo, hi] when ``above``); ints only when ``whole``."""
+        """A finite number within [lo, hi] (or 0, when ``or_zero``); ints only when ``whole``.
+
+        -0.0 comes back as 0.0, so it never shows as "-0" in a timeline or a message.
+        """
         ok_type = _is_whole(value) if whole else _is_number(value)
-        ok = ok_type and (value > lo if above else value >= lo) and value <= hi
+        ok = ok_type and (lo <= value <= hi or (or_zero and value == 0))
         if ok and isinstance(value, float):
             ok = math.isfinite(value)
         if ok:
-            return int(value) if whole else float(value)
+            return int(value) if whole else float(value) + 0.0
         noun = f"a whole number of {unit}" if whole else f"a number of {unit}"
         if unit == "":
             noun = "a whole number" if whole else "a number"
-        span = (
-            f"above {_fmt(lo)} and at most {_fmt(hi)}"
-            if above
-            else f"from {_fmt(lo)} to {_fmt(hi)}"
-        )
+        span = f"from {_fmt(lo)} to {_fmt(hi)}"
+        if or_zero:
+            noun = f"0 (none) or {noun}"
         self.problem(path, f"{_q(key)} in {where} must be {noun} {span}, found {_show(value)}")
         return INVALID
 
@@ -487,7 +804,7 @@ class _Checker:
         listed = ", ".join(f'"{c}"' for c in options)
         message = f"{_q(key)} in {where} must be one of {listed}, found {_show(value)}"
         if isinstance(value, str):
-            close = _suggest(value, options)
+            close = self.suggest(value, options)
             if close:
                 message += f'; did you mean "{close}"?'
         self.problem(path, message)
@@ -506,8 +823,13 @@ class _Checker:
                     f"{_q(key)} in {where} must be at most {max_chars} characters, "
                     f"found {len(stripped)}",
                 )
-            elif one_line and not stripped.isprintable():
-                self.problem(path, f"{_q(key)} in {where} must be one line of plain text")
+            elif one_line and (hidden := _hidden_characters(stripped)):
+                lead = len(value) - len(value.lstrip())  # count characters as written
+                self.problem(
+                    path,
+                    f"{_q(key)} in {where} must be one line of plain text; "
+                    f"{_hidden_problem(stripped, hidden, lead)}",
+                )
             else:
                 return stripped
             return INVALID
@@ -543,7 +865,7 @@ class _Checker:
             if key in allowed:
                 continue
             message = f"unknown key {_q(key)} in {where}"
-            close = _suggest(key, allowed)
+            close = self.suggest(key, allowed)
             if close:
                 message += f"; did you mean {_q(close)}?"
                 suggested.add(close)
@@ -572,7 +894,7 @@ class _Checker:
             what = f"unknown table [[{_printable(key)}]]"
         else:
             what = f"unknown key {_q(key)} at the top of the file"
-        close = _suggest(key, TOP_KEYS)
+        close = self.suggest(key, TOP_KEYS)
         if close:
             header = "[[exercise]]" if close == "exercise" else f"[{close}]"
             what += f"; did you mean {header}?"
@@ -666,7 +988,8 @@ class _Checker:
             value, key_path = table[key], (*path, key)
             result: Any
             if key in PAUSE_KEYS:
-                result = self.number(value, key_path, key, where, *PAUSE_SECONDS)
+                # 0 is none; a pause of 1e-9 s would round to an empty span of the timeline.
+                result = self.number(value, key_path, key, where, *PAUSE_SECONDS, or_zero=True)
             elif key == "brace":
                 result = self.boolean(value, key_path, key, where)
             elif key == "breathing":
@@ -694,13 +1017,7 @@ class _Checker:
         for key in BREATHING_KEYS:
             if key in value:
                 result = self.number(
-                    value[key],
-                    (*path, key),
-                    f"breathing.{key}",
-                    where,
-                    0,
-                    BREATH_SECONDS_MAX,
-                    above=True,
+                    value[key], (*path, key), f"breathing.{key}", where, *BREATH_SECONDS
                 )
                 if not isinstance(result, _Invalid):
                     out[key] = result
@@ -860,7 +1177,7 @@ class _Checker:
             )
             return
         normal = re.sub(r"[\s_]+", "-", value.strip().lower())
-        close = normal if normal in LIBRARY else _suggest(normal, LIBRARY)
+        close = normal if normal in LIBRARY else self.suggest(normal, LIBRARY)
         message = f"unknown exercise {_q(value)} in {label}"
         if close:
             message += f"; did you mean {_q(close)}?"
@@ -918,10 +1235,11 @@ class _Checker:
         if "reps" not in merged:
             if "reps" in ex.misspelled:
                 return None
-            need = "holds per set" if kind == "hold" else "reps per set"
+            if kind == "hold":  # a plank: one hold per set, as anyone writing one expects
+                return None if sets is None else (1,) * sets
             self.problem(
                 path,
-                f"missing 'reps' in {ex.label}: a {kind} exercise needs {need} "
+                f"missing 'reps' in {ex.label}: a reps exercise needs reps per set "
                 f"(reps = 5, or reps = [6, 4, 2] for one set per entry)",
             )
             return None
@@ -1011,10 +1329,20 @@ class _Checker:
             ok = (
                 isinstance(value, list)
                 and len(value) == 2
-                and all(isinstance(v, str) and v.strip() and v.strip().isprintable() for v in value)
+                and all(isinstance(v, str) and v.strip() for v in value)
                 and all(len(v.strip()) <= MAX_LABEL_CHARS for v in value)
             )
-            if ok and value[0].strip() != value[1].strip():
+            hidden = [_hidden_characters(v.strip()) for v in value] if ok else []
+            if any(hidden):
+                j = next(j for j, h in enumerate(hidden) if h)
+                label = value[j].strip()
+                lead = len(value[j]) - len(value[j].lstrip())
+                self.problem(
+                    (*path, "side_labels", j),
+                    f"'side_labels' entry {j + 1} in {ex.label} must be one line of plain "
+                    f"text; {_hidden_problem(label, hidden[j], lead)}",
+                )
+            elif ok and value[0].strip() != value[1].strip():
                 labels = (value[0].strip(), value[1].strip())
             else:
                 self.problem(
@@ -1043,7 +1371,17 @@ class _Checker:
             return ()
         out: list[str] = []
         for j, item in enumerate(value):
-            if isinstance(item, str) and item.strip() and len(item.strip()) <= MAX_CUE_CHARS:
+            ok = isinstance(item, str) and item.strip() and len(item.strip()) <= MAX_CUE_CHARS
+            # Line breaks and tabs fold into spaces; escape sequences and bidi controls
+            # would reach the terminal through the live display and the cue sheet.
+            hidden = _hidden_characters(item, fold_spaces=True) if ok else []
+            if hidden:
+                self.problem(
+                    (*path, j),
+                    f"'cues' entry {j + 1} in {ex.label} must be plain text; "
+                    f"{_hidden_problem(item, hidden)}",
+                )
+            elif ok:
                 out.append(" ".join(item.split()))
             else:
                 found = (
@@ -1071,7 +1409,7 @@ class _Checker:
             if key in PROGRESSION_KEYS:
                 continue
             message = f"unknown key {_q(key)} in {where}"
-            close = _suggest(key, PROGRESSION_KEYS)
+            close = self.suggest(key, PROGRESSION_KEYS)
             if close:
                 message += f"; did you mean {_q(close)}?"
             elif key in EXERCISE_KEYS:
@@ -1090,16 +1428,17 @@ class _Checker:
         before = len(self.problems)
         found: dict[str, Any] = {}
         if "step" in value:
+            # At least a whole rep or a whole second: a step of 1e-9 would take forever
+            # to show, and fills the history with levels nobody can feel.
             found["step"] = self.number(
                 value["step"],
                 (*path, "step"),
                 "progression.step",
                 ex.label,
-                0,
+                PROGRESSION_STEP_MIN,
                 hi,
                 unit=unit,
                 whole=whole,
-                above=True,
             )
         if "max" in value:
             found["max"] = self.number(
@@ -1135,18 +1474,26 @@ class _Checker:
 
 
 def _locate_problems(text: str, file: str, found: list[tuple[Path | None, str]]) -> list[Problem]:
-    """Turn (key path, message) pairs into Problems with the key's line and column."""
-    locator = _Locator(text)
+    """Turn (key path, message) pairs into Problems with the key's line and column.
+
+    Only the MAX_PROBLEMS printed get a line and column, and the locator records only the
+    keys the problems name (and their tables), however many keys the file has.
+    """
+    wanted = {path[:n] for path, _ in found if path for n in range(1, len(path) + 1)}
+    locator = _Locator(text, wanted)
     locator.scan()
-    problems = []
-    for path, message in found:
-        line, col = locator.find(path)
-        problems.append(Problem(file, line, col, message))
     # Source order, like a compiler; problems with no place (a missing table) come last.
-    problems.sort(key=lambda p: (p.line is None, p.line or 0, p.col or 0))
-    if len(problems) > MAX_PROBLEMS:
-        rest = len(problems) - MAX_PROBLEMS
-        problems = problems[:MAX_PROBLEMS]
+    # The sort is stable: problems at one place keep the order they were found in.
+    placed = sorted(
+        ((locator.find(path), message) for path, message in found),
+        key=lambda item: (item[0] is None, item[0] or 0),
+    )
+    problems = []
+    for offset, message in placed[:MAX_PROBLEMS]:
+        line, col = (None, None) if offset is None else locator.position(offset)
+        problems.append(Problem(file, line, col, message))
+    if len(placed) > MAX_PROBLEMS:
+        rest = len(placed) - MAX_PROBLEMS
         problems.append(Problem(file, None, None, f"{rest} more problems not shown"))
     return problems
 
@@ -1155,14 +1502,16 @@ class _StopScan(Exception):
     """The scanner met text it does not understand; keep what it found so far."""
 
 
-_WS = re.compile(r"[ \t]*")
-_BLANK = re.compile(r"(?:[ \t\r\n]+|#[^\n]*)*")
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-_BASIC = re.compile(r'"(?:[^"\\\n]|\\.)*"')
-_LITERAL = re.compile(r"'[^'\n]*'")
-_ML_BASIC = re.compile(r'"""(?:\\.|[^"\\]|"(?!""))*"""(?:""?)?', re.S)
-_ML_LITERAL = re.compile(r"'''(?:[^']|'(?!''))*'''(?:''?)?", re.S)
-_SCALAR = re.compile(r"[^,\]}\n#]+")
+# Possessive repetitions (*+, ++) throughout: Python's regex engine otherwise keeps a
+# backtracking frame per repetition, about 150 bytes a character of a long string.
+_WS = re.compile(r"[ \t]*+")
+_BLANK = re.compile(r"(?:[ \t\r\n]++|#[^\n]*+)*+")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]++")
+_BASIC = re.compile(r'"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"')
+_LITERAL = re.compile(r"'[^'\n]*+'")
+_ML_BASIC = re.compile(r'"""[^"\\]*+(?:(?:\\.|"(?!""))[^"\\]*+)*+"""(?:""?)?', re.S)
+_ML_LITERAL = re.compile(r"'''[^']*+(?:'(?!'')[^']*+)*+'''(?:''?)?", re.S)
+_SCALAR = re.compile(r"[^,\]}\n#]++")
 
 
 class _Locator:
@@ -1174,28 +1523,47 @@ class _Locator:
     the key itself, or of the ``[`` of its table header.
     """
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, wanted: set[Path] | None = None) -> None:
         self.text = text
+        # Only these paths are recorded in ``keys`` (None: all): a file of 200,000 keys
+        # with three problems needs three positions, not a dict of every key.
+        self.wanted = wanted
         self.keys: dict[Path, int] = {}
         self.defined: dict[Path, int] = {}
         self.duplicate: tuple[Path, int, int] | None = None
         self.arrays: dict[Path, int] = {}  # array-of-tables path -> index of its last table
-        self.line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        self._line = 1  # the line of offset _line_at, for position()
+        self._line_at = 0
 
     def position(self, offset: int) -> tuple[int, int]:
-        """1-based (line, column) of ``offset``."""
-        line = bisect.bisect_right(self.line_starts, offset)
-        return line, offset - self.line_starts[line - 1] + 1
+        """1-based (line, column) of ``offset``.
 
-    def find(self, path: Path | None) -> tuple[int | None, int | None]:
-        """Position of ``path``, or of its nearest located parent (a missing key's table)."""
+        Cheapest when asked in increasing order of offset, as _locate_problems does: the
+        lines are counted on from the last answer, one pass over the text in all.
+        """
+        if offset < self._line_at:
+            self._line, self._line_at = 1, 0
+        self._line += self.text.count("\n", self._line_at, offset)
+        self._line_at = offset
+        return self._line, offset - (self.text.rfind("\n", 0, offset) + 1) + 1
+
+    def find(self, path: Path | None) -> int | None:
+        """Offset of ``path``, or of its nearest located parent (a missing key's table)."""
         if path is None:
-            return None, None
+            return None
         while path:
             if path in self.keys:
-                return self.position(self.keys[path])
+                return self.keys[path]
             path = path[:-1]
-        return None, None
+        return None
+
+    def _note(self, path: Path, offset: int, *, header: bool = False) -> None:
+        """Record where ``path`` is: its first mention, or its table header."""
+        if self.wanted is None or path in self.wanted:
+            if header:
+                self.keys[path] = offset
+            else:
+                self.keys.setdefault(path, offset)
 
     def scan(self) -> None:
         """Fill ``keys``; stops quietly at anything it cannot read (positions are a help)."""
@@ -1221,15 +1589,15 @@ class _Locator:
                 array = (*self._resolve(parts[:-1]), parts[-1][0])
                 index = self.arrays.get(array, -1) + 1
                 self.arrays[array] = index
-                self.keys.setdefault(array, start)
+                self._note(array, start)
                 table = (*array, index)
-                self.keys[table] = start
+                self._note(table, start, header=True)
             elif text[i] == "[":
                 parts, i = self._key(i + 1)
                 i = self._expect(i, "]")
                 table = self._resolve(parts)
                 self._define(table, start)
-                self.keys[table] = start  # the header, rather than an earlier dotted mention
+                self._note(table, start, header=True)  # not an earlier dotted mention
             else:
                 i = self._keyval(i, table)
 
@@ -1238,7 +1606,7 @@ class _Locator:
         path: Path = ()
         for name, offset in parts:
             path = (*path, name)
-            self.keys.setdefault(path, offset)  # a parent table made implicitly by the header
+            self._note(path, offset)  # a parent table made implicitly by the header
             if path in self.arrays:
                 path = (*path, self.arrays[path])
         return path
@@ -1274,7 +1642,7 @@ class _Locator:
         path = table
         for name, offset in parts:
             path = (*path, name)
-            self.keys.setdefault(path, offset)
+            self._note(path, offset)
         self._define(path, parts[-1][1])
         i = self._expect(i, "=")
         i = _WS.match(self.text, i).end()  # type: ignore[union-attr]
@@ -1301,7 +1669,7 @@ class _Locator:
                 if text[i] == "]":
                     return i + 1
                 item = (*path, index)
-                self.keys.setdefault(item, i)
+                self._note(item, i)
                 i = self._value(i, item)
                 index += 1
                 i = _BLANK.match(text, i).end()  # type: ignore[union-attr]

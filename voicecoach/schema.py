@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from voicecoach import model as m
 from voicecoach import routine as r
 from voicecoach.library import LIBRARY
 from voicecoach.model import KINDS, SIDES
@@ -16,23 +17,30 @@ def _seconds(lo: float, hi: float, description: str) -> dict[str, Any]:
     return {"type": "number", "minimum": lo, "maximum": hi, "description": description}
 
 
+def _pause(description: str) -> dict[str, Any]:
+    """0 (none), or seconds within PAUSE_SECONDS: a pause of 1e-9 s is no pause at all."""
+    lo, hi = m.PAUSE_SECONDS
+    return {
+        "type": "number",
+        "oneOf": [{"enum": [0]}, {"minimum": lo, "maximum": hi}],
+        "description": f"{description} 0 for none, or {lo} to {hi}.",
+    }
+
+
 def _settings() -> dict[str, Any]:
     """The keys [defaults] and each exercise share."""
-    lo, hi = r.PAUSE_SECONDS
     breath = {
         "type": "number",
-        "exclusiveMinimum": 0,
-        "maximum": r.BREATH_SECONDS_MAX,
+        "minimum": m.BREATH_SECONDS[0],
+        "maximum": m.BREATH_SECONDS[1],
     }
     return {
-        "rest": _seconds(
-            lo, hi, "Seconds of rest after each set (none after the routine's last set)."
+        "rest": _pause("Seconds of rest after each set (none after the routine's last set):"),
+        "get_ready": _pause("Minimum seconds of lead-in before each set:"),
+        "between_reps": _pause(
+            "Seconds to relax between holds or reps inside a set (hold and reps only):"
         ),
-        "get_ready": _seconds(lo, hi, "Minimum seconds of lead-in before each set."),
-        "between_reps": _seconds(
-            lo, hi, "Seconds to relax between holds or reps inside a set (hold and reps only)."
-        ),
-        "switch_sides": _seconds(lo, hi, 'Seconds to change sides when sides = "each".'),
+        "switch_sides": _pause('Seconds to change sides when sides = "each":'),
         "brace": {"type": "boolean", "description": "Cue the brace before each set."},
         "breathing": {
             "description": "Breathing cadence cued during work, or false to turn it off.",
@@ -54,8 +62,8 @@ def _settings() -> dict[str, Any]:
         },
         "countdown": {
             "type": "integer",
-            "minimum": r.COUNTDOWN[0],
-            "maximum": r.COUNTDOWN[1],
+            "minimum": m.COUNTDOWN[0],
+            "maximum": m.COUNTDOWN[1],
             "description": "Spoken countdown before each set (3 means 3-2-1; 0 turns it off).",
         },
     }
@@ -67,7 +75,7 @@ def routine_schema() -> dict[str, Any]:
     It describes the shape (keys, types, enums, ranges); the loader checks more (which keys
     fit which kind, required keys a library entry provides) and says where.
     """
-    reps_lo, reps_hi = r.REPS_PER_SET
+    reps_lo, reps_hi = m.REPS_PER_SET
     reps_int = {"type": "integer", "minimum": reps_lo, "maximum": reps_hi}
     settings = _settings()
     exercise_props: dict[str, Any] = {
@@ -86,19 +94,20 @@ def routine_schema() -> dict[str, Any]:
             "description": "hold: held positions; reps: moving reps at a tempo; timed: "
             "continuous work for a duration. Required unless `use` gives it.",
         },
-        "hold": _seconds(*r.HOLD_SECONDS, "hold: seconds per hold."),
+        "hold": _seconds(*m.HOLD_SECONDS, "hold: seconds per hold."),
         "reps": {
             "description": "Reps (or holds) per set and side; a list gives one set per entry, "
-            "e.g. [6, 4, 2]. Not for timed exercises.",
+            "e.g. [6, 4, 2]. Required for reps exercises; a hold exercise without it does "
+            "one hold per set. Not for timed exercises.",
             "oneOf": [
                 reps_int,
-                {"type": "array", "items": reps_int, "minItems": 1, "maxItems": r.MAX_SETS},
+                {"type": "array", "items": reps_int, "minItems": 1, "maxItems": m.MAX_SETS},
             ],
         },
         "sets": {
             "type": "integer",
             "minimum": 1,
-            "maximum": r.MAX_SETS,
+            "maximum": m.MAX_SETS,
             "description": "Number of sets, with a single-number `reps` or a timed exercise.",
         },
         "sides": {
@@ -113,8 +122,8 @@ def routine_schema() -> dict[str, Any]:
             "maxItems": 2,
             "description": 'Names of the two sides, default ["left", "right"].',
         },
-        "tempo": _seconds(*r.TEMPO_SECONDS, "reps: seconds per rep (default 3)."),
-        "duration": _seconds(*r.DURATION_SECONDS, "timed: seconds of work per set and side."),
+        "tempo": _seconds(*m.TEMPO_SECONDS, "reps: seconds per rep (default 3)."),
+        "duration": _seconds(*m.DURATION_SECONDS, "timed: seconds of work per set and side."),
         "cues": {
             "type": "array",
             "items": {"type": "string", "minLength": 1, "maxLength": r.MAX_CUE_CHARS},
@@ -128,21 +137,22 @@ def routine_schema() -> dict[str, Any]:
             "properties": {
                 "step": {
                     "type": "number",
-                    "exclusiveMinimum": 0,
-                    "description": "Added per step (seconds per hold, reps, or seconds).",
+                    "minimum": m.PROGRESSION_STEP_MIN,
+                    "description": "Added per step (seconds per hold, reps, or seconds); "
+                    "at least 1 (whole for reps).",
                 },
                 "max": {"type": "number", "minimum": 1, "description": "Never grow past this."},
                 "after": {
                     "type": "integer",
-                    "minimum": r.PROGRESSION_AFTER[0],
-                    "maximum": r.PROGRESSION_AFTER[1],
+                    "minimum": m.PROGRESSION_AFTER[0],
+                    "maximum": m.PROGRESSION_AFTER[1],
                     "description": "Consecutive pain-free sessions before a step up.",
                 },
             },
         },
         **settings,
     }
-    voice_lo, voice_hi = r.VOICE_RATE
+    voice_lo, voice_hi = m.VOICE_RATE
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "voicecoach routine",
@@ -187,8 +197,8 @@ def routine_schema() -> dict[str, Any]:
                             },
                             "volume": {
                                 "type": "number",
-                                "minimum": r.VOICE_VOLUME[0],
-                                "maximum": r.VOICE_VOLUME[1],
+                                "minimum": m.VOICE_VOLUME[0],
+                                "maximum": m.VOICE_VOLUME[1],
                                 "description": "0 silent to 1 full.",
                             },
                         },

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from voicecoach.errors import Problem, RoutineError
-from voicecoach.model import Exercise, Routine
+from voicecoach.model import COUNTDOWN, KINDS, SIDES, Exercise, Routine
 from voicecoach.phrases import countdown_text
 
 SCHEMA_VERSION = 1
@@ -100,6 +100,9 @@ SPEECH_ONSET_S = 0.25
 PHRASE_GAP_S = 0.3
 LEAD_IN_MARGIN_S = 0.3
 MAX_ROUTINE_S = 4 * 3600.0
+# The shortest span (work, pause, breath) the compiler builds: 4 hours of them are at most
+# 144,000 segments or breaths. The loader's floor is a second (model.py).
+MIN_SPAN_S = 0.1
 # Breathing cues stop this long before the end of the work, and keep clear of halfway
 # and remaining cues, so the voice never talks over itself.
 BREATHE_TAIL_S = 1.0
@@ -226,10 +229,18 @@ def _work(b: _Builder, ex: Exercise, set_no: int, rep: int | None, side: str | N
 
 def _breathe(b: _Builder, ex: Exercise, seg: Segment, milestones: list[float]) -> None:
     assert ex.breathing is not None
+    inhale_s, exhale_s = ex.breathing.inhale, ex.breathing.exhale
     # The first breath comes after the count so the two do not talk over each other.
     at = seg.start + (1.5 if ex.kind == "hold" and ex.reps[0] > 1 else 0.5)
-    inhale = True
-    while at < seg.end - BREATHE_TAIL_S:
+    end = seg.end - BREATHE_TAIL_S
+    # Bounded by construction: the number of breaths that fit comes from the length of
+    # the work and the shorter phase (at least MIN_SPAN_S: _check_model), so even a
+    # cadence too small to move the float along could not keep this loop going.
+    breaths = max(0, math.ceil((end - at) / min(inhale_s, exhale_s)) + 1)
+    for k in range(breaths):
+        if at >= end:
+            break
+        inhale = k % 2 == 0
         clear = all(not (m - BREATHE_CLEARANCE_S < at < m + BREATHE_CLEARANCE_S)
                     for m in milestones)
         if clear:
@@ -238,8 +249,7 @@ def _breathe(b: _Builder, ex: Exercise, seg: Segment, milestones: list[float]) -
             else:
                 b.cue(at, "breathe", text="Breathe in." if inhale else "Breathe out.",
                       exercise=ex.index)
-        at += ex.breathing.inhale if inhale else ex.breathing.exhale
-        inhale = not inhale
+        at += inhale_s if inhale else exhale_s
 
 
 def _lead_in(b: _Builder, phase: Phase, lines: list[tuple[str, str]], minimum: float,
@@ -281,35 +291,95 @@ def _rest(b: _Builder, ex: Exercise, following: tuple[Exercise, int]) -> None:
     b.speak_sequence(seg.start + LEAD_IN_MARGIN_S, lines, ex.index)
 
 
-def _too_long(seconds: float, file: str) -> None:
+def _hours_minutes(seconds: float) -> str:
+    """``4 h 02 min``: minutes rounded up, so a routine over the limit never reads as on it."""
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _too_long(seconds: float, file: str, *, at_least: bool = False) -> None:
+    length = ("at least " if at_least else "") + _hours_minutes(seconds)
     raise RoutineError([Problem(file, None, None,
-                                f"the routine would last {seconds / 3600:.1f} hours; at most "
-                                "4 hours is allowed (check hold, reps, sets and rest)")])
+                                f"the routine would last {length}; at most "
+                                f"{MAX_ROUTINE_S / 3600:.0f} hours is allowed "
+                                "(check hold, reps, sets and rest)")])
 
 
 def _check_length(routine: Routine, file: str) -> None:
     """Refuse an over-long routine from a cheap lower bound, before building anything.
 
     A typo such as ``hold = 300`` with 100 reps in 20 sets must never allocate millions
-    of segments first.
+    of segments first. The bound counts each set's lead-in (its speech and countdown,
+    as _lead_in would size it), work, relaxing, side switches and rest; it is checked
+    after every set, so a model with a million sets stops at the first four hours.
     """
     seconds = 0.0
     for ex in routine.exercises:
         per_rep = {"hold": ex.hold, "reps": ex.tempo, "timed": ex.duration}[ex.kind] or 0.0
-        sides = len(ex.side_names)
-        for reps in ex.reps:
-            seconds += reps * sides * per_rep + (reps - 1) * sides * ex.between_reps
-            seconds += ex.rest
-        if seconds > MAX_ROUTINE_S:
-            _too_long(seconds, file)
+        sides = ex.side_names
+        for set_no, reps in enumerate(ex.reps, start=1):
+            bouts = 1 if ex.kind == "timed" else reps
+            lines = _set_lines(ex, set_no, sides[0])
+            seconds += _lead_in_seconds(lines, ex.countdown, ex.get_ready)
+            seconds += bouts * len(sides) * per_rep
+            if ex.kind != "timed":
+                seconds += (bouts - 1) * len(sides) * ex.between_reps
+            seconds += (len(sides) - 1) * ex.switch_sides + ex.rest
+            if seconds > MAX_ROUTINE_S:
+                _too_long(seconds, file, at_least=True)
+
+
+def _check_model(routine: Routine, file: str) -> None:
+    """Refuse a model the compiler cannot build in bounded work, whoever built it.
+
+    The loader never makes one; a model built in code (or by a future adaptation rule)
+    could, and a breathing cadence of 1e-9 s would cue breaths without end (5e-324 never
+    even moves the clock). The compiler's floors are looser than the loader's ranges
+    (model.py), which are for people: tests drive the scheduler with sub-second cadences.
+    With every span at least MIN_SPAN_S, the four-hour limit bounds the segments and cues.
+    """
+
+    def refuse(ex: Exercise, what: str, value: object, allowed: str) -> RoutineError:
+        return RoutineError([Problem(
+            file, None, None,
+            f"exercise {ex.index + 1} ({ex.name}): {what} is {value!r}; the compiler needs "
+            f"{allowed} (a model the loader would not make)")])
+
+    def number(value: object, lo: float, hi: float = math.inf, *, whole: bool = False) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int if whole else int | float):
+            return False
+        return math.isfinite(value) and lo <= value <= hi
+
+    for ex in routine.exercises:
+        if ex.kind not in KINDS or ex.sides not in SIDES:
+            raise refuse(ex, "the kind and sides", (ex.kind, ex.sides), f"{KINDS}, {SIDES}")
+        if not ex.reps or not all(number(n, 1, whole=True) for n in ex.reps):
+            raise refuse(ex, "reps", ex.reps, "one whole number of at least 1 per set")
+        work_key = {"hold": "hold", "reps": "tempo", "timed": "duration"}[ex.kind]
+        seconds = f"a number of seconds of at least {MIN_SPAN_S}"
+        if not number(getattr(ex, work_key), MIN_SPAN_S):
+            raise refuse(ex, work_key, getattr(ex, work_key), seconds)
+        for key in ("rest", "get_ready", "between_reps", "switch_sides"):
+            pause = getattr(ex, key)
+            if not (number(pause, MIN_SPAN_S) or number(pause, 0, 0)):
+                raise refuse(ex, key, pause, f"0, or {seconds}")
+        for key in ("inhale", "exhale"):
+            breath = getattr(ex.breathing, key, MIN_SPAN_S)
+            if not number(breath, MIN_SPAN_S):
+                raise refuse(ex, f"breathing.{key}", breath, seconds)
+        if not number(ex.countdown, *COUNTDOWN, whole=True):
+            raise refuse(ex, "countdown", ex.countdown,
+                         f"a whole number from {COUNTDOWN[0]} to {COUNTDOWN[1]}")
 
 
 def compile_routine(routine: Routine, *, file: str = "<routine>") -> Timeline:
     """Compile a validated routine into its timeline of segments and cues.
 
     Deterministic and pure. Raises `RoutineError` (naming ``file``) when the session
-    would last longer than four hours.
+    would last longer than four hours, or when a value is outside the model's ranges
+    (a model built in code rather than by the loader), before building anything.
     """
+    _check_model(routine, file)
     _check_length(routine, file)
     b = _Builder()
     planned = [(ex, s) for ex in routine.exercises for s in range(1, ex.sets + 1)]

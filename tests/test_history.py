@@ -310,16 +310,16 @@ def test_the_files_doses_are_stored_and_a_hand_edit_resets_the_level(tmp_path: P
     from voicecoach.adapt import Dose, adapt_routine
     from voicecoach.model import Exercise, Routine
 
-    def played(h: History, written_hold: float, hold: float) -> None:
-        sid = h.start_session("r.toml", "R", "hash",
+    def played(h: History, day: int, written_hold: float, hold: float) -> None:
+        sid = h.start_session("r.toml", "R", "hash", started_at=at(day * 24 * 60),
                               written={"plank": Dose("hold", (1,), hold=written_hold)})
         h.record_work(sid, exercise_index=0, exercise_name="Plank", kind="hold", set=1,
-                      rep=1, side=None, seconds=hold)
-        h.end_session(sid, "completed")
+                      rep=1, side=None, seconds=hold, at=at(day * 24 * 60 + 1))
+        h.end_session(sid, "completed", at=at(day * 24 * 60 + 2))
 
     with History.open(tmp_path) as h:
-        for _ in range(2):
-            played(h, 20, 20)
+        for day in range(2):
+            played(h, day, 20, 20)
         edited = Routine("R", (Exercise(0, "Plank", "hold", (1,), hold=12),))
         records = h.records("r.toml")
         assert [s.written.hold for s in records["plank"]] == [20, 20]

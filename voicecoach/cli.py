@@ -41,17 +41,36 @@ class Group(click.Group):
             raise Failure(str(error)) from error
 
 
-def open_history(ctx: click.Context, *, create: bool = True):  # -> History | None
+def open_history(ctx: click.Context, *, create: bool = True, required: bool = False,
+                 recording: bool = False):  # -> History | None
     """The history database (``--data-dir``, ``$VOICECOACH_DATA_DIR`` or the user data dir).
 
-    With ``create=False`` a missing database is not created (read-only commands).
+    With ``create=False`` a missing database is not created (read-only commands). Unless
+    ``required``, a history that cannot be opened does not stop the command: one line on
+    stderr names the file and the problem, says that the routine's own doses are used
+    (higher, perhaps, than after a recent pain stop) and, with ``recording``, that the
+    session will not be recorded; ``None`` comes back. Later warnings of the history
+    (damaged rows) go to stderr the same way.
     """
-    from voicecoach.history import DB_NAME, History, default_data_dir
+    from voicecoach.history import DB_NAME, FALLBACK_ADVICE, History, default_data_dir
 
-    data_dir = ctx.find_root().meta.get("data_dir") or default_data_dir()
-    if not create and not (Path(data_dir) / DB_NAME).exists():
+    data_dir = Path(ctx.find_root().meta.get("data_dir") or default_data_dir())
+    try:
+        absent = not (data_dir / DB_NAME).exists() and not data_dir.is_file()
+    except OSError:
+        absent = False  # let History.open say what is wrong with it
+    if not create and absent:
         return None
-    return History.open(Path(data_dir))
+    try:
+        history = History.open(data_dir)
+    except VoicecoachError as error:
+        if required:
+            raise
+        unrecorded = "this session will not be recorded; " if recording else ""
+        click.echo(f"warning: {error}; {unrecorded}{FALLBACK_ADVICE}", err=True)
+        return None
+    history.on_warning = lambda message: click.echo(f"warning: {message}", err=True)
+    return history
 
 
 class Finite(click.FloatRange):
@@ -293,7 +312,7 @@ def play(ctx: click.Context, routine: str, text: bool, speed: float, device: str
     of the set, q quit.
     """
     from voicecoach.history import timeline_hash
-    from voicecoach.player import Player, Recorder
+    from voicecoach.player import PREVIEW_NOTE, Player, Recorder, SessionInfo, is_preview
     from voicecoach.program import load_today
     from voicecoach.session import (
         DEFAULT_SAMPLERATE,
@@ -304,9 +323,14 @@ def play(ctx: click.Context, routine: str, text: bool, speed: float, device: str
 
     if speed != 1.0 and not text:
         raise click.UsageError("--speed needs --text (sound always plays in real time)")
-    history = open_history(ctx)
+    preview = is_preview(text, speed)
+    history = open_history(ctx, recording=not preview)
     today = load_today(routine, history, as_written=as_written)
     say_adjustments(today)
+    if preview:
+        # A preview is not training: it must never move a dose (a pain stop still does).
+        click.echo(f"{PREVIEW_NOTE} (--speed {speed:g}; a pain stop with x is still "
+                   "recorded)", err=True)
     if text:
         prepared = prepare_silent(today.timeline)
     else:
@@ -315,9 +339,12 @@ def play(ctx: click.Context, routine: str, text: bool, speed: float, device: str
         device_index = resolve_device(int(device) if device and device.isdigit() else device)
         prepared = prepare_audio(today, VoiceChoice(voice, rate, volume), DEFAULT_SAMPLERATE)
     plan, mixer = build_mixer(today.timeline, prepared)
-    session_id = history.start_session(str(today.path), today.routine.title,
-                                       timeline_hash(today.timeline), written=today.written)
-    recorder = Recorder(history, session_id, today.routine)
+    recorder = Recorder(history, today.routine, SessionInfo(
+        str(today.path), today.routine.title, timeline_hash(today.timeline), today.written),
+        preview=preview)
+    recorder.start()
+    if recorder.error:
+        click.echo(f"warning: {recorder.error}; this session will not be recorded", err=True)
     player = Player(today.timeline, plan, mixer, recorder, text=text, speed=speed,
                     device=None if text else device_index)
     result = player.run()
@@ -325,6 +352,8 @@ def play(ctx: click.Context, routine: str, text: bool, speed: float, device: str
     if result.underflows:
         click.echo(f"note: the audio device ran short {result.underflows} time(s) (a busy "
                    "machine?); each costs a few ms of timing", err=True)
+    if result.exit_status is not None:  # SIGTERM or SIGHUP: the status they call for
+        ctx.exit(result.exit_status)
     if result.interrupted:
         ctx.exit(130)
 
@@ -338,13 +367,19 @@ def session_summary(result: Any) -> str:
             f"{s.side} side" if s.side else "",
             f"{s.seconds:.1f} s into the work" if s.phase == "work"
             else f"during {s.phase.replace('_', ' ')}") if x)
-        saved = "recorded" if result.pain_recorded else "NOT recorded"
         pain = f", pain {result.pain_rating}/10" if result.pain_rating is not None else ""
-        return f"Stopped for pain at {where}{pain} ({saved}). Next time starts below it."
-    return {"completed": "Session complete. Well done.",
-            "quit": "Session ended early.",
-            "device_lost": "Session ended: the audio device was lost."}.get(
-                result.outcome, f"Session ended: {result.outcome}.")
+        if not result.pain_recorded:
+            # Nothing will lower the next session for the person: say so plainly.
+            why = f": {result.record_note}" if result.record_note else ""
+            return (f"Stopped for pain at {where}{pain} (NOT recorded{why}). Next time, "
+                    "start lower yourself.")
+        return f"Stopped for pain at {where}{pain} (recorded). Next time starts below it."
+    session = "Preview" if result.preview else "Session"
+    line = {"completed": "Preview complete." if result.preview else "Session complete. Well done.",
+            "quit": f"{session} ended early.",
+            "device_lost": f"{session} ended: the audio device was lost."}.get(
+                result.outcome, f"{session} ended: {result.outcome}.")
+    return f"{line[:-1]} ({result.record_note})." if result.record_note else line
 
 
 @cli.command()
@@ -438,7 +473,15 @@ def history(ctx: click.Context, exercise: str | None, routine_spec: str | None, 
     from voicecoach.history import routine_key
     from voicecoach.report import exercise_chart, history_csv, history_json, sessions_table
 
-    db = open_history(ctx)
+    db = open_history(ctx, required=True)
+
+    def say_damage() -> None:
+        # Whatever was shown, say what had to be skipped to show it.
+        if db.damage():
+            click.echo(f"warning: the history at {db.path} is damaged: {db.damage()}",
+                       err=True)
+
+    ctx.call_on_close(say_damage)
     if as_json:
         click.echo(history_json(db.export()))
         return
@@ -462,7 +505,7 @@ def history(ctx: click.Context, exercise: str | None, routine_spec: str | None, 
 @click.pass_context
 def pain(ctx: click.Context, rating: int, note: str | None, exercise: str | None) -> None:
     """Record a pain note after the fact (0 = none, 10 = worst)."""
-    open_history(ctx).add_pain_note(rating, note, exercise)
+    open_history(ctx, required=True).add_pain_note(rating, note, exercise)
     click.echo(f"recorded pain {rating}/10", err=True)
 
 

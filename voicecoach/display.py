@@ -365,5 +365,13 @@ class TextLog:
         """Print a player event (paused, stopped for pain) as one line at ``seconds``."""
         self._line(f"[{_log_clock(seconds)}] {'--':<9} {text}")
 
+    def event(self, seconds: float, label: str, text: str = "") -> None:
+        """Print what a key did as a cue-shaped line: ``[00:19] PAUSED    Space to resume``.
+
+        ``label`` takes the place of the cue's role (upper-cased), so the line lines up
+        with the cues around it.
+        """
+        self._line(f"[{_log_clock(seconds)}] {label.upper():<9} {text}".rstrip())
+
     def _line(self, line: str) -> None:
         print(line, file=self.file, flush=True)

@@ -4,6 +4,12 @@ Nothing here leaves the machine. The file is created owner-only (0600) before an
 is written, runs in WAL mode with ``synchronous=FULL`` so that a committed pain stop
 survives a SIGKILL or a power cut as far as SQLite can promise, and its schema grows
 through numbered migrations recorded in ``PRAGMA user_version``.
+
+The file may be damaged (a disk error, a hand edit, a sync tool): every value read is
+checked, damaged rows are skipped and counted rather than failing the whole read, and
+a pain stop is kept with whatever can be read of it, because a pain stop always counts.
+Whatever SQLite or the file system refuses comes out as a `HistoryError` that names the
+file and the problem ("disk full", "the file is read-only").
 """
 
 from __future__ import annotations
@@ -11,16 +17,18 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import math
 import os
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, Literal, TextIO, cast
 
 import platformdirs
 
@@ -104,6 +112,79 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+# The columns each table must have for its rows to be told apart and tied together; any
+# other column may be missing (a damaged or hand-edited file) and reads as NULL.
+_STRUCTURE: dict[str, tuple[str, ...]] = {
+    "sessions": ("id", "routine_path"),
+    "work": ("session_id",),
+    "pain_stops": ("session_id",),
+}
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    "sessions": ("routine_title", "timeline_hash", "started_at", "ended_at", "outcome", "pid",
+                 "written"),
+    "work": ("exercise_index", "exercise_name", "kind", "set", "rep", "side", "seconds",
+             "completed", "at"),
+    "pain_stops": ("exercise_index", "exercise_name", "set", "rep", "side",
+                   "seconds_into_work", "rating", "recorded_at"),
+}
+_KINDS = frozenset({"hold", "reps", "timed"})
+# A session whose start time is unreadable but which holds a pain stop is placed after
+# everything else: the pain stop must still count, and counting it last is the safe side.
+_LAST = datetime(9999, 12, 31, tzinfo=UTC)
+# Real work takes real time: a completed session shorter (wall clock) than the work it
+# recorded was not trained in real time (a preview recorded by an older voicecoach).
+REAL_TIME_SLACK_S = 1.0
+
+FALLBACK_ADVICE = "using the routine's own doses; if you stopped for pain recently, go easier"
+PARTIAL_ADVICE = "if you stopped for pain recently, go easier"
+
+
+class HistoryError(VoicecoachError):
+    """The history file cannot be opened, read or written.
+
+    The message names the file and says what is wrong in a few words ("disk full",
+    "the file is read-only"); ``problem`` holds those words alone.
+    """
+
+    def __init__(self, path: Path, action: str, problem: str) -> None:
+        self.path = path
+        self.action = action
+        self.problem = problem
+        super().__init__(f"cannot {action} the history at {path}: {problem}")
+
+
+_WAITED = f"another program holds a lock on it (waited {BUSY_TIMEOUT_MS // 1000} s)"
+# SQLite's primary result codes, in words a person can act on.
+_SQLITE_PROBLEMS: dict[str, str] = {
+    "SQLITE_READONLY": "the file is read-only",
+    "SQLITE_FULL": "disk full",
+    "SQLITE_BUSY": _WAITED,
+    "SQLITE_LOCKED": _WAITED,
+    "SQLITE_NOTADB": "it is not an SQLite database",
+    "SQLITE_CANTOPEN": "the file cannot be opened",
+    "SQLITE_PERM": "permission denied",
+    "SQLITE_AUTH": "permission denied",
+}
+
+
+def _problem(error: BaseException) -> str:
+    """What went wrong, in a few words on one line (never a traceback's worth)."""
+    if isinstance(error, sqlite3.Error):
+        name = getattr(error, "sqlite_errorname", "") or ""
+        primary = "_".join(name.split("_")[:2])
+        if primary in _SQLITE_PROBLEMS:
+            return _SQLITE_PROBLEMS[primary]
+        detail = " ".join(str(error).split())
+        if primary == "SQLITE_CORRUPT":
+            return f"the file is damaged ({detail})"
+        if primary == "SQLITE_IOERR":
+            return f"a disk read or write failed ({detail})"
+        return detail or type(error).__name__
+    if isinstance(error, OSError):
+        return error.strerror or str(error)
+    return " ".join(str(error).split()) or type(error).__name__
+
+
 @dataclass(frozen=True, slots=True)
 class SessionSummary:
     """One row of ``voicecoach history``: when, what, how long (minutes), how it ended, pain."""
@@ -122,8 +203,9 @@ class SessionSummary:
 class ExerciseSessionStats:
     """One exercise in one session, for ``voicecoach history EXERCISE``.
 
-    ``completed_reps`` counts finished work bouts (each side counts); ``best_set_reps``
-    is the most finished reps in one set and side; seconds are per bout or summed.
+    ``completed_reps`` counts finished work bouts (each side counts; a bout done again
+    after "back" counts once); ``best_set_reps`` is the most finished reps in one set and
+    side; seconds are per bout or summed.
     """
 
     session_id: int
@@ -140,6 +222,145 @@ class ExerciseSessionStats:
     pain_at_seconds: float | None
     pain_rep: int | None
     pain_rating: int | None
+
+
+# --- Rows as read: every value checked, since the file may have been damaged --------------
+
+@dataclass(slots=True)
+class _Session:
+    id: int
+    routine_path: str | None
+    title: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    outcome: Outcome | None  # None: not a known outcome
+    pid: int | None
+    written: dict[str, Dose]
+
+
+@dataclass(frozen=True, slots=True)
+class _Work:
+    session_id: int
+    name: str
+    kind: str
+    set: int
+    rep: int | None
+    side: str | None
+    seconds: float
+    completed: bool
+    at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Stop:
+    session_id: int
+    name: str | None
+    set: int | None
+    rep: int | None
+    side: str | None
+    seconds: float | None
+    rating: int | None
+    recorded_at: datetime | None
+
+
+@dataclass(slots=True)
+class _Snapshot:
+    sessions: dict[int, _Session] = field(default_factory=dict)
+    work: list[_Work] = field(default_factory=list)
+    stops: list[_Stop] = field(default_factory=list)
+    # A work row of these sessions (or of this exercise in this session) was unreadable:
+    # what they did cannot be checked, so nothing there counts as completed.
+    broken_sessions: set[int] = field(default_factory=set)
+    broken_pairs: set[tuple[str, int]] = field(default_factory=set)
+
+
+def _int(value: Any) -> int | None:
+    # SQLite gives back whatever was stored: after damage, text or a real in an int column.
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value
+
+
+def _real(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _time(value: Any) -> datetime | None:
+    """A stored ISO time as an aware datetime (naive means UTC), or None if unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if not 1900 <= at.year <= 9998:
+        return None  # shown in local time later: the ends of the range would overflow
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def _dose(value: Any) -> Dose | None:
+    """One stored dose, ``[kind, reps, hold, duration]``, or None when it has another shape."""
+    if not isinstance(value, list) or len(value) != 4:
+        return None
+    kind, reps, hold, duration = value
+    if kind not in _KINDS or not isinstance(reps, list) or not reps:
+        return None
+    counts = [_int(r) for r in reps]
+    if any(c is None or c < 1 for c in counts):
+        return None
+    seconds: list[float | None] = []
+    for x in (hold, duration):
+        if x is None:
+            seconds.append(None)
+            continue
+        number = _real(x)
+        if number is None or number <= 0:
+            return None
+        seconds.append(number)
+    return Dose(kind, tuple(c for c in counts if c is not None), seconds[0], seconds[1])
+
+
+def _written(text: Any) -> tuple[dict[str, Dose], bool]:
+    """The file's doses stored with a session, and whether any of it was unreadable.
+
+    None for sessions before migration 3. A damaged entry is left out: that session then
+    tells nothing about hand edits of that exercise, as for sessions before migration 3.
+    """
+    if text is None or text == "":
+        return {}, False
+    if not isinstance(text, str):
+        return {}, True
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return {}, True
+    if not isinstance(data, dict):
+        return {}, True
+    doses: dict[str, Dose] = {}
+    damaged = False
+    for key, value in data.items():
+        dose = _dose(value)
+        if dose is None:
+            damaged = True
+        else:
+            doses[key] = dose
+    return doses, damaged
+
+
+def _plain(value: Any) -> Any:
+    """A stored value as JSON-ready data (a damaged file may hold blobs or NaN anywhere)."""
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def default_data_dir() -> Path:
@@ -171,10 +392,6 @@ def _iso(at: datetime | None) -> str:
     return (at or _now()).astimezone(UTC).isoformat()
 
 
-def _dt(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
 def _pid_alive(pid: int | None) -> bool:
     if pid is None or pid <= 0:
         return False
@@ -184,6 +401,8 @@ def _pid_alive(pid: int | None) -> bool:
         return False
     except PermissionError:
         return True  # exists, owned by someone else
+    except (OverflowError, OSError):
+        return False  # not a pid this system could have (a damaged row)
     return True
 
 
@@ -200,17 +419,29 @@ def _create_private(path: Path) -> None:
     os.close(fd)
 
 
+def _decode(data: bytes) -> str:
+    # A damaged row may hold bytes that are not UTF-8: read it (and reject it as a value
+    # later) rather than failing the whole read.
+    return data.decode("utf-8", "replace")
+
+
 class History:
     """The history database; owns its connection. Use `History.open`, close when done.
 
     Safe to share between the player's threads: statements are serialized by a lock,
-    and each event is committed in its own transaction.
+    and each event is committed in its own transaction. Every SQLite or file problem
+    comes out as a `HistoryError` naming the file; rows that are damaged one by one are
+    skipped (or, for pain stops, kept with what can be read) and counted in `damage`.
     """
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self._conn = conn
         self._lock = threading.RLock()
         self.path = path
+        self._damaged: set[tuple[str, int]] = set()
+        self._missing: set[str] = set()
+        # Set by the caller (the CLI) to show warnings that do not stop a command.
+        self.on_warning: Callable[[str], None] | None = None
 
     # --- Opening and schema ---------------------------------------------------------------
 
@@ -218,34 +449,45 @@ class History:
     def open(cls, data_dir: Path) -> History:
         """Open (creating if needed) ``data_dir/history.sqlite3`` and bring its schema up to date.
 
-        Raises `VoicecoachError` when the directory or file cannot be created or read, or
-        when the file is from a newer voicecoach.
+        Raises `HistoryError` when the directory or file cannot be created or read, or
+        when the file is not a voicecoach history or is from a newer voicecoach.
         """
-        path = Path(data_dir) / DB_NAME
+        folder = Path(data_dir)
+        path = folder / DB_NAME
         try:
-            Path(data_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
+            if folder.exists() and not folder.is_dir():
+                raise HistoryError(path, "open", f"{folder} is a file, not a directory")
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if path.is_dir():
+                raise HistoryError(path, "open", "it is a directory, not a file")
             if not path.exists():
                 _create_private(path)
-            elif path.stat().st_mode & 0o077:
-                path.chmod(0o600)  # a health record: tighten a file others could read
+            else:
+                mode = stat.S_IMODE(path.stat().st_mode)
+                if mode & 0o077:
+                    # A health record: take away what others could read, but never give
+                    # the owner a write permission the file did not have.
+                    with suppress(OSError):
+                        path.chmod(mode & 0o700)
             # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
                                    timeout=BUSY_TIMEOUT_MS / 1000)
         except OSError as e:
-            raise VoicecoachError(f"cannot open the history at {path}: {e.strerror or e}") from e
+            raise HistoryError(path, "open", _problem(e)) from e
         except sqlite3.Error as e:
-            raise VoicecoachError(f"cannot open the history at {path}: {e}") from e
+            raise HistoryError(path, "open", _problem(e)) from e
+        conn.text_factory = _decode
         history = cls(conn, path)
         try:
             history._configure()
             history._migrate()
-            history._recover()
-        except sqlite3.DatabaseError as e:
+        except sqlite3.Error as e:
             conn.close()
-            raise VoicecoachError(f"{path} is not a usable voicecoach history: {e}") from e
-        except VoicecoachError:
+            raise HistoryError(path, "open", _problem(e)) from e
+        except BaseException:
             conn.close()
             raise
+        history._recover()
         return history
 
     def close(self) -> None:
@@ -259,12 +501,20 @@ class History:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _error(self, action: str, error: BaseException) -> HistoryError:
+        return HistoryError(self.path, action, _problem(error))
+
+    def warn(self, message: str) -> None:
+        """Pass a warning that does not stop the command to `on_warning` (if set)."""
+        if self.on_warning is not None:
+            self.on_warning(message)
+
     def _configure(self) -> None:
         c = self._conn
         c.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         mode = _retry_locked(lambda: c.execute("PRAGMA journal_mode = WAL").fetchone()[0])
         if str(mode).lower() != "wal":
-            raise VoicecoachError(f"{self.path}: SQLite refused WAL mode (got {mode!r})")
+            raise HistoryError(self.path, "open", f"SQLite refused WAL mode (got {mode!r})")
         # FULL: with WAL, every commit is fsynced before it returns.
         c.execute("PRAGMA synchronous = FULL")
         c.execute("PRAGMA foreign_keys = ON")
@@ -278,11 +528,14 @@ class History:
     def _migrate(self) -> None:
         version = self.schema_version
         if version > SCHEMA_VERSION:
-            raise VoicecoachError(
-                f"{self.path} was written by a newer voicecoach (schema {version}; this one "
-                f"knows up to {SCHEMA_VERSION}); upgrade voicecoach to read it")
+            raise HistoryError(
+                self.path, "open",
+                f"it was written by a newer voicecoach (schema {version}; this one knows up "
+                f"to {SCHEMA_VERSION}); upgrade voicecoach to read it")
+        if version < 0:
+            raise HistoryError(self.path, "open", f"its schema version {version} is unknown")
         for number in range(version + 1, SCHEMA_VERSION + 1):
-            with self._tx() as c:
+            with self._tx("upgrade") as c:
                 # Another process may have applied it while this one waited for the lock.
                 if int(c.execute("PRAGMA user_version").fetchone()[0]) >= number:
                     continue
@@ -292,45 +545,69 @@ class History:
                 c.execute(f"PRAGMA user_version = {number:d}")
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: committed on success, rolled back on any exception."""
+    def _tx(self, action: str = "record in") -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed on success, rolled back on any exception.
+
+        SQLite errors come out as `HistoryError` ("cannot ACTION the history at ...").
+        """
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as e:
+                raise self._error(action, e) from e
             try:
                 yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._conn.execute("COMMIT")
+            except BaseException as e:
+                # SQLite may have rolled back already (disk full does): nothing to undo.
+                with suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
+                if isinstance(e, sqlite3.Error):
+                    raise self._error(action, e) from e
                 raise
-            self._conn.execute("COMMIT")
 
-    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        """The rows of one read, as dicts (a missing column is simply absent)."""
         with self._lock:
-            self._conn.row_factory = sqlite3.Row
             try:
                 self._conn.execute("BEGIN")
                 try:
-                    rows = self._conn.execute(sql, params).fetchall()
+                    cursor = self._conn.execute(sql, params)
+                    names = [d[0] for d in cursor.description or ()]
+                    rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
                 finally:
-                    self._conn.execute("COMMIT")
-            finally:
-                self._conn.row_factory = None
+                    with suppress(sqlite3.Error):
+                        self._conn.execute("COMMIT")
+            except sqlite3.Error as e:
+                raise self._error("read", e) from e
         return rows
 
+    def _columns(self, table: str) -> set[str]:
+        """The columns ``table`` has (empty when the table is missing)."""
+        # table is one of our own names, never user input.
+        return {r["name"] for r in self._rows(f"PRAGMA table_info({table})")}
+
     def _recover(self) -> None:
-        """Mark sessions whose process died while 'running' as 'crashed'.
+        """Mark sessions whose process died while 'running' as 'crashed' (best effort).
 
         A session still played by a live process (another terminal) is left alone; its
-        end time becomes the last thing recorded in it.
+        end time becomes the last thing recorded in it. Reading treats such sessions as
+        crashed anyway, so a file that cannot be written (read-only, locked, full) is
+        only read.
         """
-        with self._tx() as c:
-            rows = c.execute("SELECT id, pid FROM sessions WHERE outcome = 'running'").fetchall()
-            for session_id, pid in rows:
-                if _pid_alive(pid):
-                    continue
-                c.execute(
-                    """UPDATE sessions SET outcome = 'crashed', ended_at = COALESCE(
-                         (SELECT MAX(at) FROM work WHERE session_id = ?), started_at)
-                       WHERE id = ?""", (session_id, session_id))
+        try:
+            rows = self._rows("SELECT id, pid FROM sessions WHERE outcome = 'running'")
+            dead = [r["id"] for r in rows if not _pid_alive(_int(r["pid"]))]
+            if not dead:
+                return
+            with self._tx() as c:
+                for session_id in dead:
+                    c.execute(
+                        """UPDATE sessions SET outcome = 'crashed', ended_at = COALESCE(
+                             (SELECT MAX(at) FROM work WHERE session_id = ?), started_at)
+                           WHERE id = ? AND outcome = 'running'""", (session_id, session_id))
+        except HistoryError:
+            return
 
     # --- Writing, one transaction per event ---------------------------------------------
 
@@ -358,7 +635,8 @@ class History:
                     completed: bool = True, at: datetime | None = None) -> None:
         """Record one work bout (a hold, a rep, a timed bout): ``seconds`` of work done.
 
-        ``completed=False`` for a bout cut short (quit, skip, pain) with the seconds done.
+        ``completed=False`` for a bout cut short (quit, skip, pain) with the seconds done,
+        and for a bout skipped altogether (0 seconds).
         """
         with self._tx() as c:
             c.execute(
@@ -417,148 +695,323 @@ class History:
 
     # --- Reading --------------------------------------------------------------------------
 
-    def _outcome(self, row: sqlite3.Row) -> Outcome:
+    def damage(self) -> str:
+        """What reads so far had to skip or do without, in a few words ("" when nothing)."""
+        parts = []
+        if self._damaged:
+            per_table: dict[str, int] = {}
+            for table, _ in self._damaged:
+                per_table[table] = per_table.get(table, 0) + 1
+            where = ", ".join(f"{n} in {t}" for t, n in sorted(per_table.items()))
+            count = len(self._damaged)
+            parts.append(f"{count} damaged row{'' if count == 1 else 's'} ({where}) "
+                         "skipped or read in part")
+        if self._missing:
+            names = ", ".join(sorted(self._missing))
+            parts.append(f"missing column{'' if len(self._missing) == 1 else 's'} {names}")
+        return "; ".join(parts)
+
+    def _mark(self, table: str, row: Any) -> None:
+        self._damaged.add((table, row if isinstance(row, int) else -1))
+
+    @staticmethod
+    def _outcome(session: _Session) -> Outcome | None:
         # A 'running' session whose process is gone crashed (killed, power cut).
-        if row["outcome"] == "running" and not _pid_alive(row["pid"]):
+        if session.outcome == "running" and not _pid_alive(session.pid):
             return "crashed"
-        return row["outcome"]
+        return session.outcome
+
+    def _load(self, routine_path: str | None, *, work: bool = True) -> _Snapshot:
+        """Read sessions (of one routine, or all), their work and pain stops, checking each row.
+
+        Raises `HistoryError` when the file cannot be read or a table or a column that ties
+        rows together is missing; damaged rows are skipped and counted instead.
+        """
+        present = {table: self._columns(table) for table in _STRUCTURE}
+        for table, needed in _STRUCTURE.items():
+            if not present[table]:
+                raise HistoryError(self.path, "read", f"its table {table} is missing")
+            for column in needed:
+                if column not in present[table]:
+                    raise HistoryError(self.path, "read",
+                                       f"the column {table}.{column} is missing")
+        for table, columns in _COLUMNS.items():
+            self._missing.update(f"{table}.{c}" for c in columns if c not in present[table])
+        where, params = "", cast(tuple[str, ...], ())
+        if routine_path is not None:
+            where, params = "WHERE routine_path = ?", (routine_path,)
+        snap = _Snapshot()
+        for r in self._rows(f"SELECT rowid AS _row, * FROM sessions {where}", params):
+            self._session_row(r, snap)
+        for table in ("work", "pain_stops") if work else ("pain_stops",):
+            inside = f"WHERE session_id IN (SELECT id FROM sessions {where})" if where else ""
+            for r in self._rows(f"SELECT rowid AS _row, * FROM {table} {inside} ORDER BY rowid",
+                                params):
+                if table == "work":
+                    self._work_row(r, snap)
+                else:
+                    self._stop_row(r, snap)
+        return snap
+
+    def _session_row(self, r: dict[str, Any], snap: _Snapshot) -> None:
+        sid = _int(r.get("id"))
+        if sid is None:
+            self._mark("sessions", r.get("_row"))
+            return
+        written, bad_written = _written(r.get("written"))
+        outcome = r.get("outcome")
+        ended = r.get("ended_at")
+        s = _Session(sid, _text(r.get("routine_path")), _text(r.get("routine_title")),
+                     _time(r.get("started_at")), _time(ended),
+                     outcome if outcome in OUTCOMES else None, _int(r.get("pid")), written)
+        if (bad_written or s.routine_path is None or s.title is None or s.started_at is None
+                or s.outcome is None or (ended is not None and s.ended_at is None)
+                or (r.get("pid") is not None and s.pid is None)):
+            self._mark("sessions", sid)
+        snap.sessions[sid] = s
+
+    def _work_row(self, r: dict[str, Any], snap: _Snapshot) -> None:
+        sid = _int(r.get("session_id"))
+        name = _text(r.get("exercise_name"))
+        kind, set_no, rep = r.get("kind"), _int(r.get("set")), r.get("rep")
+        side, seconds = r.get("side"), _real(r.get("seconds"))
+        completed = _int(r.get("completed"))
+        if sid is None or sid not in snap.sessions:
+            self._mark("work", r.get("_row"))  # no session to belong to
+            return
+        if (name is None or kind not in _KINDS or set_no is None or set_no < 1
+                or (rep is not None and (_int(rep) is None or rep < 1))
+                or (side is not None and not isinstance(side, str))
+                or seconds is None or seconds < 0 or completed not in (0, 1)):
+            self._mark("work", r.get("_row"))
+            if name is None:
+                snap.broken_sessions.add(sid)
+            else:
+                snap.broken_pairs.add((exercise_key(name), sid))
+            return
+        snap.work.append(_Work(sid, name, kind, set_no, rep, side, seconds, completed == 1,
+                               _time(r.get("at"))))
+
+    def _stop_row(self, r: dict[str, Any], snap: _Snapshot) -> None:
+        # A pain stop counts with whatever can be read of it: only a stop that belongs to
+        # no session is left out.
+        sid = _int(r.get("session_id"))
+        if sid is None or sid not in snap.sessions:
+            self._mark("pain_stops", r.get("_row"))
+            return
+        raw = {k: r.get(k) for k in ("exercise_name", "set", "rep", "side",
+                                     "seconds_into_work", "rating", "recorded_at")}
+        set_no, rep = _int(raw["set"]), _int(raw["rep"])
+        seconds, rating = _real(raw["seconds_into_work"]), _int(raw["rating"])
+        stop = _Stop(sid, _text(raw["exercise_name"]),
+                     set_no if set_no is not None and set_no >= 1 else None,
+                     rep if rep is not None and rep >= 1 else None,
+                     _text(raw["side"]),
+                     seconds if seconds is not None and seconds >= 0 else None,
+                     rating if rating is not None and 0 <= rating <= 10 else None,
+                     _time(raw["recorded_at"]))
+        read = (stop.name, stop.set, stop.rep, stop.side, stop.seconds, stop.rating,
+                stop.recorded_at)
+        if any(v is None and raw[k] is not None for k, v in zip(raw, read, strict=True)):
+            self._mark("pain_stops", r.get("_row"))
+        snap.stops.append(stop)
+
+    def _placed(self, s: _Session, snap: _Snapshot) -> datetime | None:
+        """When a session happened, for ordering; a damaged start time is replaced if it can be.
+
+        A session with a pain stop is always placed (last of all, if nothing else tells
+        when), so that the stop still counts; any other session without a time is left out.
+        """
+        if s.started_at is not None:
+            return s.started_at
+        stops = [p for p in snap.stops if p.session_id == s.id]
+        times = [p.recorded_at for p in stops if p.recorded_at is not None]
+        if s.ended_at is not None:
+            times.append(s.ended_at)
+        times += [w.at for w in snap.work if w.session_id == s.id and w.at is not None]
+        if times:
+            return min(times)
+        return _LAST if stops else None
+
+    def _real_session(self, s: _Session, work_seconds: float) -> bool:
+        """Whether a session ended completed, and took at least as long as its work."""
+        if self._outcome(s) != "completed" or s.started_at is None or s.ended_at is None:
+            return False
+        wall = (s.ended_at - s.started_at).total_seconds()
+        return wall + REAL_TIME_SLACK_S >= work_seconds
 
     def sessions(self, limit: int | None = 20,
                  routine_path: str | None = None) -> list[SessionSummary]:
-        """The most recent sessions, newest first, optionally of one routine."""
-        where, params = "", ()
-        if routine_path is not None:
-            where, params = "WHERE s.routine_path = ?", (routine_key(routine_path),)
-        rows = self._read(
-            f"""SELECT s.*, COUNT(p.id) AS stops, MAX(p.rating) AS max_pain
-                FROM sessions s LEFT JOIN pain_stops p ON p.session_id = s.id
-                {where} GROUP BY s.id ORDER BY s.started_at DESC, s.id DESC
-                LIMIT ?""", (*params, -1 if limit is None else limit))
-        out = []
-        for r in rows:
-            started = _dt(r["started_at"])
-            minutes = None
-            if r["ended_at"] is not None:
-                minutes = (_dt(r["ended_at"]) - started).total_seconds() / 60
-            out.append(SessionSummary(r["id"], started, r["routine_path"], r["routine_title"],
-                                      minutes, self._outcome(r), r["stops"], r["max_pain"]))
-        return out
+        """The most recent sessions, newest first, optionally of one routine.
 
-    def _exercise_rows(self, routine_path: str | None,
-                       exercise_name: str | None) -> tuple[list[sqlite3.Row], list[sqlite3.Row]]:
-        where, params = [], []
-        if routine_path is not None:
-            where.append("s.routine_path = ?")
-            params.append(routine_key(routine_path))
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
-        work = self._read(
-            f"""SELECT w.*, s.started_at, s.routine_path, s.outcome, s.pid FROM work w
-                JOIN sessions s ON s.id = w.session_id {clause}
-                ORDER BY s.started_at, s.id, w.id""", tuple(params))
-        stops = self._read(
-            f"""SELECT p.*, s.started_at, s.routine_path, s.outcome, s.pid FROM pain_stops p
-                JOIN sessions s ON s.id = p.session_id {clause}
-                ORDER BY s.started_at, s.id, p.id""", tuple(params))
-        if exercise_name is not None:
-            key = exercise_key(exercise_name)
-            work = [w for w in work if exercise_key(w["exercise_name"]) == key]
-            stops = [p for p in stops
-                     if p["exercise_name"] is not None and exercise_key(p["exercise_name"]) == key]
-        return work, stops
+        Damaged sessions (no readable start time, title or outcome) are left out and
+        counted in `damage`.
+        """
+        snap = self._load(None if routine_path is None else routine_key(routine_path),
+                          work=False)
+        stops: dict[int, list[_Stop]] = {}
+        for p in snap.stops:
+            stops.setdefault(p.session_id, []).append(p)
+        out = []
+        for s in snap.sessions.values():
+            outcome = self._outcome(s)
+            if (s.started_at is None or outcome is None or s.title is None
+                    or s.routine_path is None):
+                continue
+            minutes = None
+            if s.ended_at is not None:
+                minutes = (s.ended_at - s.started_at).total_seconds() / 60
+            mine = stops.get(s.id, [])
+            ratings = [p.rating for p in mine if p.rating is not None]
+            out.append(SessionSummary(s.id, s.started_at, s.routine_path, s.title, minutes,
+                                      outcome, len(mine), max(ratings, default=None)))
+        out.sort(key=lambda x: (x.started_at, x.id), reverse=True)
+        return out if limit is None else out[:max(0, limit)]
 
     def exercise_history(self, routine_path: str | None,
                          exercise_name: str) -> list[ExerciseSessionStats]:
         """Per session (oldest first), what was done of one exercise (name case-insensitive)."""
-        work, stops = self._exercise_rows(routine_path, exercise_name)
-        by_session: dict[int, list[sqlite3.Row]] = {}
-        heads: dict[int, sqlite3.Row] = {}
-        for w in work:
-            by_session.setdefault(w["session_id"], []).append(w)
-            heads.setdefault(w["session_id"], w)
-        stop_of: dict[int, sqlite3.Row] = {}
-        for p in stops:
-            stop_of.setdefault(p["session_id"], p)
-            heads.setdefault(p["session_id"], p)
+        snap = self._load(None if routine_path is None else routine_key(routine_path))
+        key = exercise_key(exercise_name)
+        by_session: dict[int, list[_Work]] = {}
+        for w in snap.work:
+            if exercise_key(w.name) == key:
+                by_session.setdefault(w.session_id, []).append(w)
+        stop_of: dict[int, _Stop] = {}
+        for p in snap.stops:
+            if p.name is not None and exercise_key(p.name) == key:
+                stop_of.setdefault(p.session_id, p)
         out = []
-        for sid, head in sorted(heads.items(), key=lambda kv: (kv[1]["started_at"], kv[0])):
+        for sid in by_session.keys() | stop_of.keys():
+            s = snap.sessions[sid]
+            started, outcome = self._placed(s, snap), self._outcome(s)
+            if started is None or started is _LAST or outcome is None or s.routine_path is None:
+                continue
             rows = by_session.get(sid, [])
-            done = [w for w in rows if w["completed"]]
+            done = [w for w in rows if w.completed]
+            # A bout done again after "back" is the same bout: count it once.
+            bouts = {(w.set, w.side, w.rep) for w in done}
             per_set: dict[tuple[int, str | None], int] = {}
-            for w in done:
-                per_set[(w["set"], w["side"])] = per_set.get((w["set"], w["side"]), 0) + 1
+            for set_no, side, _ in bouts:
+                per_set[(set_no, side)] = per_set.get((set_no, side), 0) + 1
             stop = stop_of.get(sid)
             out.append(ExerciseSessionStats(
-                sid, _dt(head["started_at"]), head["routine_path"], self._outcome(head),
-                rows[0]["kind"] if rows else "",
-                len({w["set"] for w in done}), len(done), max(per_set.values(), default=0),
-                max((w["seconds"] for w in done), default=0.0),
-                sum(w["seconds"] for w in rows),
+                sid, started, s.routine_path, outcome, rows[0].kind if rows else "",
+                len({w.set for w in done}), len(bouts), max(per_set.values(), default=0),
+                max((w.seconds for w in done), default=0.0),
+                sum(w.seconds for w in rows),
                 stop is not None,
-                None if stop is None else stop["seconds_into_work"],
-                None if stop is None else stop["rep"],
-                None if stop is None else stop["rating"]))
+                None if stop is None else stop.seconds,
+                None if stop is None else stop.rep,
+                None if stop is None else stop.rating))
+        out.sort(key=lambda x: (x.started_at, x.session_id))
         return out
 
     def records(self, routine_path: str) -> dict[str, list[ExerciseSession]]:
         """Past sessions of one routine per exercise (`adapt.exercise_key`), oldest first.
 
-        This is what `adapt.adapt_routine` takes. A session counts as completed for an
-        exercise when the session was completed and none of its work there was cut short.
+        This is what `adapt.adapt_routine` takes. Only real, finished work counts: an
+        exercise counts as completed in a session when
+
+        - the session ended completed (not quit, stopped for pain, device lost, crashed or
+          still running),
+        - it took at least as long on the wall clock as the work it recorded (a preview
+          stored by an older voicecoach did not),
+        - the exercise has finished work there and none of its bouts was cut short or
+          skipped (a skip is stored as an unfinished bout; a set done again after "back"
+          is finished work), and
+        - none of its rows, nor any work row of the session without a readable exercise,
+          is damaged.
+
+        A pain stop always counts, however the session ended and however damaged its
+        row: with what can be read of it, and placed last if its time is unreadable.
         """
-        work, stops = self._exercise_rows(routine_path, None)
-        written = {r["id"]: _written(r["written"]) for r in self._read(
-            "SELECT id, written FROM sessions WHERE routine_path = ?",
-            (routine_key(routine_path),))}
-        sessions: dict[tuple[str, int], list[sqlite3.Row]] = {}
-        heads: dict[int, sqlite3.Row] = {}
-        for w in work:
-            sessions.setdefault((exercise_key(w["exercise_name"]), w["session_id"]), []).append(w)
-            heads.setdefault(w["session_id"], w)
+        snap = self._load(routine_key(routine_path))
+        pairs: dict[tuple[str, int], list[_Work]] = {}
+        work_seconds: dict[int, float] = {}
+        for w in snap.work:
+            pairs.setdefault((exercise_key(w.name), w.session_id), []).append(w)
+            work_seconds[w.session_id] = work_seconds.get(w.session_id, 0.0) + w.seconds
+        for pair in snap.broken_pairs:
+            pairs.setdefault(pair, [])
         pain_of: dict[tuple[str, int], PainPoint] = {}
         pained: set[int] = set()
-        for p in stops:
-            pained.add(p["session_id"])
-            heads.setdefault(p["session_id"], p)
-            if p["exercise_name"] is not None:
-                key = (exercise_key(p["exercise_name"]), p["session_id"])
-                sessions.setdefault(key, [])
-                pain_of.setdefault(key, PainPoint(p["set"] or 1, p["rep"], p["side"],
-                                                  p["seconds_into_work"] or 0.0))
+        for p in snap.stops:
+            pained.add(p.session_id)
+            if p.name is not None:
+                pair = (exercise_key(p.name), p.session_id)
+                pairs.setdefault(pair, [])
+                # Unreadable seconds count as a stop outside work: a step down from the level.
+                pain_of.setdefault(pair, PainPoint(p.set or 1, p.rep, p.side, p.seconds or 0.0))
         out: dict[str, list[ExerciseSession]] = {}
-        for (name, sid), rows in sessions.items():
-            head = heads[sid]
-            completed = (self._outcome(head) == "completed" and bool(rows)
-                         and all(w["completed"] for w in rows))
+        for (name, sid), rows in pairs.items():
+            s = snap.sessions[sid]
+            started = self._placed(s, snap)
+            if started is None:
+                continue  # unplaceable and without pain: its work cannot count anyway
+            completed = (self._real_session(s, work_seconds.get(sid, 0.0)) and bool(rows)
+                         and all(w.completed for w in rows)
+                         and (name, sid) not in snap.broken_pairs
+                         and sid not in snap.broken_sessions)
             out.setdefault(name, []).append(ExerciseSession(
-                sid, _dt(head["started_at"]), _played(rows), completed,
-                pain_of.get((name, sid)), sid in pained, written[sid].get(name)))
+                sid, started, _played(rows), completed, pain_of.get((name, sid)),
+                sid in pained, s.written.get(name)))
         for name in out:
-            out[name].sort(key=lambda s: (s.started_at, s.session_id))
+            out[name].sort(key=lambda x: (x.started_at, x.session_id))
         return out
 
     # --- Export ---------------------------------------------------------------------------
 
     def export(self) -> dict[str, Any]:
-        """Everything in the history as plain JSON-ready data (for ``--json``)."""
-        sessions = self._read("SELECT * FROM sessions ORDER BY started_at, id")
-        work = self._read("SELECT * FROM work ORDER BY id")
-        stops = self._read("SELECT * FROM pain_stops ORDER BY id")
-        notes = self._read("SELECT * FROM pain_notes ORDER BY at, id")
-        by_work: dict[int, list[dict[str, Any]]] = {}
-        for w in work:
-            item = {k: w[k] for k in _WORK_FIELDS}
-            item["completed"] = bool(item["completed"])
-            by_work.setdefault(w["session_id"], []).append(item)
-        by_stop: dict[int, list[dict[str, Any]]] = {}
-        for p in stops:
-            by_stop.setdefault(p["session_id"], []).append({k: p[k] for k in _STOP_FIELDS})
+        """Everything in the history as plain JSON-ready data (for ``--json``).
+
+        Values are exported as stored, so a damaged value shows as it is (a blob as hex,
+        a non-finite number as null); rows that belong to no session are left out.
+        """
+        present = {t: self._columns(t) for t in ("sessions", "work", "pain_stops",
+                                                 "pain_notes")}
+        if not present["sessions"]:
+            raise HistoryError(self.path, "read", "its table sessions is missing")
+
+        def rows(table: str) -> list[dict[str, Any]]:
+            if not present[table]:
+                self._missing.add(f"{table} (table)")
+                return []
+            return self._rows(f"SELECT rowid AS _row, * FROM {table} ORDER BY rowid")
+
+        def when(row: dict[str, Any], column: str) -> tuple[bool, datetime, int]:
+            at = _time(row.get(column))
+            return (at is None, at or _LAST, row["_row"])
+
+        sessions = sorted(rows("sessions"), key=lambda r: when(r, "started_at"))
+        by_work: dict[Any, list[dict[str, Any]]] = {}
+        for w in rows("work"):
+            item = {k: _plain(w.get(k)) for k in _WORK_FIELDS}
+            if item["completed"] in (0, 1):
+                item["completed"] = bool(item["completed"])
+            by_work.setdefault(w.get("session_id"), []).append(item)
+        by_stop: dict[Any, list[dict[str, Any]]] = {}
+        for p in rows("pain_stops"):
+            by_stop.setdefault(p.get("session_id"), []).append(
+                {k: _plain(p.get(k)) for k in _STOP_FIELDS})
+        notes = sorted(rows("pain_notes"), key=lambda r: when(r, "at"))
+        out = []
+        for s in sessions:
+            item = {k: _plain(s.get(k)) for k in _SESSION_FIELDS}
+            outcome = s.get("outcome")
+            if outcome in OUTCOMES:
+                pid = _int(s.get("pid"))
+                item["outcome"] = self._outcome(_Session(0, None, None, None, None, outcome,
+                                                         pid, {}))
+            sid = s.get("id")
+            key = sid if isinstance(sid, int | str | float) else None
+            item["work"] = by_work.get(key, []) if key is not None else []
+            item["pain_stops"] = by_stop.get(key, []) if key is not None else []
+            out.append(item)
         return {
             "schema": SCHEMA_VERSION,
-            "sessions": [
-                {**{k: s[k] for k in _SESSION_FIELDS}, "outcome": self._outcome(s),
-                 "work": by_work.get(s["id"], []), "pain_stops": by_stop.get(s["id"], [])}
-                for s in sessions],
-            "pain_notes": [{k: n[k] for k in _NOTE_FIELDS} for n in notes],
+            "sessions": out,
+            "pain_notes": [{k: _plain(n.get(k)) for k in _NOTE_FIELDS} for n in notes],
         }
 
     def export_csv(self, out: TextIO) -> None:
@@ -621,30 +1074,21 @@ def _retry_locked(action: Callable[[], Any]) -> Any:
             time.sleep(0.01)
 
 
-def _written(text: str | None) -> dict[str, Dose]:
-    """The file's doses stored with a session (none for sessions before migration 3)."""
-    if not text:
-        return {}
-    return {k: Dose(kind, tuple(reps), hold, duration)
-            for k, (kind, reps, hold, duration) in json.loads(text).items()}
-
-
-def _played(rows: list[sqlite3.Row]) -> Dose | None:
+def _played(rows: list[_Work]) -> Dose | None:
     """The dose seen in the finished work of one exercise in one session."""
-    done = [w for w in rows if w["completed"]]
+    done = [w for w in rows if w.completed]
     if not done:
         return None
-    kind = done[-1]["kind"]
-    sets = sorted({w["set"] for w in done})
+    kind = done[-1].kind
+    sets = sorted({w.set for w in done})
     per_set: dict[int, int] = {}
     for w in done:
         # Reps per set and side: the highest rep number seen (timed work counts as 1).
-        per_set[w["set"]] = max(per_set.get(w["set"], 0), w["rep"] or 1)
+        per_set[w.set] = max(per_set.get(w.set, 0), w.rep or 1)
     reps = tuple(per_set[s] for s in sets)
-    longest = max(w["seconds"] for w in done)
+    longest = max(w.seconds for w in done)
     if kind == "hold":
         return Dose("hold", reps, hold=longest)
     if kind == "timed":
         return Dose("timed", tuple(1 for _ in sets), duration=longest)
     return Dose("reps", reps)
-

@@ -203,7 +203,9 @@ class RawKeys:
     the mode is applied again, since the shell resets the terminal while it has it.
 
     When stdin is not a terminal, ``available`` is False, ``reason`` says why and
-    `read_key` waits out its timeout and returns ``None``.
+    `read_key` waits out its timeout and returns ``None``. SIGTERM and SIGHUP are still
+    turned into ``SystemExit`` (under ``timeout``, a service manager or a pipe they must
+    end a session as cleanly as in a terminal); there is just no terminal to restore.
 
     On Windows the console needs no mode change: keys come from ``msvcrt.kbhit`` and
     ``msvcrt.getwch``. That path is written but untested (no Windows machine here).
@@ -230,7 +232,11 @@ class RawKeys:
             self._wake_r, self._wake_w = os.pipe()
             os.set_blocking(self._wake_r, False)
             os.set_blocking(self._wake_w, False)
-        if not self.available or sys.platform == "win32":
+        if sys.platform == "win32":
+            return self
+        if not self.available:
+            # No terminal to restore, but the program must still end cleanly on a signal.
+            self._install_handlers(continue_handler=False)
             return self
         assert self._fd is not None
         self._saved = termios.tcgetattr(self._fd)
@@ -290,7 +296,7 @@ class RawKeys:
 
     # --- signals ------------------------------------------------------------------------
 
-    def _install_handlers(self) -> None:
+    def _install_handlers(self, *, continue_handler: bool = True) -> None:
         if threading.current_thread() is not threading.main_thread():
             return  # signal.signal works only there; __exit__ and atexit still restore
         for name in _EXIT_SIGNALS:
@@ -302,7 +308,7 @@ class RawKeys:
                 continue  # e.g. under nohup: this signal is not meant to end the program
             self._previous[signum] = previous
             signal.signal(signum, self._on_exit_signal)
-        if hasattr(signal, "SIGCONT"):
+        if continue_handler and hasattr(signal, "SIGCONT"):
             self._previous[signal.SIGCONT] = signal.getsignal(signal.SIGCONT)
             signal.signal(signal.SIGCONT, self._on_continue)
 
@@ -388,6 +394,8 @@ class RawKeys:
 
     def _read_windows(self, timeout: float) -> Key | None:
         # Untested: written from the msvcrt documentation, no Windows machine here.
+        if sys.platform != "win32":  # msvcrt's functions exist only there (mypy checks)
+            return None
         import msvcrt  # type: ignore[import-not-found,unused-ignore]
 
         deadline = time.monotonic() + max(0.0, timeout)

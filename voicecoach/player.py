@@ -6,20 +6,22 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from voicecoach.commands import Command
 from voicecoach.display import LiveDisplay, TextLog, TimelineViews
+from voicecoach.history import HistoryError
 from voicecoach.keys import ENTER, NO_TTY_MESSAGE, Key, KeyReader, PainEntry, RawKeys, command_for
-from voicecoach.mixer import Mixer, StopReport
+from voicecoach.mixer import Mixer, StopReport, WorkEntry
 from voicecoach.paths import cache_dir
 from voicecoach.quiet import stderr_to
 from voicecoach.schedule import Plan
 from voicecoach.timeline import Timeline
 
 if TYPE_CHECKING:
+    from voicecoach.adapt import Dose
     from voicecoach.history import History
     from voicecoach.model import Routine
 
@@ -30,6 +32,18 @@ UI_PERIOD_S = 0.1
 BLOCK_FRAMES = 256
 PAIN_ANSWER_TIMEOUT_S = 60.0
 RESUME_KEY = "r"
+
+
+PREVIEW_NOTE = "preview: not recorded"
+
+
+def is_preview(text: bool, speed: float) -> bool:
+    """Whether a session is a preview: the text clock run faster (or slower) than real time.
+
+    A preview is not training, so it never counts towards progression: nothing of it is
+    recorded except a pain stop, which always counts.
+    """
+    return text and speed != 1.0
 
 
 @dataclass
@@ -43,6 +57,23 @@ class PlayResult:
     interrupted: bool = False  # ended by Ctrl-C
     # Blocks the device asked for too late: each delays every later cue by its length.
     underflows: int = 0
+    # Ended by SIGTERM or SIGHUP: the status to exit with (128 + the signal), after the
+    # summary, as the signal's default action would have.
+    exit_status: int | None = None
+    preview: bool = False
+    # What the history did not get, for the summary ("" when everything was recorded).
+    record_note: str = ""
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """What the history stores about a session when it starts."""
+
+    routine_path: str
+    title: str
+    timeline_hash: str
+    # The file's doses before adaptation, keyed by `adapt.exercise_key`.
+    written: Mapping[str, Dose] | None = None
 
 
 class Recorder:
@@ -50,49 +81,163 @@ class Recorder:
 
     Called from the player's loop (never from the audio callback), often enough that a
     stop-pain report is committed long before the safety message ends.
+
+    A preview records nothing but a pain stop: its session row is created at the stop.
+    A write that fails (read-only file, disk full, a lock held too long) never stops the
+    session: work stops being recorded (``problem`` says why), a pain stop is still
+    tried, and the session is closed as 'crashed' so its partial record never counts as
+    completed training.
     """
 
-    def __init__(self, history: History | None, session_id: int | None, routine: Routine) -> None:
+    def __init__(self, history: History | None, routine: Routine,
+                 session: SessionInfo | None = None, *, preview: bool = False) -> None:
         self.history = history
-        self.session_id = session_id
+        self.info = session
+        self.preview = preview
+        self.session_id: int | None = None
         self.kinds = {ex.index: ex.kind for ex in routine.exercises}
         self.seen = 0
         self.stop_id: int | None = None
+        self.broken = False  # a write failed: this session's record is incomplete
+        self.problem = ""  # why, in a few words ("disk full")
+        self.error = ""  # why, with the file named
+        self._stop: StopReport | None = None
+        self._pain_tries = 0
+
+    @property
+    def recording(self) -> bool:
+        """True while work is being recorded: a real session whose writes succeed."""
+        return not self.preview and self.session_id is not None and not self.broken
+
+    def start(self) -> None:
+        """Record the start of a real session (a preview records nothing until a pain stop).
+
+        Check ``problem`` afterwards: when it is set, the session will not be recorded.
+        """
+        if not self.preview:
+            self._ensure_session()
+
+    def _ensure_session(self) -> bool:
+        if self.session_id is not None:
+            return True
+        if self.history is None or self.info is None:
+            return False
+        try:
+            self.session_id = self.history.start_session(
+                self.info.routine_path, self.info.title, self.info.timeline_hash,
+                written=self.info.written)
+        except HistoryError as error:
+            self._failed(error)
+            return False
+        return True
+
+    def _failed(self, error: HistoryError) -> None:
+        self.broken = True
+        if not self.problem:
+            self.problem, self.error = error.problem, str(error)
+
+    def _write_work(self, entry: WorkEntry) -> bool:
+        assert self.history is not None and self.session_id is not None
+        assert entry.exercise is not None
+        try:
+            self.history.record_work(
+                self.session_id, exercise_index=entry.exercise,
+                exercise_name=entry.name or "", kind=self.kinds.get(entry.exercise, "hold"),
+                set=entry.set or 1, rep=entry.rep, side=entry.side, seconds=entry.seconds,
+                completed=entry.completed)
+        except HistoryError as error:
+            self._failed(error)
+            return False
+        return True
 
     def sync(self, mixer: Mixer) -> None:
         """Record work entries and the stop-pain report that appeared since the last call."""
-        if self.history is None or self.session_id is None:
+        if self.history is None:
             return
         log = mixer.work_log
-        while self.seen < len(log):
+        while self.recording and self.seen < len(log):
             entry = log[self.seen]
-            if entry.exercise is not None:
-                self.history.record_work(
-                    self.session_id, exercise_index=entry.exercise,
-                    exercise_name=entry.name or "", kind=self.kinds.get(entry.exercise, "hold"),
-                    set=entry.set, rep=entry.rep, side=entry.side, seconds=entry.seconds,
-                    completed=entry.completed)
+            if entry.exercise is not None and not self._write_work(entry):
+                break
             self.seen += 1
         stop = mixer.stop_report
-        if stop is not None and mixer.outcome == "stop_pain" and self.stop_id is None:
+        if stop is not None and mixer.outcome == "stop_pain" and self._stop is None:
+            self._stop = stop
+            self._record_pain()
+
+    def _record_pain(self) -> None:
+        # Tried when the stop happens and once more at the end: a lock may have gone.
+        stop = self._stop
+        if stop is None or self.stop_id is not None or self.history is None:
+            return
+        self._pain_tries += 1
+        if not self._ensure_session():
+            return
+        assert self.session_id is not None
+        try:
             self.stop_id = self.history.record_pain_stop(
                 self.session_id, exercise_index=stop.exercise, exercise_name=stop.name,
                 set=stop.set, rep=stop.rep, side=stop.side, seconds_into_work=stop.seconds)
+        except HistoryError as error:
+            self._failed(error)
 
     @property
     def pain_recorded(self) -> bool:
         """True once the stop-pain report is committed."""
         return self.stop_id is not None
 
+    @property
+    def pain_failed(self) -> bool:
+        """True when a stop-pain report could not be committed (yet)."""
+        return self._stop is not None and self.stop_id is None and self._pain_tries > 0
+
     def rate(self, rating: int | None) -> None:
         """Store the pain rating given after a stop."""
         if self.history is not None and self.stop_id is not None:
-            self.history.set_pain_rating(self.stop_id, rating)
+            try:
+                self.history.set_pain_rating(self.stop_id, rating)
+            except HistoryError as error:
+                self._failed(error)
 
-    def end(self, outcome: str) -> None:
-        """Close the session with how it ended."""
-        if self.history is not None and self.session_id is not None:
-            self.history.end_session(self.session_id, outcome)
+    def end(self, outcome: str, skipped: Sequence[WorkEntry] = ()) -> None:
+        """Close the session with how it ended, after the bouts ``skipped`` with "next".
+
+        Skipped bouts are stored as unfinished work, so that an exercise skipped through
+        never counts as completed. A session whose record is incomplete ends as
+        'crashed' (a pain stop's outcome is never overwritten).
+        """
+        if self._stop is not None and self.stop_id is None:
+            self._record_pain()
+        if self.history is None or self.session_id is None:
+            return
+        for entry in skipped:
+            if not self.recording:
+                break
+            if entry.exercise is not None:
+                self._write_work(entry)
+        try:
+            self.history.end_session(self.session_id, "crashed" if self.broken else outcome)
+        except HistoryError as error:
+            self._failed(error)
+
+    def note(self) -> str:
+        """What the history did not get, for the summary ("" when all was recorded).
+
+        After a pain stop that could not be recorded: only why (the summary says "NOT
+        recorded" itself).
+        """
+        if self._stop is not None and self.stop_id is None:
+            return self.problem or "the history could not be opened"
+        if self.preview:
+            return "" if self.pain_recorded else PREVIEW_NOTE
+        if self.history is None:
+            return "not recorded: the history could not be opened"
+        if self.session_id is None:
+            return f"not recorded: {self.problem}" if self.problem else "not recorded"
+        if self.broken:
+            return (f"only partly recorded: {self.problem}; it will not count towards "
+                    "progression")
+        return ""
 
 
 def timeline_seconds(plan: Plan, timeline: Timeline, frame: int) -> float:
@@ -129,6 +274,12 @@ class Player:
         self.underflows = 0
         self.last_spoken = ""
         self.seen_events = 0
+        # Seconds into the work bout that "next" left, per plan segment: the skipped bout
+        # is stored with the work actually done.
+        self.skip_seconds: dict[int, float] = {}
+        # "next" and "back" pressed, with the output frame at the key: text mode says
+        # where they led once the mixer has acted on them.
+        self.jumps: queue.SimpleQueue[tuple[Command, int]] = queue.SimpleQueue()
 
     # -- keys (called on the key thread: forward at once for the lowest latency) --------
     def on_key(self, key: Key) -> None:
@@ -146,16 +297,54 @@ class Player:
                 self.mixer.send(command)
                 self.quit_requested.set()
             return
-        if command is not None:
-            self.mixer.send(command)
+        if command is None:
+            return
+        jump = command is Command.NEXT or command is Command.BACK
+        if jump and self.mixer.outcome is not None:
+            return  # ending (quit fading out): the mixer ignores it, and so do we
+        if command is Command.NEXT:
+            self._note_skip()
+        frame = self.mixer.output_frames
+        self.mixer.send(command)
+        if jump:
+            self.jumps.put((command, frame))
+
+    def _note_skip(self) -> None:
+        """Remember how far into a work bout "next" came (read from the published position)."""
+        i = self.mixer.current_segment_index
+        if not 0 <= i < len(self.plan.segments) or self.mixer.paused:
+            return
+        played = self.plan.segments[i]
+        if played.segment.phase == "work":
+            into = (self.mixer.position_frames - played.start_frame) / self.plan.samplerate
+            self.skip_seconds[i] = max(0.0, into)
+
+    def _skipped(self) -> list[WorkEntry]:
+        """The work bouts passed over with "next" before the session ended, as unfinished work.
+
+        Every work segment before where the session ended (all of them, once completed)
+        that the mixer never logged was skipped. A bout begun again after "back" and then
+        finished is logged, so a set done again is not a skip.
+        """
+        logged = {e.segment_index for e in self.mixer.work_log}
+        segments = self.plan.segments
+        end = len(segments) if self.mixer.outcome == "completed" \
+            else self.mixer.current_segment_index
+        out = []
+        for i, played in enumerate(segments[:end]):
+            s = played.segment
+            if s.phase == "work" and s.exercise is not None and i not in logged:
+                out.append(WorkEntry(i, s.exercise, s.name, s.set, s.rep, s.side,
+                                     self.skip_seconds.get(i, 0.0), False))
+        return out
 
     # -- the session --------------------------------------------------------------------
     def run(self) -> PlayResult:
         """Play to the end; the terminal is restored and the session recorded however it ends.
 
         Ctrl-C ends the session as quit (``interrupted`` is set). SIGTERM and SIGHUP, which
-        `RawKeys` turns into ``SystemExit``, also end it as quit, and the ``SystemExit`` is
-        raised again once the history has the ending.
+        `RawKeys` turns into ``SystemExit`` with or without a terminal, also end it as quit:
+        ``exit_status`` then holds the status to exit with once the summary is shown.
         """
         interrupted = False
         exiting: SystemExit | None = None
@@ -193,11 +382,10 @@ class Player:
                 self.recorder.sync(self.mixer)
         outcome = self._outcome()
         self.recorder.rate(rating)
-        self.recorder.end(outcome)
-        if exiting is not None:
-            raise exiting
+        self.recorder.end(outcome, self._skipped())
         return PlayResult(outcome, self.mixer.stop_report if outcome == "stop_pain" else None,
-                          rating, self.recorder.pain_recorded, interrupted, self.underflows)
+                          rating, self.recorder.pain_recorded, interrupted, self.underflows,
+                          _exit_status(exiting), self.recorder.preview, self.recorder.note())
 
     def _quit_now(self) -> None:
         """End the session as quit after the sink stopped: the mixer logs the work cut short.
@@ -218,13 +406,24 @@ class Player:
     def _message(self) -> str:
         m = self.mixer
         if m.outcome == "stop_pain":
-            saved = "recorded" if self.recorder.pain_recorded else "recording..."
-            return f"Stopped for pain ({saved}). Release the brace and breathe easily."
+            return f"Stopped for pain ({self._pain_saved()}). Release the brace and breathe easily."
         if self.device_lost:
             failed = f" (no luck: {self.resume_error})" if self.resume_error else ""
             return (f"Audio device lost{failed}: press {RESUME_KEY} to resume on the default "
                     "device, q to quit")
-        return "Paused: Space to resume" if m.paused else ""
+        if m.paused:
+            return "Paused: Space to resume"
+        if self.recorder.problem and not self.recorder.preview:
+            # stderr is diverted while the panel is up: the panel must say it.
+            return f"History: {self.recorder.problem}; this session is not being recorded"
+        return ""
+
+    def _pain_saved(self) -> str:
+        if self.recorder.pain_recorded:
+            return "recorded"
+        if self.recorder.pain_failed:
+            return f"NOT recorded: {self.recorder.problem}"
+        return "recording..."
 
     def _view(self):  # -> PlayerView
         seconds = timeline_seconds(self.plan, self.timeline, self.mixer.position_frames)
@@ -314,20 +513,55 @@ class Player:
         from voicecoach.sinks import run_clock
 
         log = TextLog()
+        paused = False
+        acknowledged = False
+        problem_shown = False
+        pending: list[tuple[Command, int]] = []
 
         def show(planned: object) -> None:
             log.cue(planned.cue)  # type: ignore[attr-defined]
 
         def on_block() -> None:
-            self.recorder.sync(self.mixer)
+            nonlocal paused, acknowledged, problem_shown
+            m = self.mixer
+            self.recorder.sync(m)
+            now = timeline_seconds(self.plan, self.timeline, m.position_frames)
+            # Say every state change a key made, or the person cannot tell a key was
+            # taken: nothing else is printed while paused.
+            if m.paused != paused:
+                paused = m.paused
+                if paused:
+                    log.event(now, "paused", "Space to resume")
+                else:
+                    log.event(now, "resumed")
+            while not self.jumps.empty():
+                pending.append(self.jumps.get_nowait())
+            # A jump is done once a block after the key has been mixed (the fade is 5 ms).
+            while pending and m.output_frames > pending[0][1]:
+                command, _ = pending.pop(0)
+                log.event(now, command.name.lower(), self._jump_text(command, now))
             self._drain_events(show)
-            if self.mixer.outcome == "stop_pain" and self.recorder.pain_recorded \
-                    and not getattr(self, "_acknowledged", False):
-                self._acknowledged = True
-                self.out("Stopped for pain: recorded. Release the brace and breathe easily.")
+            if m.outcome == "stop_pain" and not acknowledged and (
+                    self.recorder.pain_recorded or self.recorder.pain_failed):
+                acknowledged = True
+                self.out(f"Stopped for pain: {self._pain_saved()}. Release the brace and "
+                         "breathe easily.")
+            if self.recorder.problem and not problem_shown and not self.recorder.preview:
+                problem_shown = True
+                self.out(f"warning: {self.recorder.error}; this session is not being recorded")
 
         run_clock(self.mixer, speed=self.speed, on_block=on_block)
         on_block()
+
+    def _jump_text(self, command: Command, seconds: float) -> str:
+        """Where "next" or "back" led: the exercise and set now starting."""
+        view = self.views.at(seconds)
+        where = view.exercise
+        if where and view.set is not None:
+            where += f", set {view.set}"
+        if command is Command.NEXT:
+            return f"skipped to {where}" if where else "skipped to the end"
+        return f"back to the start of {where}" if where else "back"
 
     def _ask_pain(self) -> int | None:
         """Ask for a 0-10 rating on the number keys; Enter or a timeout skips."""
@@ -350,3 +584,10 @@ class Player:
         if entry.rating is not None:
             self.out(f"Pain {entry.rating}/10 recorded. Rest, and go easier next time.")
         return entry.rating
+
+
+def _exit_status(request: SystemExit | None) -> int | None:
+    """The exit status a ``SystemExit`` asked for (``None`` when there was none)."""
+    if request is None:
+        return None
+    return request.code if isinstance(request.code, int) else 1

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import plotext
+import plotext  # type: ignore[import-untyped]  # ships no type hints
 from rich.table import Table
 
 from voicecoach.history import ExerciseSessionStats, History, SessionSummary

@@ -10,10 +10,13 @@ pytest's terminal summary (see ``fuzz_counts`` in conftest.py).
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime as dt
 import math
 import random
 import re
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +25,10 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from voicecoach.errors import RoutineError
+from voicecoach.model import Breathing, Exercise, Routine
 from voicecoach.paths import shipped_routines
 from voicecoach.routine import load_routine, parse_routine
-from voicecoach.timeline import compile_routine
+from voicecoach.timeline import MAX_ROUTINE_S, compile_routine
 
 FILE = "fuzz.toml"
 LINE = re.compile(r"^" + re.escape(FILE) + r"(:\d+(:\d+)?)?: error: .+$")
@@ -377,3 +381,191 @@ def test_the_generator_makes_valid_routines_as_well_as_broken_ones():
             outcomes["error"] += 1
     assert outcomes["compiled"] >= 5, outcomes
     assert outcomes["error"] >= 100, outcomes
+
+
+# --- Numbers: every numeric key, every kind of number ---------------------------------------
+#
+# A breathing cadence of 1e-9 s once hung every command (the compiler's breathing loop
+# never reached the end of the hold; 5e-324 did not even move the clock). Here each
+# numeric key of the format gets tiny, huge, subnormal, negative-zero, non-finite and
+# giant-integer values, written as TOML literals. The outcome is a RoutineError whose
+# every problem says something, or a timeline whose size the four-hour limit bounds; a
+# watchdog turns a hang into a failure.
+
+# The loader's floors (a second for every span) bound a four-hour timeline: at most one
+# segment a second, and per second at most a few cues (start, count, stop, a breath,
+# two countdown cues). Generous, but finite.
+MAX_SEGMENTS = int(MAX_ROUTINE_S) + 2
+MAX_TIMELINE_CUES = 8 * int(MAX_ROUTINE_S)
+
+HOSTILE_NUMBERS = (
+    "1e-9", "5e-324", "2.2250738585072014e-308", "1e-320", "-0.0", "0", "0.0", "-0",
+    "nan", "-nan", "+nan", "inf", "+inf", "-inf", "1e308", "-1e308", "1.7976931348623157e308",
+    str(2**63), str(-(2**63) - 1), str(2**64), "1" + "0" * 400, "-" + "9" * 500,
+    "0.1", "0.5", "0.999999999", "1", "1.0", "1.0000001", "2", "3", "10", "20", "20.000001",
+    "21", "50", "100", "101", "300", "301", "500", "501", "600", "600.5", "1800", "1801",
+    "-1", "1_000", "1e3", "0x10", "0o7", "0b1",
+)
+
+
+def toml_number(x: float) -> str:
+    """A float as a TOML literal (repr gives 5e-324, 1e+16, -0.0; TOML spells nan/inf)."""
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return repr(x)
+
+
+numbers = st.one_of(
+    # Plausible values first (hypothesis leans to the first branch), so that many
+    # documents reach the compiler; then the hostile ones.
+    st.integers(1, 12).map(str),
+    st.floats(1, 20).map(lambda x: repr(round(x, 2))),
+    # Tiny positives: the class that hung the compiler (and rounds spans to nothing).
+    st.sampled_from(("1e-9", "5e-324", "1e-300", "1e-7", "0.0000004")),
+    st.floats(0, 1, exclude_min=True, allow_subnormal=True).map(toml_number),
+    st.sampled_from(HOSTILE_NUMBERS),
+    st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=True).map(toml_number),
+    st.integers(-(2**70), 2**70).map(str),
+)
+
+DEFAULTS_NUMERIC = ("rest", "get_ready", "between_reps", "switch_sides", "countdown",
+                    "breathing.inhale", "breathing.exhale")
+VOICE_NUMERIC = ("rate", "volume")
+EXERCISE_NUMERIC = ("hold", "reps", "sets", "tempo", "duration", *DEFAULTS_NUMERIC,
+                    "progression.step", "progression.max", "progression.after", "reps[1]")
+# One exercise of each kind, valid as written: the drawn numbers replace or add keys.
+BASE_EXERCISES = (
+    {"name": '"Plank"', "kind": '"hold"', "hold": "10", "reps": "2", "sides": '"each"'},
+    {"name": '"Bug"', "kind": '"reps"', "reps": "3", "sides": '"alternate"'},
+    {"name": '"Carry"', "kind": '"timed"', "duration": "20"},
+)
+
+
+# Every place a number can go: (table, key); the tables are "voice", "defaults" and the
+# index of an exercise in BASE_EXERCISES.
+NUMERIC_SLOTS: tuple[tuple[str | int, str], ...] = (
+    *(("voice", k) for k in VOICE_NUMERIC),
+    *(("defaults", k) for k in DEFAULTS_NUMERIC),
+    *((i, k) for i in range(len(BASE_EXERCISES)) for k in EXERCISE_NUMERIC),
+)
+
+
+@st.composite
+def numeric_documents(draw: st.DrawFn) -> str:
+    """A valid routine with hostile numbers in one to three of its numeric keys."""
+    slots = draw(st.lists(st.sampled_from(NUMERIC_SLOTS), min_size=1, max_size=3, unique=True))
+    chosen: dict[str | int, dict[str, str]] = collections.defaultdict(dict)
+    for table, key in slots:
+        chosen[table][key] = draw(numbers)
+    lines = ["[routine]", 'title = "Fuzz"']
+    if chosen["voice"]:
+        pairs = ", ".join(f"{k} = {v}" for k, v in chosen["voice"].items())
+        lines.append(f"voice = {{ {pairs} }}")
+    lines.append("[defaults]")
+    lines += [f"{k} = {v}" for k, v in chosen["defaults"].items()]
+    for index, base in enumerate(BASE_EXERCISES):
+        table = dict(base)
+        for key, value in chosen[index].items():
+            if key == "reps[1]":
+                table["reps"] = f"[2, {value}]"
+            else:
+                table[key] = value
+        lines.append("[[exercise]]")
+        lines += [f"{k} = {v}" for k, v in table.items()]
+    return "\n".join(lines) + "\n"
+
+
+@contextlib.contextmanager
+def watchdog(seconds: int) -> Iterator[None]:
+    """SIGALRM after ``seconds`` raises in the test: a hang becomes a failure."""
+    def fire(signum: int, frame: Any) -> None:
+        raise TimeoutError(f"no answer after {seconds} s: a loop without end?")
+
+    previous = signal.signal(signal.SIGALRM, fire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def check_bounded(run: Any) -> str:
+    """Like check_outcome, under a watchdog, and a compiled timeline must be bounded."""
+    with watchdog(20):
+        try:
+            timeline = compile_routine(run(), file=FILE)
+        except RoutineError as error:
+            assert error.problems, "a RoutineError with no problems"
+            assert all(p.message.strip() for p in error.problems), error.problems
+            assert all(LINE.match(line) for line in str(error).split("\n")), str(error)
+            return "error"
+    assert timeline.duration <= MAX_ROUTINE_S
+    assert len(timeline.segments) <= MAX_SEGMENTS
+    assert len(timeline.cues) <= MAX_TIMELINE_CUES
+    assert all(s.end > s.start for s in timeline.segments)
+    return "compiled"
+
+
+@fuzz_settings(200)
+@given(text=numeric_documents())
+def test_any_number_in_any_numeric_key_is_refused_cleanly_or_compiles_bounded(text,
+                                                                              fuzz_counts):
+    note(f"document: {text!r}")
+    outcome = check_bounded(lambda: parse_routine(text, FILE))
+    fuzz_counts["numbers"] += 1
+    fuzz_counts[f"numbers {outcome}"] += 1
+
+
+def test_the_number_documents_reach_the_compiler():
+    # Hostile numbers must not make every document an error: some compile, and the
+    # bounds of the timeline are checked on them. Derandomized: the same 100 each run.
+    outcomes: collections.Counter[str] = collections.Counter()
+
+    @settings(max_examples=100, deadline=None, database=None, derandomize=True)
+    @given(text=numeric_documents())
+    def run(text: str) -> None:
+        outcomes[check_bounded(lambda: parse_routine(text, FILE))] += 1
+
+    run()
+    assert outcomes["compiled"] >= 10, outcomes
+    assert outcomes["error"] >= 30, outcomes
+
+
+# Values a model may hold first, so that a model often compiles; then anything.
+any_floats = st.one_of(
+    st.floats(1, 60),
+    st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=True),
+    st.sampled_from([1e-9, 5e-324, -0.0, 0.0, 0.05, 0.1, 0.99, 1.0, 20.0, 1e308]),
+)
+any_ints = st.one_of(st.integers(1, 6), st.integers(-(2**64), 2**64))
+
+
+@st.composite
+def hostile_models(draw: st.DrawFn) -> Routine:
+    """Routines built in code, past the loader: any float in any field of seconds."""
+    def seconds(usual: float) -> float:
+        return draw(st.one_of(st.just(usual), any_floats))
+
+    kind = draw(st.sampled_from(["hold", "reps", "timed"]))
+    sets = draw(st.sampled_from([1, 2, 3, 0, 21]))
+    breathing = draw(st.one_of(st.none(), st.builds(Breathing, any_floats, any_floats)))
+    exercise = Exercise(
+        0, "Ex", kind, tuple(draw(any_ints) for _ in range(sets)),
+        hold=seconds(10), tempo=seconds(3), duration=seconds(30),
+        sides=draw(st.sampled_from(["none", "each", "alternate"])),
+        rest=seconds(30), get_ready=seconds(5), between_reps=seconds(3),
+        switch_sides=seconds(5), breathing=breathing,
+        countdown=draw(st.one_of(st.integers(0, 10), any_ints)),
+    )
+    return Routine("Model", (exercise,))
+
+
+@fuzz_settings(200)
+@given(routine=hostile_models())
+def test_compiling_any_model_is_refused_cleanly_or_bounded(routine, fuzz_counts):
+    outcome = check_bounded(lambda: routine)
+    fuzz_counts["models"] += 1
+    fuzz_counts[f"models {outcome}"] += 1

@@ -186,8 +186,8 @@ def load_routine(path: str | os.PathLike[str], display_name: str | None = None) 
         is missing, a directory, unreadable, binary, not UTF-8, not TOML, or not a valid
         routine.
     """
-    file = display_name if display_name is not None else str(path)
-    return parse_routine(_read_text(path, file), file)
+    file, text = _read_file(path, display_name)
+    return parse_routine(text, file)
 
 
 def load_document(
@@ -202,8 +202,7 @@ def load_document(
     RoutineError
         As ``load_routine`` does for unreadable files and TOML syntax errors.
     """
-    file = display_name if display_name is not None else str(path)
-    text = _read_text(path, file)
+    file, text = _read_file(path, display_name)
     _parse_toml(text, file)  # tomllib's errors are located and strict; tomlkit is lenient
     try:
         return tomlkit.parse(text)
@@ -231,14 +230,33 @@ _FOREIGN_BOMS: Final = (
 )
 
 
+def _file_label(path: str | os.PathLike[str], display_name: str | None) -> str:
+    """How problems name the file: as typed, '' when empty, control characters escaped.
+
+    A file name is text from the user like any other: a newline or an escape sequence in
+    it must not reach the terminal raw, nor split one problem into two lines.
+    """
+    name = display_name if display_name is not None else str(path)
+    return _escape(name) if name else "''"
+
+
+def _read_file(path: str | os.PathLike[str], display_name: str | None) -> tuple[str, str]:
+    """The name problems give the file, and the file's text (or RoutineError)."""
+    file = _file_label(path, display_name)
+    if display_name == "" or os.fspath(path) == "":
+        # `voicecoach validate ''`: Path("") is ".", which would read as "is a directory".
+        raise RoutineError(
+            [Problem(file, None, None, "empty file name; give the path of a routine file")]
+        )
+    return file, _read_text(path, file)
+
+
 def _read_text(path: str | os.PathLike[str], file: str) -> str:
     """The file's text, or RoutineError saying why it cannot be a routine file."""
 
     def fail(message: str, line: int | None = None, col: int | None = None) -> RoutineError:
         return RoutineError([Problem(file, line, col, message)])
 
-    if os.fspath(path) in ("", b""):
-        raise fail("empty file name; give the path of a routine file")
     try:
         # stat before opening: opening a FIFO blocks and opening a device may act on it.
         mode = os.stat(path).st_mode

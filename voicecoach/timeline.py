@@ -7,7 +7,15 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from voicecoach.errors import Problem, RoutineError
-from voicecoach.model import COUNTDOWN, KINDS, SIDES, Exercise, Routine
+from voicecoach.model import (
+    COUNTDOWN,
+    KINDS,
+    MAX_SETS,
+    REPS_PER_SET,
+    SIDES,
+    Exercise,
+    Routine,
+)
 from voicecoach.phrases import countdown_text
 
 SCHEMA_VERSION = 1
@@ -334,9 +342,11 @@ def _check_model(routine: Routine, file: str) -> None:
 
     The loader never makes one; a model built in code (or by a future adaptation rule)
     could, and a breathing cadence of 1e-9 s would cue breaths without end (5e-324 never
-    even moves the clock). The compiler's floors are looser than the loader's ranges
-    (model.py), which are for people: tests drive the scheduler with sub-second cadences.
-    With every span at least MIN_SPAN_S, the four-hour limit bounds the segments and cues.
+    even moves the clock). Sets, reps and the countdown must be within the model's ranges
+    (model.py). Seconds need only be finite and at least MIN_SPAN_S, looser than the
+    loader's floor of a second, which is for people: tests drive the scheduler with
+    sub-second cadences. With every span that long, the four-hour limit bounds the
+    segments and cues.
     """
 
     def refuse(ex: Exercise, what: str, value: object, allowed: str) -> RoutineError:
@@ -353,8 +363,12 @@ def _check_model(routine: Routine, file: str) -> None:
     for ex in routine.exercises:
         if ex.kind not in KINDS or ex.sides not in SIDES:
             raise refuse(ex, "the kind and sides", (ex.kind, ex.sides), f"{KINDS}, {SIDES}")
-        if not ex.reps or not all(number(n, 1, whole=True) for n in ex.reps):
-            raise refuse(ex, "reps", ex.reps, "one whole number of at least 1 per set")
+        # The count first: a million sets must be refused, not walked through.
+        if not 1 <= len(ex.reps) <= MAX_SETS:
+            raise refuse(ex, "the number of sets", len(ex.reps), f"1 to {MAX_SETS}")
+        if not all(number(n, *REPS_PER_SET, whole=True) for n in ex.reps):
+            raise refuse(ex, "reps", ex.reps,
+                         f"whole numbers from {REPS_PER_SET[0]} to {REPS_PER_SET[1]}")
         work_key = {"hold": "hold", "reps": "tempo", "timed": "duration"}[ex.kind]
         seconds = f"a number of seconds of at least {MIN_SPAN_S}"
         if not number(getattr(ex, work_key), MIN_SPAN_S):

@@ -1,11 +1,13 @@
 """SIGKILL at random moments never corrupts the history nor loses an acknowledged pain report.
 
-Real `voicecoach play --text --speed 50` processes in tmux terminals are killed with
-SIGKILL (no handler runs, no finally block, no atexit) at random moments: while starting,
-while recording work, and right after "x" once the screen says the pain stop is
-recorded. Afterwards the SQLite file must pass ``PRAGMA integrity_check`` and hold every
-pain report that was acknowledged on screen. Five terminals run at once, all on one
-history file, so kills also land while another process writes.
+Real `voicecoach play --text` processes in tmux terminals are killed with SIGKILL (no
+handler runs, no finally block, no atexit) at random moments: while starting, while
+recording work (real-time sessions of one-second holds, since a preview records no
+work), and right after "x" in a preview at --speed 50 once the screen says the pain stop
+is recorded (its session row is made at that moment). Afterwards the SQLite file must
+pass ``PRAGMA integrity_check`` and hold every pain report that was acknowledged on
+screen. Five terminals run at once, all on one history file, so kills also land while
+another process writes.
 """
 
 from __future__ import annotations
@@ -55,6 +57,25 @@ hold = 8
 reps = 3
 sides = "each"
 """
+# Real time, a work bout recorded every second once the intro is over (about 6 s).
+WORKING = """\
+[routine]
+title = "Kill me at work"
+
+[defaults]
+rest = 0
+get_ready = 1
+countdown = 0
+between_reps = 0
+brace = false
+breathing = false
+
+[[exercise]]
+name = "Delta"
+kind = "hold"
+hold = 1
+reps = 30
+"""
 ACKNOWLEDGED = "Stopped for pain: recorded"
 
 
@@ -71,8 +92,13 @@ class Run:
 def play_and_kill(tmux: Tmux, env: dict[str, str], folder: Path, run: Run) -> Run:
     """One run: start the session, wait, maybe press x, SIGKILL the process."""
     name = f"k{run.number}"
-    file = write_routine(folder, ROUTINE, f"run_{run.number}.toml")
-    tmux.start(name, play_command("play", "--text", "--speed", "50", file), env, cwd=folder)
+    if run.pain:
+        file = write_routine(folder, ROUTINE, f"run_{run.number}.toml")
+        command = play_command("play", "--text", "--speed", "50", file)
+    else:
+        file = write_routine(folder, WORKING, f"run_{run.number}.toml")
+        command = play_command("play", "--text", file)
+    tmux.start(name, command, env, cwd=folder)
     pid = tmux.child_pid(name)
     if run.pain:
         tmux.wait_for(name, r"INTRO", timeout=20)
@@ -100,9 +126,9 @@ def test_sigkill_at_random_moments_keeps_the_history_intact_with_every_acknowled
     seed = int(os.environ.get("VOICECOACH_KILL_SEED", time.time_ns() % 2**32))
     rnd = random.Random(seed)
     # Every third run stops for pain first; the others die at a random moment from the
-    # interpreter starting (0.05 s) to past the end of the session (6 s).
+    # interpreter starting (0.05 s) to well into the work (10 s).
     runs = [Run(i, pain=i % 3 == 0,
-                delay_s=rnd.uniform(0.0, 3.0) if i % 3 == 0 else rnd.uniform(0.05, 6.0),
+                delay_s=rnd.uniform(0.0, 3.0) if i % 3 == 0 else rnd.uniform(0.05, 10.0),
                 after_ack_s=rnd.choice((0.0, rnd.uniform(0.0, 0.15))))
             for i in range(RUNS)]
     # The history exists before the lanes start: several processes creating it at the

@@ -221,6 +221,37 @@ def test_x_cuts_the_sound_says_the_safety_message_and_records_the_pain_rating(
     assert_terminal_restored(tmp_path)
 
 
+def test_x_in_a_preview_records_the_pain_stop_and_the_next_session_starts_below_it(
+        tmp_path, tmux, vc_env):
+    file = routine(tmp_path, hold=20)
+    tmux.start("text", play_command("play", "--text", "--speed", "5", file), vc_env,
+               cwd=tmp_path)
+    tmux.wait_for("text", r"START\s+<start tone>")
+    time.sleep(0.4)  # about 2 s of plan time into the hold
+    tmux.send("text", "x")
+    tmux.wait_for("text", "Stopped for pain: recorded", timeout=5)
+    tmux.wait_for("text", r"How bad is the pain, 0 to 10\?")
+    tmux.send("text", "6")
+    assert wait_exit(tmux, "text") == 0
+    screen = tmux.screen("text")
+    assert "Pain 6/10 recorded" in screen
+    assert "(recorded). Next time starts below it." in screen
+    data = Path(vc_env["VOICECOACH_DATA_DIR"])
+    # A pain stop always counts, even in a preview: the session row is made for it...
+    assert session_outcomes(vc_env) == ["stop_pain"]
+    stops = history_rows(data, "SELECT exercise_name, rating, seconds_into_work FROM "
+                               "pain_stops")
+    assert [(p["exercise_name"], p["rating"]) for p in stops] == [("Hold one", 6)]
+    assert 0 < stops[0]["seconds_into_work"] < 20
+    # ... but the preview's work is not training and is not stored.
+    assert history_rows(data, "SELECT COUNT(*) AS n FROM work")[0]["n"] == 0
+    compiled = subprocess.run([*VOICECOACH, "compile", str(file)], env=vc_env,
+                              capture_output=True, text=True, timeout=60)
+    assert compiled.returncode == 0, compiled.stderr
+    assert "Last time Hold one hurt at" in compiled.stdout
+    assert "(regress)" in compiled.stdout
+
+
 # --- The terminal comes back however the session ends -------------------------------------
 
 def test_ctrl_c_and_sigterm_end_the_session_with_the_terminal_restored(tmp_path, tmux, pulse,
@@ -252,10 +283,11 @@ def test_ctrl_c_and_sigterm_end_the_session_with_the_terminal_restored(tmp_path,
 
 def test_ctrl_c_in_the_middle_of_a_hold_records_the_part_done_and_quit(tmp_path, tmux,
                                                                         vc_env):
+    # Real time (a preview at another speed records nothing).
     tmux.start("text", "trap : INT; " + play_command(
-        "play", "--text", "--speed", "5", routine(tmp_path, hold=20)), vc_env, cwd=tmp_path)
+        "play", "--text", routine(tmp_path, hold=20)), vc_env, cwd=tmp_path)
     tmux.wait_for("text", r"START\s+<start tone>")
-    time.sleep(0.3)  # 1.5 s of plan time into the hold
+    time.sleep(0.3)  # into the hold
     tmux.send("text", "C-c")
     assert wait_exit(tmux, "text") == 130
     assert session_outcomes(vc_env) == ["quit"]
@@ -273,8 +305,9 @@ def test_without_a_terminal_it_says_there_are_no_key_controls_and_completes(tmp_
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "no key controls: stdin is not a terminal" in done.stderr
-    assert "Session complete" in done.stderr
-    assert session_outcomes(vc_env) == ["completed"]
+    assert done.stderr.splitlines()[-1] == "Preview complete (preview: not recorded)."
+    # A preview (--speed 200) is not training: not even a session row.
+    assert session_outcomes(vc_env) == []
 
 
 def test_with_no_sound_server_it_says_what_to_do_instead_without_a_traceback(tmp_path, vc_env):
@@ -358,14 +391,37 @@ def test_text_mode_keys_skip_to_the_next_exercise_go_back_and_quit(tmp_path, tmu
                cwd=tmp_path, height=50)
     tmux.wait_for("text", r"ANNOUNCE\s+Alpha\.")
     tmux.send("text", "n")
+    # Each key says what it did, in the cue lines' own format.
+    tmux.wait_for("text", r"\[\d\d:\d\d\] NEXT      skipped to Bravo, set 1\n")
     tmux.wait_for("text", r"ANNOUNCE\s+Bravo\.")
     tmux.send("text", "b")
+    tmux.wait_for("text", r"\[\d\d:\d\d\] BACK      back to the start of Bravo, set 1\n")
     tmux.wait_for("text", r"(?s)ANNOUNCE\s+Bravo\..*ANNOUNCE\s+Bravo\.")
     tmux.send("text", "q")
     assert wait_exit(tmux, "text") == 0
     screen = tmux.screen("text")
-    assert "Session ended early" in screen
+    # --speed 50 is a preview: said at the start and at the end, and nothing is stored.
+    assert screen.startswith("preview: not recorded (--speed 50;")
+    assert "Preview ended early (preview: not recorded)." in screen
     # n skipped Alpha's ten holds: far fewer than ten rep counts were printed for it.
     alpha = screen.split("Bravo.")[0]
     assert alpha.count("Rep ") < 10
-    assert session_outcomes(vc_env) == ["quit"]
+    assert session_outcomes(vc_env) == []
+
+
+def test_text_mode_says_paused_and_resumed_on_space(tmp_path, tmux, vc_env):
+    file = write_routine(tmp_path, TWO_EXERCISES)
+    tmux.start("text", play_command("play", "--text", "--speed", "20", file), vc_env,
+               cwd=tmp_path, height=50)
+    tmux.wait_for("text", r"START\s+<start tone>")
+    tmux.send("text", "Space")
+    paused = tmux.wait_for("text", r"\[(\d\d:\d\d)\] PAUSED    Space to resume\n")
+    # Nothing else is printed while paused: the line must stay the last one.
+    screen = tmux.screen("text").rstrip()
+    assert screen.endswith("PAUSED    Space to resume")
+    tmux.send("text", "Space")
+    resumed = tmux.wait_for("text", r"\[(\d\d:\d\d)\] RESUMED\n")
+    assert resumed.group(1) == paused.group(1)  # the plan clock stood still
+    tmux.wait_for("text", r"RESUMED\n.*RESUME\s+Resuming")
+    tmux.send("text", "q")
+    assert wait_exit(tmux, "text") == 0

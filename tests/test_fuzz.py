@@ -3,8 +3,11 @@
 Thousands of generated documents go through `parse_routine` + `compile_routine` (and raw
 bytes through `load_routine`, which reads files): each one must either compile or raise
 `RoutineError` whose every line reads ``FILE[:LINE[:COL]]: error: MESSAGE``. Any other
-exception (a traceback for the user) fails. The number of inputs tried is reported in
-pytest's terminal summary (see ``fuzz_counts`` in conftest.py).
+exception (a traceback for the user) fails. Numbers get their own fuzz: every numeric key
+with tiny, huge, subnormal, non-finite and giant-integer values, and models built in code
+with any float, each under a watchdog and with the size of the timeline bounded. The number
+of inputs tried is reported in pytest's terminal summary (see ``fuzz_counts`` in
+conftest.py).
 """
 
 from __future__ import annotations

@@ -206,6 +206,18 @@ def test_an_over_long_routine_says_hours_and_minutes():
     assert message.endswith(" min; at most 4 hours is allowed (check hold, reps, sets and rest)")
 
 
+def test_a_routine_just_under_four_hours_is_not_refused_for_a_rest_it_never_has():
+    # Seven 30-minute sets with 270 s of rest between them: 3 h 58 min. The length check
+    # once added a rest after the last set too (7 x 270 s) and refused it as over 4 hours.
+    text = HEAD + (
+        '[[exercise]]\nname = "Carry"\nkind = "timed"\nduration = 1800\nsets = 7\n'
+        "rest = 270\nget_ready = 1\ncountdown = 0\nbrace = false\n"
+    )
+    timeline = compile_routine(parse_routine(text))
+    assert 3.9 * 3600 < timeline.duration <= 4 * 3600
+    assert [s.seconds for s in timeline.segments if s.phase == "rest"] == [270] * 6
+
+
 def test_hours_and_minutes_round_up_so_over_the_limit_never_reads_as_on_it():
     show = timeline_module._hours_minutes
     assert [show(s) for s in (4 * 3600 + 1, 4 * 3600 + 120, 4 * 3600 + 121, 59)] == [
@@ -288,16 +300,20 @@ def test_too_many_lines_are_refused_at_the_first_line_past_the_limit(tomllib_cal
         "r.toml:200001:1: error: the file has more than 200,000 lines; a routine is far shorter"
     )
     assert tomllib_calls == []
+    # Exactly as many lines as allowed, the last one ended by a line break, is fine.
+    exactly = HEAD + '[[exercise]]\nuse = "curl-up"\n' + "#\n" * (routine_module.MAX_LINES - 4)
+    assert exactly.count("\n") == routine_module.MAX_LINES
+    assert parse_routine(exactly).title == "T"
 
 
 def test_too_many_tokens_are_refused_where_the_count_passes(tomllib_calls: list[int]):
     text = HEAD + "x = [" + "1," * 150_000 + "]\n"
     assert one_error(text) == (
         "r.toml:3:199997: error: the file has more than 200,000 keys, values and punctuation "
-        "marks (this is where the count passes); a routine has far fewer"
+        "marks (this is where the count passes); a routine needs fewer"
     )
     assert tomllib_calls == []
-    # A routine of 2,000 exercises with every key is far inside every limit.
+    # 2,000 exercises (the most a routine may have) with every key: inside every limit.
     exercise = textwrap.dedent("""\
         [[exercise]]
         name = "Bird dog, with a long name"

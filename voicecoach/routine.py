@@ -67,10 +67,11 @@ MAX_FILE_BYTES: Final = 5_000_000
 # _check_shape). tomllib's cost grows with the count of keys, values and brackets (about
 # 3 us each, 5 us per table), with the square of a dotted key's parts (20,000 parts in a
 # 40 KB file took 12 s and 2.3 GB) and with each long literal (its number pattern keeps a
-# backtracking frame per digit: 600 MB for 4.9 MB of digits). A real routine is far inside
-# every one of these: a 2,000-exercise file has about 50,000 tokens, the deepest key has
-# three parts (defaults.breathing.inhale), the deepest value three levels
-# (exercise = [{ reps = [...] }]) and the longest text 5,000 characters (notes).
+# backtracking frame per digit: 600 MB for 4.9 MB of digits). A real routine is inside
+# every one of these: 2,000 exercises (the most a routine may have) with every key written
+# out come to 160,000 tokens, the deepest key has three parts (defaults.breathing.inhale),
+# the deepest value three levels (exercise = [{ reps = [...] }]) and the longest text
+# 5,000 characters (notes).
 MAX_LINES: Final = 200_000
 MAX_TOKENS: Final = 200_000
 MAX_KEY_PARTS: Final = 8
@@ -183,8 +184,9 @@ def load_routine(path: str | os.PathLike[str], display_name: str | None = None) 
     ------
     RoutineError
         With every problem found, each located ``FILE:LINE:COL`` where possible: the file
-        is missing, a directory, unreadable, binary, not UTF-8, not TOML, or not a valid
-        routine.
+        is missing, not a regular file (a directory, a pipe, a device), unreadable,
+        binary, UTF-16 or otherwise not UTF-8, bigger or deeper than any routine, not
+        TOML, or not a valid routine.
     """
     file, text = _read_file(path, display_name)
     return parse_routine(text, file)
@@ -456,12 +458,14 @@ def _check_shape(text: str, file: str) -> None:
         return RoutineError([Problem(file, line, col, message)])
 
     if text.count("\n") >= MAX_LINES:
-        offset = -1
+        offset = -1  # the end of line MAX_LINES
         for _ in range(MAX_LINES):
             offset = text.find("\n", offset + 1)
-        raise refuse(
-            offset + 1, f"the file has more than {MAX_LINES:,} lines; a routine is far shorter"
-        )
+        if offset + 1 < len(text):  # a line after it
+            raise refuse(
+                offset + 1,
+                f"the file has more than {MAX_LINES:,} lines; a routine is far shorter",
+            )
     tokens = 0
     nesting: list[str] = []  # the open [ and { of values (table headers are not values)
     want_key = True  # a key may come next: at a line's start, after { or , in { }
@@ -482,7 +486,7 @@ def _check_shape(text: str, file: str) -> None:
             raise refuse(
                 start,
                 f"the file has more than {MAX_TOKENS:,} keys, values and punctuation marks "
-                f"(this is where the count passes); a routine has far fewer",
+                f"(this is where the count passes); a routine needs fewer",
             )
         token = match.group(kind)
         if kind in ("string", "word", "other"):
@@ -506,7 +510,7 @@ def _check_shape(text: str, file: str) -> None:
                         f"deepest key of a routine has 3 (defaults.breathing.inhale)",
                     )
             continue
-        if token == "." or kind != "punct":
+        if token == ".":
             continue  # a dot joins the parts of a key, or sits in a number
         if token == "=":
             want_key, parts = False, 0
@@ -552,7 +556,7 @@ def _syntax_problem(text: str, file: str, message: str) -> Problem:
 
 
 def _find_duplicate(text: str, file: str) -> Problem | None:
-    locator = _Locator(text, wanted=set())  # the duplicate is all it needs
+    locator = _Locator(text, wanted=set(), duplicates=True)  # the duplicate is all it needs
     locator.scan()
     if locator.duplicate is None:
         return None
@@ -1498,7 +1502,7 @@ def _locate_problems(text: str, file: str, found: list[tuple[Path | None, str]])
     keys the problems name (and their tables), however many keys the file has.
     """
     wanted = {path[:n] for path, _ in found if path for n in range(1, len(path) + 1)}
-    locator = _Locator(text, wanted)
+    locator = _Locator(text, wanted, duplicates=False)
     locator.scan()
     # Source order, like a compiler; problems with no place (a missing table) come last.
     # The sort is stable: problems at one place keep the order they were found in.
@@ -1541,11 +1545,15 @@ class _Locator:
     the key itself, or of the ``[`` of its table header.
     """
 
-    def __init__(self, text: str, wanted: set[Path] | None = None) -> None:
+    def __init__(
+        self, text: str, wanted: set[Path] | None = None, *, duplicates: bool = True
+    ) -> None:
         self.text = text
         # Only these paths are recorded in ``keys`` (None: all): a file of 200,000 keys
-        # with three problems needs three positions, not a dict of every key.
+        # with three problems needs three positions, not a dict of every key. Likewise
+        # every defined key is kept in ``defined`` only when looking for a duplicate.
         self.wanted = wanted
+        self.duplicates = duplicates
         self.keys: dict[Path, int] = {}
         self.defined: dict[Path, int] = {}
         self.duplicate: tuple[Path, int, int] | None = None
@@ -1589,6 +1597,8 @@ class _Locator:
             self._document()
 
     def _define(self, path: Path, offset: int) -> None:
+        if not self.duplicates:
+            return
         if path in self.defined and self.duplicate is None:
             self.duplicate = (path, offset, self.defined[path])
         self.defined.setdefault(path, offset)

@@ -322,17 +322,19 @@ def _check_length(routine: Routine, file: str) -> None:
     after every set, so a model with a million sets stops at the first four hours.
     """
     seconds = 0.0
+    rest_before = 0.0  # the previous set's rest: there is none after the last set
     for ex in routine.exercises:
         per_rep = {"hold": ex.hold, "reps": ex.tempo, "timed": ex.duration}[ex.kind] or 0.0
         sides = ex.side_names
         for set_no, reps in enumerate(ex.reps, start=1):
             bouts = 1 if ex.kind == "timed" else reps
             lines = _set_lines(ex, set_no, sides[0])
-            seconds += _lead_in_seconds(lines, ex.countdown, ex.get_ready)
+            seconds += rest_before + _lead_in_seconds(lines, ex.countdown, ex.get_ready)
             seconds += bouts * len(sides) * per_rep
             if ex.kind != "timed":
                 seconds += (bouts - 1) * len(sides) * ex.between_reps
-            seconds += (len(sides) - 1) * ex.switch_sides + ex.rest
+            seconds += (len(sides) - 1) * ex.switch_sides
+            rest_before = ex.rest
             if seconds > MAX_ROUTINE_S:
                 _too_long(seconds, file, at_least=True)
 

@@ -52,6 +52,8 @@ CASES: dict[str, Callable[[], str]] = {
     "4.9 MB multi-line string": lambda: '[routine]\ntitle = "T"\nnotes = """'
     + "x\n" * (SIZE // 2) + '"""\n' + EXERCISE,
     "4.9 MB of \\u escapes": lambda: '[routine]\ntitle = "' + "\\u0041" * (SIZE // 6) + '"\n',
+    "unclosed 4.9 MB string": lambda: HEAD + 'notes = "' + "x" * SIZE,
+    "unclosed 4.9 MB multi-line string": lambda: HEAD + 'notes = """' + "x\\n" * (SIZE // 3),
     "100k exercises": lambda: HEAD + EXERCISE * 100_000,
     "huge int literal (4.9M digits)": lambda: HEAD + EXERCISE + "hold = " + "9" * SIZE + "\n",
     "huge float literal (4.9M digits)": lambda: HEAD + EXERCISE + "hold = 0." + "9" * SIZE,

@@ -346,6 +346,11 @@ def test_one_value_too_long_to_be_a_routine_is_refused(
 ):
     assert one_error(HEAD + "notes = " + value + "\n") == f"r.toml:3:9: error: {message}"
     assert tomllib_calls == []
+    # A string never closed is not a long value: tomllib stops at it and says so.
+    assert one_error(HEAD + 'notes = "' + "x" * 60_000 + "\n") == (
+        "r.toml:3:60010: error: invalid TOML: illegal character '\\n'; a string is not "
+        "closed on its line; add the closing quote"
+    )
 
 
 def test_the_digits_after_a_decimal_point_are_one_value(tomllib_calls: list[int]):

@@ -15,6 +15,7 @@ file and the problem ("disk full", "the file is read-only").
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import json
 import math
@@ -167,11 +168,17 @@ _SQLITE_PROBLEMS: dict[str, str] = {
 }
 
 
-def _problem(error: BaseException) -> str:
-    """What went wrong, in a few words on one line (never a traceback's worth)."""
+def _problem(error: BaseException, folder: Path | None = None) -> str:
+    """What went wrong, in a few words on one line (never a traceback's worth).
+
+    ``folder`` is where the file lives: SQLite reports a full disk as an I/O error when
+    it cannot even create its journal, so the free space there is checked then.
+    """
     if isinstance(error, sqlite3.Error):
         name = getattr(error, "sqlite_errorname", "") or ""
         primary = "_".join(name.split("_")[:2])
+        if primary in ("SQLITE_IOERR", "SQLITE_CANTOPEN") and _disk_full(folder):
+            return _SQLITE_PROBLEMS["SQLITE_FULL"]
         if primary in _SQLITE_PROBLEMS:
             return _SQLITE_PROBLEMS[primary]
         detail = " ".join(str(error).split())
@@ -181,8 +188,22 @@ def _problem(error: BaseException) -> str:
             return f"a disk read or write failed ({detail})"
         return detail or type(error).__name__
     if isinstance(error, OSError):
+        if error.errno == errno.ENOSPC:
+            return _SQLITE_PROBLEMS["SQLITE_FULL"]
         return error.strerror or str(error)
     return " ".join(str(error).split()) or type(error).__name__
+
+
+def _disk_full(folder: Path | None) -> bool:
+    """Whether the file system holding ``folder`` has (next to) no room left."""
+    if folder is None:
+        return False
+    try:
+        fs = os.statvfs(folder)
+    except (OSError, AttributeError):  # gone, or not POSIX
+        return False
+    # Under a few pages: SQLite cannot add a journal page (4 KiB) plus its header.
+    return fs.f_bavail * fs.f_frsize < 16 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +293,9 @@ class _Snapshot:
     # what they did cannot be checked, so nothing there counts as completed.
     broken_sessions: set[int] = field(default_factory=set)
     broken_pairs: set[tuple[str, int]] = field(default_factory=set)
+    # Pain stops whose session is gone or unreadable: which routine they belong to is
+    # unknown, so they count for every routine with an exercise of that name.
+    orphan_stops: list[_Stop] = field(default_factory=list)
 
 
 def _int(value: Any) -> int | None:
@@ -473,9 +497,9 @@ class History:
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
                                    timeout=BUSY_TIMEOUT_MS / 1000)
         except OSError as e:
-            raise HistoryError(path, "open", _problem(e)) from e
+            raise HistoryError(path, "open", _problem(e, folder)) from e
         except sqlite3.Error as e:
-            raise HistoryError(path, "open", _problem(e)) from e
+            raise HistoryError(path, "open", _problem(e, folder)) from e
         conn.text_factory = _decode
         history = cls(conn, path)
         try:
@@ -483,7 +507,7 @@ class History:
             history._migrate()
         except sqlite3.Error as e:
             conn.close()
-            raise HistoryError(path, "open", _problem(e)) from e
+            raise HistoryError(path, "open", _problem(e, folder)) from e
         except BaseException:
             conn.close()
             raise
@@ -502,7 +526,7 @@ class History:
         self.close()
 
     def _error(self, action: str, error: BaseException) -> HistoryError:
-        return HistoryError(self.path, action, _problem(error))
+        return HistoryError(self.path, action, _problem(error, self.path.parent))
 
     def warn(self, message: str) -> None:
         """Pass a warning that does not stop the command to `on_warning` (if set)."""
@@ -751,6 +775,12 @@ class History:
                     self._work_row(r, snap)
                 else:
                     self._stop_row(r, snap)
+        if where:
+            # Read for one routine: a pain stop of no session may still be this routine's.
+            for r in self._rows(
+                    """SELECT rowid AS _row, * FROM pain_stops WHERE session_id IS NULL
+                       OR session_id NOT IN (SELECT id FROM sessions) ORDER BY rowid"""):
+                self._stop_row(r, snap)
         return snap
 
     def _session_row(self, r: dict[str, Any], snap: _Snapshot) -> None:
@@ -793,12 +823,14 @@ class History:
                                _time(r.get("at"))))
 
     def _stop_row(self, r: dict[str, Any], snap: _Snapshot) -> None:
-        # A pain stop counts with whatever can be read of it: only a stop that belongs to
-        # no session is left out.
+        # A pain stop counts with whatever can be read of it, even without its session.
         sid = _int(r.get("session_id"))
-        if sid is None or sid not in snap.sessions:
+        orphan = sid is None or sid not in snap.sessions
+        if sid is None or orphan:
             self._mark("pain_stops", r.get("_row"))
-            return
+            # A session id of its own that no real session has (real ones are positive).
+            row = r.get("_row")
+            sid = -row if isinstance(row, int) and row > 0 else -len(snap.orphan_stops) - 1
         raw = {k: r.get(k) for k in ("exercise_name", "set", "rep", "side",
                                      "seconds_into_work", "rating", "recorded_at")}
         set_no, rep = _int(raw["set"]), _int(raw["rep"])
@@ -814,7 +846,7 @@ class History:
                 stop.recorded_at)
         if any(v is None and raw[k] is not None for k, v in zip(raw, read, strict=True)):
             self._mark("pain_stops", r.get("_row"))
-        snap.stops.append(stop)
+        (snap.orphan_stops if orphan else snap.stops).append(stop)
 
     def _placed(self, s: _Session, snap: _Snapshot) -> datetime | None:
         """When a session happened, for ordering; a damaged start time is replaced if it can be.
@@ -924,7 +956,8 @@ class History:
           is damaged.
 
         A pain stop always counts, however the session ended and however damaged its
-        row: with what can be read of it, and placed last if its time is unreadable.
+        row: with what can be read of it, placed last if its time is unreadable, and for
+        every routine with an exercise of its name if its session is gone.
         """
         snap = self._load(routine_key(routine_path))
         pairs: dict[tuple[str, int], list[_Work]] = {}
@@ -944,6 +977,12 @@ class History:
                 # Unreadable seconds count as a stop outside work: a step down from the level.
                 pain_of.setdefault(pair, PainPoint(p.set or 1, p.rep, p.side, p.seconds or 0.0))
         out: dict[str, list[ExerciseSession]] = {}
+        for p in snap.orphan_stops:
+            if p.name is not None:
+                # Placed when it was recorded (last of all if unreadable), alone.
+                out.setdefault(exercise_key(p.name), []).append(ExerciseSession(
+                    p.session_id, p.recorded_at or _LAST, None, False,
+                    PainPoint(p.set or 1, p.rep, p.side, p.seconds or 0.0), True, None))
         for (name, sid), rows in pairs.items():
             s = snap.sessions[sid]
             started = self._placed(s, snap)

@@ -515,7 +515,8 @@ class Player:
         log = TextLog()
         paused = False
         acknowledged = False
-        problem_shown = False
+        # A problem known before the start was said by the caller; say only new ones.
+        problem_shown = bool(self.recorder.problem)
         pending: list[tuple[Command, int]] = []
 
         def show(planned: object) -> None:

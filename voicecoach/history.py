@@ -154,6 +154,10 @@ class HistoryError(VoicecoachError):
         super().__init__(f"cannot {action} the history at {path}: {problem}")
 
 
+# What a call into sqlite3 raises for a damaged file: its own errors, and (a CPython
+# quirk) UnicodeDecodeError when SQLite's message quotes bytes of a damaged schema.
+SQLITE_FAILURES = (sqlite3.Error, UnicodeDecodeError)
+
 _WAITED = f"another program holds a lock on it (waited {BUSY_TIMEOUT_MS // 1000} s)"
 # SQLite's primary result codes, in words a person can act on.
 _SQLITE_PROBLEMS: dict[str, str] = {
@@ -187,6 +191,8 @@ def _problem(error: BaseException, folder: Path | None = None) -> str:
         if primary == "SQLITE_IOERR":
             return f"a disk read or write failed ({detail})"
         return detail or type(error).__name__
+    if isinstance(error, UnicodeDecodeError):
+        return "the file is damaged (SQLite's own records hold bytes that are not text)"
     if isinstance(error, OSError):
         if error.errno == errno.ENOSPC:
             return _SQLITE_PROBLEMS["SQLITE_FULL"]
@@ -498,14 +504,14 @@ class History:
                                    timeout=BUSY_TIMEOUT_MS / 1000)
         except OSError as e:
             raise HistoryError(path, "open", _problem(e, folder)) from e
-        except sqlite3.Error as e:
+        except SQLITE_FAILURES as e:
             raise HistoryError(path, "open", _problem(e, folder)) from e
         conn.text_factory = _decode
         history = cls(conn, path)
         try:
             history._configure()
             history._migrate()
-        except sqlite3.Error as e:
+        except SQLITE_FAILURES as e:
             conn.close()
             raise HistoryError(path, "open", _problem(e, folder)) from e
         except BaseException:
@@ -547,7 +553,10 @@ class History:
     def schema_version(self) -> int:
         """The schema version of the open file (``PRAGMA user_version``)."""
         with self._lock:
-            return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+            try:
+                return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+            except SQLITE_FAILURES as e:
+                raise self._error("read", e) from e
 
     def _migrate(self) -> None:
         version = self.schema_version
@@ -564,7 +573,17 @@ class History:
                 if int(c.execute("PRAGMA user_version").fetchone()[0]) >= number:
                     continue
                 for statement in _statements(MIGRATIONS[number - 1]):
-                    c.execute(statement)
+                    try:
+                        c.execute(statement)
+                    except sqlite3.OperationalError as e:
+                        if "already exists" not in str(e) and "duplicate column" not in str(e):
+                            raise
+                        # The version was reset (by hand, by another tool) under tables
+                        # that are already there: say that, not SQLite's words alone.
+                        raise HistoryError(
+                            self.path, "open",
+                            f"its schema version {version} does not match its tables "
+                            f"({e})") from e
                 # PRAGMA takes no parameters; number is our own int.
                 c.execute(f"PRAGMA user_version = {number:d}")
 
@@ -577,16 +596,16 @@ class History:
         with self._lock:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as e:
+            except SQLITE_FAILURES as e:
                 raise self._error(action, e) from e
             try:
                 yield self._conn
                 self._conn.execute("COMMIT")
             except BaseException as e:
                 # SQLite may have rolled back already (disk full does): nothing to undo.
-                with suppress(sqlite3.Error):
+                with suppress(*SQLITE_FAILURES):
                     self._conn.execute("ROLLBACK")
-                if isinstance(e, sqlite3.Error):
+                if isinstance(e, SQLITE_FAILURES):
                     raise self._error(action, e) from e
                 raise
 
@@ -600,9 +619,9 @@ class History:
                     names = [d[0] for d in cursor.description or ()]
                     rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
                 finally:
-                    with suppress(sqlite3.Error):
+                    with suppress(*SQLITE_FAILURES):
                         self._conn.execute("COMMIT")
-            except sqlite3.Error as e:
+            except SQLITE_FAILURES as e:
                 raise self._error("read", e) from e
         return rows
 

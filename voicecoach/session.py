@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -188,15 +189,17 @@ def _npy_header_bytes(frames: int) -> int:
 
 def _store_resampled(path: Path, key: str, samples: np.ndarray,
                      note: Callable[[str], None]) -> None:
-    from voicecoach.files import atomic_output, os_error_text
+    from voicecoach.files import atomic_write, os_error_text
     from voicecoach.speech import clear_cache_entry, stats
 
+    # Made in memory first: numpy reports a short write without its errno ("disk full").
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.ascontiguousarray(samples, dtype="<f4"),
+                              allow_pickle=False)
+    buffer.write(_resampled_digest(key, samples))
     clear_cache_entry(path)
     try:
-        with atomic_output(path, private=True) as (tmp,), open(tmp, "wb") as f:
-            np.lib.format.write_array(f, np.ascontiguousarray(samples, dtype="<f4"),
-                                      allow_pickle=False)
-            f.write(_resampled_digest(key, samples))
+        atomic_write(path, buffer.getvalue(), private=True)
     except OSError as exc:
         stats.cache_write_failures += 1
         note(f"resampled speech could not be saved in the cache {path.parent} "

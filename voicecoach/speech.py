@@ -310,9 +310,17 @@ def open_cache_entry(path: Path, max_bytes: int) -> BinaryIO | None:
 
 
 def clear_cache_entry(path: Path) -> None:
-    """Make way for a new entry where a damaged one is an empty directory (else leave it)."""
+    """Make way for a new entry: remove a symlink or an empty directory in its place.
+
+    The cache writes neither, so either is damage. A symlink must go before the write,
+    which would otherwise go through it and replace whatever it points to; a directory
+    that is not empty is left alone (the write then fails and is reported).
+    """
     with contextlib.suppress(OSError):
-        if stat.S_ISDIR(os.lstat(path).st_mode):
+        mode = os.lstat(path).st_mode
+        if stat.S_ISLNK(mode):
+            os.unlink(path)
+        elif stat.S_ISDIR(mode):
             os.rmdir(path)
 
 

@@ -278,3 +278,48 @@ def test_a_missing_backend_says_how_to_install_it(tmp_path: Path, blocker: str) 
         assert message.startswith("No speech engine is available")
         assert "sudo apt-get install espeak-ng libespeak-ng1" in message
         assert "sudo dnf install espeak-ng" in message
+
+
+# In the spawned workers only: the second worker to start reports "ready" only after the
+# parent has finished with the first one and closed its pipe, which used to end in a
+# BrokenPipeError traceback on the user's terminal.
+LATE_SECOND_WORKER = """
+import os, sys
+if "--multiprocessing-fork" in sys.argv:
+    try:
+        os.close(os.open(os.environ["VOICECOACH_TEST_LOCK"], os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        import multiprocessing.connection as mc
+        _send = mc.Connection.send
+        def send(self, obj):
+            if obj == ("ready",):
+                while True:
+                    try:
+                        self.recv()
+                    except EOFError:
+                        break
+            return _send(self, obj)
+        mc.Connection.send = send
+"""
+LATE_CALLER = """
+import sys, tempfile
+from pathlib import Path
+from voicecoach.speech import VoiceSettings, synthesize
+if __name__ == "__main__":
+    clips = synthesize(["1", "2"], VoiceSettings(name="en-us"), Path(tempfile.mkdtemp()),
+                       workers=2)
+    print(sorted(clips), all(c.samples.size > 0 for c in clips.values()))
+"""
+
+
+def test_a_worker_that_starts_after_the_work_is_done_exits_without_a_traceback(
+        tmp_path: Path) -> None:
+    (tmp_path / "sitecustomize.py").write_text(LATE_SECOND_WORKER)
+    (tmp_path / "caller.py").write_text(LATE_CALLER)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)]),
+           "VOICECOACH_TEST_LOCK": str(tmp_path / "first-worker")}
+    result = subprocess.run([sys.executable, str(tmp_path / "caller.py")], env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "['1', '2'] True\n"
+    assert result.stderr == ""

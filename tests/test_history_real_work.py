@@ -28,6 +28,7 @@ from click.testing import CliRunner
 from conftest import VOICECOACH
 
 from voicecoach.cli import cli
+from voicecoach.errors import VoicecoachError
 from voicecoach.history import History, routine_key, timeline_hash
 from voicecoach.keys import Key
 from voicecoach.player import Player, PlayResult, Recorder, SessionInfo, is_preview
@@ -385,3 +386,21 @@ def test_a_real_text_session_at_real_speed_is_recorded_and_progresses(
     compiled = subprocess.run([*VOICECOACH, "compile", str(file)], env=env,
                               capture_output=True, text=True, timeout=60, check=False)
     assert "Alpha: 1 x 1 x 2 s holds -> 1 x 1 x 3 s holds (progress)" in compiled.stdout
+
+
+def test_a_session_whose_sound_device_never_opened_leaves_no_session(
+        tmp_path: Path, history: History, monkeypatch: pytest.MonkeyPatch) -> None:
+    # No sound server at all (a socket that is not there): the stream cannot open.
+    monkeypatch.setenv("PULSE_SERVER", f"unix:{tmp_path}/no-server-here")
+    monkeypatch.setenv("VOICECOACH_CACHE_DIR", str(tmp_path / "cache"))
+    file = routine(tmp_path)
+    today = load_today(str(file), history)
+    plan, mixer = build_mixer(today.timeline, prepare_silent(today.timeline, 48_000))
+    recorder = Recorder(history, today.routine, SessionInfo(
+        str(today.path), today.routine.title, timeline_hash(today.timeline), today.written))
+    recorder.start()
+    assert rows(history, "SELECT outcome FROM sessions") == [("running",)]
+    player = Player(today.timeline, plan, mixer, recorder, device=0, out=lambda _: None)
+    with pytest.raises(VoicecoachError):
+        player.run()
+    assert rows(history, "SELECT COUNT(*) FROM sessions") == [(0,)]

@@ -311,6 +311,8 @@ def play(ctx: click.Context, routine: str, text: bool, speed: float, device: str
     Keys: Space pause/resume, x or Esc stop (pain), n next exercise, b back to the start
     of the set, q quit.
     """
+    import contextlib
+
     from voicecoach.history import timeline_hash
     from voicecoach.player import PREVIEW_NOTE, Player, Recorder, SessionInfo, is_preview
     from voicecoach.program import load_today
@@ -348,7 +350,9 @@ def play(ctx: click.Context, routine: str, text: bool, speed: float, device: str
     player = Player(today.timeline, plan, mixer, recorder, text=text, speed=speed,
                     device=None if text else device_index)
     result = player.run()
-    click.echo(session_summary(result), err=True)
+    # A terminal that hung up (SIGHUP) cannot show it; the session is recorded anyway.
+    with contextlib.suppress(OSError):
+        click.echo(session_summary(result), err=True)
     if result.underflows:
         click.echo(f"note: the audio device ran short {result.underflows} time(s) (a busy "
                    "machine?); each costs a few ms of timing", err=True)

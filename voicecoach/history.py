@@ -726,6 +726,19 @@ class History:
                      outcome = CASE WHEN outcome = 'stop_pain' THEN outcome ELSE ? END
                    WHERE id = ?""", (_iso(at), outcome, session_id))
 
+    def discard_session(self, session_id: int) -> bool:
+        """Delete a session in which nothing was recorded (it never played); True if it was.
+
+        A session with any work or a pain stop is never deleted.
+        """
+        with self._tx() as c:
+            cur = c.execute(
+                """DELETE FROM sessions WHERE id = ?
+                     AND NOT EXISTS (SELECT 1 FROM work WHERE session_id = ?)
+                     AND NOT EXISTS (SELECT 1 FROM pain_stops WHERE session_id = ?)""",
+                (session_id, session_id, session_id))
+            return cur.rowcount > 0
+
     def add_pain_note(self, rating: int, text: str | None = None,
                       exercise_name: str | None = None, at: datetime | None = None) -> int:
         """Record how the back feels (0-10), outside any session; returns the note's id."""

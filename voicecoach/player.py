@@ -220,6 +220,16 @@ class Recorder:
         except HistoryError as error:
             self._failed(error)
 
+    def discard(self) -> None:
+        """Take back the start of a session that never played (nothing recorded in it)."""
+        if self.history is None or self.session_id is None or self.stop_id is not None:
+            return
+        try:
+            if self.history.discard_session(self.session_id):
+                self.session_id = None
+        except HistoryError as error:
+            self._failed(error)
+
     def note(self) -> str:
         """What the history did not get, for the summary ("" when all was recorded).
 
@@ -374,6 +384,12 @@ class Player:
                         interrupted = True
                     except SystemExit as request:
                         exiting = request
+            except BaseException:
+                # Nothing ever played (the sound device would not open): no session took
+                # place, so none is left in the history.
+                if self.mixer.output_frames == 0:
+                    self.recorder.discard()
+                raise
             finally:
                 if reader is not None:
                     reader.stop(raise_error=False)

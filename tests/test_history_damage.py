@@ -283,6 +283,9 @@ def test_a_history_locked_by_another_program_is_read_and_writes_give_up_with_a_m
         home: Path) -> None:
     import sys
 
+    # A session left 'running' by a killed process: opening would tidy it up, but must
+    # not wait on the lock to do so (it is read as crashed either way).
+    edit(home, "UPDATE sessions SET outcome = 'running', pid = 0 WHERE id = 1")
     locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(db_of(home))],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
@@ -290,6 +293,8 @@ def test_a_history_locked_by_another_program_is_read_and_writes_give_up_with_a_m
         # Reading a WAL database never waits for a writer.
         code, out, err = run("compile", str(home / "back.toml"))
         assert code == 0 and REGRESSED in out and err == ""
+        code, out, err = run("history")
+        assert code == 0 and "interrupted" in out
         code, _, err = run("pain", "5")
         assert code == 1
         assert err == (f"cannot record in the history at {db_of(home)}: another program "
@@ -474,3 +479,21 @@ def test_a_full_disk_is_said_as_disk_full(home: Path, tiny_disk: Path,
     code, _, err = run("compile", str(home / "back.toml"))
     assert code == 0
     one_warning(err, "disk full", "using the routine's own doses", ADVICE)
+
+
+def test_a_pain_stop_that_cannot_be_recorded_says_so_and_tells_the_person_to_go_lower(
+        home: Path) -> None:
+    from test_history_real_work import at_work, play
+
+    from voicecoach.cli import session_summary
+
+    said: list[str] = []
+    with read_only(db_of(home)), History.open(home / "data") as history:
+        result, _ = play(history, home / "back.toml", preview=True, said=said,
+                         keys=[(at_work("Side plank", 1, 2.0), "x")])
+    assert "Stopped for pain: NOT recorded: the file is read-only. Release the brace and " \
+           "breathe easily." in said
+    assert result.outcome == "stop_pain" and not result.pain_recorded
+    assert result.record_note == "the file is read-only"
+    assert session_summary(result).endswith(
+        "(NOT recorded: the file is read-only). Next time, start lower yourself.")

@@ -93,15 +93,19 @@ def at_start(player: Player) -> bool:
 
 
 def play(history: History | None, file: Path, *, keys: list[tuple[Condition, str]] = (),
-         speed: float = 50.0, preview: bool = False) -> tuple[PlayResult, Recorder]:
-    """Play ``file`` as today's session on the text clock, pressing ``keys`` when due."""
+         speed: float = 50.0, preview: bool = False,
+         said: list[str] | None = None) -> tuple[PlayResult, Recorder]:
+    """Play ``file`` as today's session on the text clock, pressing ``keys`` when due.
+
+    What the player says on stderr is appended to ``said``.
+    """
     today = load_today(str(file), history)
     plan, mixer = build_mixer(today.timeline, prepare_silent(today.timeline))
     recorder = Recorder(history, today.routine, SessionInfo(
         str(today.path), today.routine.title, timeline_hash(today.timeline), today.written),
         preview=preview)
     recorder.start()
-    said: list[str] = []
+    said = [] if said is None else said
     player = Player(today.timeline, plan, mixer, recorder, text=True, speed=speed,
                     out=said.append)
     script = threading.Thread(target=press_when_due, args=(player, list(keys)), daemon=True)

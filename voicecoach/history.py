@@ -40,6 +40,7 @@ from voicecoach.timeline import Timeline
 DATA_DIR_ENV = "VOICECOACH_DATA_DIR"
 DB_NAME = "history.sqlite3"
 BUSY_TIMEOUT_MS = 5000
+RECOVER_TIMEOUT_MS = 200
 
 Outcome = Literal["completed", "quit", "stop_pain", "device_lost", "crashed", "running"]
 OUTCOMES: tuple[Outcome, ...] = ("completed", "quit", "stop_pain", "device_lost", "crashed",
@@ -643,14 +644,20 @@ class History:
             dead = [r["id"] for r in rows if not _pid_alive(_int(r["pid"]))]
             if not dead:
                 return
+            # Not worth the full busy timeout: a command that only reads would wait 5 s
+            # for another program's lock just to tidy up.
+            self._conn.execute(f"PRAGMA busy_timeout = {RECOVER_TIMEOUT_MS}")
             with self._tx() as c:
                 for session_id in dead:
                     c.execute(
                         """UPDATE sessions SET outcome = 'crashed', ended_at = COALESCE(
                              (SELECT MAX(at) FROM work WHERE session_id = ?), started_at)
                            WHERE id = ? AND outcome = 'running'""", (session_id, session_id))
-        except HistoryError:
+        except (HistoryError, *SQLITE_FAILURES):
             return
+        finally:
+            with suppress(*SQLITE_FAILURES):
+                self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     # --- Writing, one transaction per event ---------------------------------------------
 

@@ -168,10 +168,10 @@ class Recorder:
     def _record_pain(self) -> None:
         # Tried when the stop happens and once more at the end: a lock may have gone.
         stop = self._stop
-        if stop is None or self.stop_id is not None or self.history is None:
+        if stop is None or self.stop_id is not None:
             return
         self._pain_tries += 1
-        if not self._ensure_session():
+        if self.history is None or not self._ensure_session():  # or it refuses to record
             return
         assert self.session_id is not None
         try:
@@ -438,7 +438,7 @@ class Player:
         if self.recorder.pain_recorded:
             return "recorded"
         if self.recorder.pain_failed:
-            return f"NOT recorded: {self.recorder.problem}"
+            return f"NOT recorded: {self.recorder.note()}"
         return "recording..."
 
     def _view(self):  # -> PlayerView

@@ -218,3 +218,18 @@ def test_the_text_log_prints_one_plain_line_per_cue() -> None:
     ]
     assert "\x1b" not in out.getvalue()
     assert format_cue(Cue(3725.0, "rest", text="Rest.")) == "[62:05] REST      Rest."
+
+
+def test_key_events_print_in_the_cue_lines_own_format() -> None:
+    out = io.StringIO()
+    log = TextLog(out)
+    log.cue(Cue(19.0, "count", text="Rep 2"))
+    log.event(19.4, "paused", "Space to resume")
+    log.event(19.4, "resumed")
+    log.event(42.0, "next", "skipped to Bravo, set 1")
+    assert out.getvalue().splitlines() == [
+        "[00:19] COUNT     Rep 2",
+        "[00:19] PAUSED    Space to resume",
+        "[00:19] RESUMED",
+        "[00:42] NEXT      skipped to Bravo, set 1",
+    ]

@@ -124,6 +124,23 @@ def test_a_pipe_is_not_a_terminal_and_reading_gives_nothing() -> None:
     os.close(w)
 
 
+def test_without_a_terminal_sigterm_and_sighup_still_end_the_program_cleanly() -> None:
+    # Under `timeout` or a service manager there is no terminal to restore, but the
+    # default action of SIGTERM would kill the program before it records how it ended.
+    r, w = os.pipe()
+    before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
+    with os.fdopen(r) as stream, RawKeys(stream) as keys:
+        assert keys.available is False
+        for signum in before:
+            assert signal.getsignal(signum) == keys._on_exit_signal
+        with pytest.raises(SystemExit) as ended:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(HANG_S)  # the handler raises here, at once
+        assert ended.value.code == 128 + signal.SIGTERM
+    os.close(w)
+    assert {s: signal.getsignal(s) for s in before} == before
+
+
 def test_a_key_reader_without_a_terminal_starts_no_thread() -> None:
     r, w = os.pipe()
     seen: list[Key] = []

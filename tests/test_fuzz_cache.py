@@ -75,8 +75,9 @@ def _damage(path: Path, how: str, others: list[Path], data: st.DataObject) -> No
                                                (frames - 1,), (0,), (frames, 2), ()]))
             path.write_bytes(_npy_header("<f4", shape) + raw[128:])
         else:  # a WAV whose data chunk claims 2**32 - 1 bytes
-            at = raw.index(b"data")
-            path.write_bytes(raw[:at + 4] + struct.pack("<I", 2**32 - 1) + raw[at + 8:])
+            at = raw.find(b"data")
+            if at >= 0:  # (not in a file an earlier damage cut short)
+                path.write_bytes(raw[:at + 4] + struct.pack("<I", 2**32 - 1) + raw[at + 8:])
     elif how == "wrong dtype":
         if path.suffix == ".npy":
             frames = (len(raw) - 128 - 32) // 4
@@ -85,8 +86,9 @@ def _damage(path: Path, how: str, others: list[Path], data: st.DataObject) -> No
                 ("<i2", (frames * 2,)), ("<c8", (frames // 2,)), ("|u1", (frames * 4,))]))
             path.write_bytes(_npy_header(descr, shape) + raw[128:])
         else:  # 32-bit integer PCM in place of float: format tag 1, not 3
-            at = raw.index(b"fmt ")
-            path.write_bytes(raw[:at + 8] + struct.pack("<H", 1) + raw[at + 10:])
+            at = raw.find(b"fmt ")
+            if at >= 0:
+                path.write_bytes(raw[:at + 8] + struct.pack("<H", 1) + raw[at + 10:])
     elif how in ("directory", "full directory"):
         path.unlink()
         path.mkdir()

@@ -186,7 +186,7 @@ def _problem(error: BaseException, folder: Path | None = None) -> str:
             return _SQLITE_PROBLEMS["SQLITE_FULL"]
         if primary in _SQLITE_PROBLEMS:
             return _SQLITE_PROBLEMS[primary]
-        detail = " ".join(str(error).split())
+        detail = _printable(str(error))
         if primary == "SQLITE_CORRUPT":
             return f"the file is damaged ({detail})"
         if primary == "SQLITE_IOERR":
@@ -198,7 +198,18 @@ def _problem(error: BaseException, folder: Path | None = None) -> str:
         if error.errno == errno.ENOSPC:
             return _SQLITE_PROBLEMS["SQLITE_FULL"]
         return error.strerror or str(error)
-    return " ".join(str(error).split()) or type(error).__name__
+    return _printable(str(error)) or type(error).__name__
+
+
+def _printable(text: str) -> str:
+    """``text`` on one line with every control character escaped.
+
+    SQLite's messages quote the damaged schema itself: raw, its bytes could move the
+    cursor, recolor or clear the terminal, or break the one-line message.
+    """
+    text = " ".join(text.split())
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
 
 
 def _disk_full(folder: Path | None) -> bool:
@@ -584,7 +595,7 @@ class History:
                         raise HistoryError(
                             self.path, "open",
                             f"its schema version {version} does not match its tables "
-                            f"({e})") from e
+                            f"({_printable(str(e))})") from e
                 # PRAGMA takes no parameters; number is our own int.
                 c.execute(f"PRAGMA user_version = {number:d}")
 

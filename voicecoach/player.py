@@ -316,7 +316,7 @@ class Player:
             self._note_skip()
         frame = self.mixer.output_frames
         self.mixer.send(command)
-        if jump:
+        if jump and self.text:  # the live panel shows where a jump led by itself
             self.jumps.put((command, frame))
 
     def _note_skip(self) -> None:

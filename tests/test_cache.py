@@ -21,8 +21,9 @@ import pytest
 import soundfile
 
 from voicecoach import speech
+from voicecoach.dsp import resample
 from voicecoach.model import Exercise, Routine
-from voicecoach.session import Prepared, VoiceChoice, prepare_speech
+from voicecoach.session import Prepared, VoiceChoice, prepare_speech, resampled_frames
 from voicecoach.speech import (
     REFERENCE_PHRASES,
     Clip,
@@ -319,3 +320,15 @@ def test_a_full_disk_while_storing_goes_on_without_caching(
     assert notes[1] == (f"resampled speech could not be saved in the cache "
                         f"{cache / 'speech-48000'} (disk full); the session goes on, and it "
                         "will be made again next time")
+
+
+@pytest.mark.parametrize(("from_rate", "to_rate"), [(22050, 48000), (22050, 44100),
+                                                    (22050, 16000), (24000, 48000),
+                                                    (44100, 48000), (96000, 48000)])
+def test_the_length_a_resampled_entry_must_have_is_the_resamplers(
+        from_rate: int, to_rate: int) -> None:
+    # An entry of any other length is refused unread, so this must be exact (soxr rounds
+    # halves up, not to even), or the cache would never hit.
+    for frames in [1, 2, 3, 7, 1001, 2205, 12_345, 216_676, 333_333]:
+        made = resample(np.zeros(frames, dtype=np.float32), from_rate, to_rate)
+        assert resampled_frames(frames, from_rate, to_rate) == made.size, frames

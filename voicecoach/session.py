@@ -67,6 +67,9 @@ def prepare_speech(timeline: Timeline, routine: Routine, choice: VoiceChoice, sa
     from voicecoach.paths import config_dir
     from voicecoach.speech import private_cache_folder, synthesize
 
+    # Tones first: a tone file that must be fixed is reported before any synthesis.
+    overrides = config_dir() / "earcons"
+    tones = {name: earcon(name, samplerate, overrides) for name in TONES}
     notes: dict[str, None] = {}
     phrases = list(dict.fromkeys([*timeline.phrases(), *extra_phrases()]))
     settings = voice_settings(routine, choice)
@@ -77,8 +80,6 @@ def prepare_speech(timeline: Timeline, routine: Routine, choice: VoiceChoice, sa
         folder = private_cache_folder(cache_dir / f"speech-{samplerate}", notes.setdefault)
     audio = {text: _at_rate(folder, clip, samplerate, notes.setdefault)
              for text, clip in clips.items()}
-    overrides = config_dir() / "earcons"
-    tones = {name: earcon(name, samplerate, overrides) for name in TONES}
     extra = {text: audio[text] for text in extra_phrases()}
     if on_note is not None:
         for message in notes:

@@ -92,7 +92,10 @@ class VoiceSettings:
 
 @dataclass(frozen=True)
 class Clip:
-    """One synthesized phrase: ``samples`` float32, shape ``(frames,)``, mono, in [-1, 1]."""
+    """One synthesized phrase: ``samples`` float32, shape ``(frames,)``, mono, in [-1, 1].
+
+    The clips `synthesize` returns are at the speech level, within ±`dsp.CEILING`.
+    """
 
     samples: np.ndarray
     samplerate: int

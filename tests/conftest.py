@@ -64,6 +64,40 @@ def write_routine(folder: Path, text: str = TINY_ROUTINE, name: str = "tiny.toml
     return path
 
 
+def record_training(data: Path, routine: Path, count: int = 2) -> None:
+    """``count`` completed, pain-free sessions of ``routine`` in a real history file.
+
+    As a player records them: every bout finished, and each session as long as its
+    timeline (a session shorter than its work is not training and would not count).
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from voicecoach.history import History, timeline_hash
+    from voicecoach.routine import load_routine
+    from voicecoach.timeline import compile_routine
+
+    loaded = load_routine(routine)
+    timeline = compile_routine(loaded)
+    now = datetime.now(UTC)
+    with History.open(data) as history:
+        for k in range(count):
+            start = now - timedelta(days=count - k)
+            sid = history.start_session(str(routine), loaded.title, timeline_hash(timeline),
+                                        started_at=start)
+            for ex in loaded.exercises:
+                for s, reps in enumerate(ex.reps, start=1):
+                    for side in ex.side_names:
+                        for rep in range(1, reps + 1):
+                            history.record_work(
+                                sid, exercise_index=ex.index, exercise_name=ex.name,
+                                kind=ex.kind, set=s, rep=rep, side=side,
+                                seconds=(ex.hold if ex.kind == "hold" else ex.duration
+                                         if ex.kind == "timed" else ex.tempo) or 0.0,
+                                at=start)
+            history.end_session(sid, "completed",
+                                at=start + timedelta(seconds=timeline.duration))
+
+
 # --- The environment ---------------------------------------------------------------------
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import soundfile
 from click.testing import CliRunner
+from conftest import record_training
 
 from voicecoach.cli import cli
 
@@ -155,18 +156,18 @@ def test_render_refuses_an_unknown_format_before_any_work(env: Path) -> None:
     assert code == 1 and "unknown file type" in err
 
 
-def test_text_play_records_a_completed_session_and_history_shows_it(env: Path) -> None:
+def test_a_text_preview_records_nothing_and_history_shows_recorded_sessions(env: Path) -> None:
     path = write(env / "short.toml", SHORT)
     code, _, err = run("play", path, "--text", "--speed", "500")
     assert code == 0, err
-    assert "no key controls" in err and "Session complete" in err
-    db = sqlite3.connect(env / "data" / "history.sqlite3")
-    assert db.execute("select outcome from sessions").fetchall() == [("completed",)]
-    assert db.execute("select count(*) from work where completed = 1").fetchone() == (4,)
+    assert "no key controls" in err and "preview: not recorded" in err
+    db = env / "data" / "history.sqlite3"
+    assert sqlite3.connect(db).execute("select count(*) from sessions").fetchone() == (0,)
+    record_training(env / "data", Path(path), count=1)
     code, out, _ = run("history")
     assert code == 0 and "Short" in out and "completed" in out
     code, out, _ = run("history", "--json")
-    assert json.loads(out)
+    assert [s["outcome"] for s in json.loads(out)["sessions"]] == ["completed"]
     code, out, _ = run("history", "--csv")
     assert out.splitlines()[0].startswith("record")
 
@@ -181,8 +182,7 @@ def test_pain_notes_are_recorded(env: Path) -> None:
 
 def test_progress_after_two_pain_free_sessions_writes_back_keeping_comments(env: Path) -> None:
     path = write(env / "short.toml", SHORT)
-    for _ in range(2):
-        assert run("play", path, "--text", "--speed", "500")[0] == 0
+    record_training(env / "data", Path(path), count=2)
     code, out, _ = run("compile", path)
     assert "Adapted from your history" in out and "Side plank" in out
     code, out, _ = run("progress", path, "--write")

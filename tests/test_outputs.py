@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 import soundfile
 from click.testing import CliRunner
+from conftest import record_training
 
 from voicecoach.cli import cli
 from voicecoach.errors import VoicecoachError
 from voicecoach.files import atomic_output, atomic_write, check_output_paths, os_error_text
 from voicecoach.history import History
 from voicecoach.paths import shipped_routines
-from voicecoach.timeline import compile_routine
 
 ROUTINE = """\
 [routine]
@@ -307,31 +307,10 @@ def test_io_errors_read_as_plain_words() -> None:
 # --- Write-back never rewrites what it must not ---------------------------------------------
 
 
-def completed_sessions(data: Path, routine: Path, count: int = 2) -> None:
-    """``count`` completed pain-free sessions of ``routine`` in a real history file."""
-    from voicecoach.history import timeline_hash
-    from voicecoach.routine import load_routine
-
-    loaded = load_routine(routine)
-    with History.open(data) as history:
-        for _ in range(count):
-            sid = history.start_session(str(routine), loaded.title,
-                                        timeline_hash(compile_routine(loaded)))
-            for ex in loaded.exercises:
-                for s, reps in enumerate(ex.reps, start=1):
-                    for side in ex.side_names:
-                        for rep in range(1, reps + 1):
-                            history.record_work(
-                                sid, exercise_index=ex.index, exercise_name=ex.name,
-                                kind=ex.kind, set=s, rep=rep, side=side,
-                                seconds=ex.hold or 0.0)
-            history.end_session(sid, "completed")
-
-
 def test_progress_write_refuses_a_shipped_routine_and_says_how_to_copy_it(env: Path) -> None:
     shipped = shipped_routines()["quick-five"]
     before = shipped.read_bytes()
-    completed_sessions(env / "data", shipped)
+    record_training(env / "data", shipped)
 
     code, _, err = run("progress", "quick-five", "--write")
 
@@ -342,7 +321,7 @@ def test_progress_write_refuses_a_shipped_routine_and_says_how_to_copy_it(env: P
 
 def test_new_from_copies_a_routine_with_todays_levels(env: Path) -> None:
     shipped = shipped_routines()["quick-five"]
-    completed_sessions(env / "data", shipped)
+    record_training(env / "data", shipped)
     copy = env / "mine.toml"
 
     code, _, err = run("new", "--from", "quick-five", str(copy))
@@ -363,7 +342,7 @@ def test_new_from_copies_a_routine_with_todays_levels(env: Path) -> None:
 
 def test_progress_write_refuses_a_read_only_routine(env: Path) -> None:
     routine = routine_file(env)
-    completed_sessions(env / "data", routine)
+    record_training(env / "data", routine)
     routine.chmod(0o444)
     code, _, err = run("progress", str(routine), "--write")
     assert code == 1 and "read-only" in err
@@ -374,7 +353,7 @@ def test_progress_write_refuses_a_routine_in_a_read_only_folder(env: Path) -> No
     folder = env / "ro"
     folder.mkdir()
     routine = routine_file(folder)
-    completed_sessions(env / "data", routine)
+    record_training(env / "data", routine)
     folder.chmod(0o555)
     try:
         code, _, err = run("progress", str(routine), "--write")
@@ -387,7 +366,7 @@ def test_progress_write_refuses_a_routine_in_a_read_only_folder(env: Path) -> No
 def test_progress_write_keeps_a_byte_order_mark(env: Path) -> None:
     routine = env / "bom.toml"
     routine.write_bytes(b"\xef\xbb\xbf" + ROUTINE.encode())
-    completed_sessions(env / "data", routine)
+    record_training(env / "data", routine)
     code, _, err = run("progress", str(routine), "--write")
     assert code == 0, err
     data = routine.read_bytes()
@@ -397,7 +376,7 @@ def test_progress_write_keeps_a_byte_order_mark(env: Path) -> None:
 def test_progress_write_onto_a_full_disk_leaves_the_routine_whole(env: Path,
                                                                   small_disk: Path) -> None:
     routine = routine_file(small_disk)
-    completed_sessions(env / "data", routine)
+    record_training(env / "data", routine)
     fill(small_disk)
     code, _, err = run("progress", str(routine), "--write")
     assert code == 1 and "disk full" in err and "unchanged" in err

@@ -332,3 +332,22 @@ def test_the_length_a_resampled_entry_must_have_is_the_resamplers(
     for frames in [1, 2, 3, 7, 1001, 2205, 12_345, 216_676, 333_333]:
         made = resample(np.zeros(frames, dtype=np.float32), from_rate, to_rate)
         assert resampled_frames(frames, from_rate, to_rate) == made.size, frames
+
+
+def test_a_resampled_entry_whose_header_is_not_python_is_made_again(
+        prepared: tuple[Path, Prepared], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+        ) -> None:
+    # Found by the fuzz: a header dict that is never closed made numpy's parser raise
+    # tokenize.TokenError, which is neither ValueError nor OSError.
+    cache = Path(shutil.copytree(prepared[0], tmp_path / "cache"))
+    monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(tmp_path / "config"))
+    path = sorted((cache / "speech-48000").glob("*.npy"))[0]
+    data = path.read_bytes()
+    header = b"{'descr': '<f4', 'fortran_order': False, 'shape': (1000,), "
+    header += b" " * (117 - len(header)) + b"\n"
+    path.write_bytes(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header
+                     + data[128:])
+
+    again = prepare_speech(TIMELINE, ROUTINE, VoiceChoice(name="en-us"), 48_000, cache)
+
+    same_prepared(again, prepared[1])

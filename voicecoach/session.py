@@ -171,7 +171,9 @@ def _load_resampled(path: Path, key: str, frames: int) -> np.ndarray | None:
                 raise ValueError("not this clip")
             samples = np.fromfile(handle, dtype="<f4", count=frames)
             digest = handle.read(_DIGEST_BYTES)
-        except (OSError, ValueError, EOFError, SyntaxError, TypeError, MemoryError):
+        except Exception:
+            # Whatever the bytes made numpy's header parser raise (ValueError,
+            # SyntaxError, tokenize.TokenError, ...), the entry is damaged: made again.
             stats.cache_rejected += 1
             return None
     if (samples.shape != (frames,) or digest != _resampled_digest(key, samples)

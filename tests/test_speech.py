@@ -323,3 +323,39 @@ def test_a_worker_that_starts_after_the_work_is_done_exits_without_a_traceback(
     assert result.returncode == 0, result.stderr
     assert result.stdout == "['1', '2'] True\n"
     assert result.stderr == ""
+
+
+def _speak_in_a_child(settings: VoiceSettings, text: str, path: Path,
+                      engine_rate_before: int | None) -> np.ndarray:
+    """Speak ``text`` as a worker's child does; optionally leave the engine at another rate."""
+    import pyttsx3.drivers.espeak  # noqa: F401  (loaded before the fork, as a worker does)
+    from pyttsx3.drivers import _espeak
+
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            speech._silence_stdout()
+            engine = speech._init_engine()
+            if engine_rate_before is not None:
+                # What a lost race between the driver's start and the voice leaves.
+                _espeak.SetParameter(_espeak.RATE, engine_rate_before, 0)
+                _espeak.Synchronize()
+            errors = speech._configure(engine, settings)
+            speech._speak_to_file(engine, errors, text, path)
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    samples, rate = soundfile.read(path, dtype="float32")
+    return trim_silence(samples, rate)
+
+
+def test_a_phrase_does_not_depend_on_the_rate_the_engine_was_left_at(tmp_path: Path) -> None:
+    # Under load a clip once came out at espeak-ng's own 175 words a minute instead of
+    # pyttsx3's 200: whatever state the engine starts in, the settings decide the clip.
+    text = "Relax. Rest 30 seconds."
+    clean = _speak_in_a_child(SETTINGS, text, tmp_path / "clean.wav", None)
+    left_slow = _speak_in_a_child(SETTINGS, text, tmp_path / "slow.wav", 175)
+    assert left_slow.tobytes() == clean.tobytes()

@@ -75,6 +75,8 @@ _DIGEST_PREFIX = "voicecoach sha256 "
 REFERENCE_PHRASES = (SAFETY_MESSAGE, PAIN_QUESTION, RESUMING)
 # The espeak driver always writes 22050 Hz; used for the empty clip of a blank phrase.
 ESPEAK_SAMPLERATE = 22050
+# pyttsx3's espeak driver speaks at this rate (words a minute) unless told otherwise.
+ESPEAK_DEFAULT_RATE = 200
 
 
 @dataclass(frozen=True)
@@ -506,10 +508,19 @@ def _configure(engine: Any, settings: VoiceSettings) -> list[BaseException]:
     engine.connect("error", on_error)
     if settings.name is not None:
         engine.setProperty("voice", _match_voice(settings.name, _voice_infos(engine)))
-    if settings.rate is not None:
-        engine.setProperty("rate", settings.rate)
-    if settings.volume is not None:
-        engine.setProperty("volume", settings.volume)
+    rate, volume = settings.rate, settings.volume
+    if _driver_name() == "espeak":
+        # pyttsx3's espeak driver sets rate 200 and volume 1.0 as it starts, but espeak-ng
+        # applies them later in its own thread, while a voice is set at once: under load
+        # the two could cross, and a phrase came out at espeak-ng's own 175 words a
+        # minute (seen once: the safety message 1.6 s longer, and with it the voice's
+        # level). Set both every time, after the voice: queued behind it, before the text.
+        rate = ESPEAK_DEFAULT_RATE if rate is None else rate
+        volume = 1.0 if volume is None else volume
+    if rate is not None:
+        engine.setProperty("rate", rate)
+    if volume is not None:
+        engine.setProperty("volume", volume)
     return errors
 
 

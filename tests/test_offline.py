@@ -95,7 +95,7 @@ def test_render_and_text_play_work_with_every_socket_refused(tmp_path, vc_env):
                             stdin=subprocess.DEVNULL, capture_output=True, text=True,
                             timeout=120)
     assert played.returncode == 0, played.stderr
-    assert "Session complete" in played.stderr
+    assert "Preview complete" in played.stderr
 
     lines = log.read_text().splitlines()
     refused = [line for line in lines if "refused" in line]

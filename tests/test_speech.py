@@ -325,41 +325,16 @@ def test_a_worker_that_starts_after_the_work_is_done_exits_without_a_traceback(
     assert result.stderr == ""
 
 
-# One phrase spoken as a worker's child speaks it (a fresh engine in a fresh process),
-# optionally with the engine first left at another rate.
-SPEAK_ONCE = """
-import sys
-from pathlib import Path
-from voicecoach import speech
-from pyttsx3.drivers import _espeak
-out, text, rate_before = sys.argv[1], sys.argv[2], int(sys.argv[3])
-engine = speech._init_engine()
-if rate_before:
-    # What a lost race between the driver's start and the voice change leaves.
-    _espeak.SetParameter(_espeak.RATE, rate_before, 0)
-    _espeak.Synchronize()
-errors = speech._configure(engine, speech.VoiceSettings(name="en-us"))
-speech._speak_to_file(engine, errors, text, Path(out))
-"""
-
-
-def _speak_once(tmp_path: Path, text: str, rate_before: int) -> np.ndarray:
-    script = tmp_path / "speak_once.py"
-    script.write_text(SPEAK_ONCE)
-    out = tmp_path / f"{rate_before}.wav"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, str(script), str(out), text, str(rate_before)],
-                          env=env, capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    samples, rate = soundfile.read(out, dtype="float32")
-    return trim_silence(samples, rate)
-
-
-def test_a_phrase_does_not_depend_on_the_rate_the_engine_was_left_at(tmp_path: Path) -> None:
-    # Under load a clip once came out at espeak-ng's own 175 words a minute instead of
-    # pyttsx3's 200: whatever state the engine starts in, the settings decide the clip.
-    text = "Relax. Rest 30 seconds."
-    clean = _speak_once(tmp_path, text, 0)
-    left_slow = _speak_once(tmp_path, text, 175)
-    assert left_slow.size > 0
-    assert left_slow.tobytes() == clean.tobytes()
+def test_every_phrase_is_spoken_at_the_rate_asked_for_however_the_workers_run(
+        tmp_path: Path) -> None:
+    # pyttsx3's espeak driver applied the rate in espeak-ng's own thread, racing the
+    # voice: under load about one phrase in ten came out at 200 (or 175) words a minute
+    # instead of the 100 asked for, and was cached so.
+    slow = VoiceSettings(name="en-us", rate=100)
+    phrases = [f"Rep {n}" for n in range(1, 11)] + [f"Set {n} of 10." for n in range(1, 11)] + [
+        "Breathe in", "Breathe out", "Rest.", "Halfway.", "Relax. Right side next.",
+        "Keep the hips level.", "Bird dog.", "Dead bug.", "Side plank.", "Curl-up."]
+    at_100 = synthesize(phrases, slow, tmp_path / "slow", workers=2)
+    at_200 = synthesize(phrases, SETTINGS, tmp_path / "normal", workers=2)
+    too_fast = [text for text in phrases if at_100[text].seconds < 1.4 * at_200[text].seconds]
+    assert too_fast == []

@@ -11,10 +11,10 @@ How the work is split, and why:
 * espeak-ng carries state from one utterance to the next (its pitch "flutter" phase),
   so the same text comes out slightly different depending on what was spoken before.
   With the espeak driver each worker therefore forks a fresh child per phrase, before
-  any engine exists, and the child starts the engine, speaks one phrase and exits: a
-  clip depends only on its text and settings, never on scheduling, and a stuck engine
-  is killed without losing the worker. Other drivers (macOS, Windows) speak in the
-  worker itself.
+  any engine exists, and the child starts espeak-ng (synchronously, through pyttsx3's
+  binding: see `_speak_with_espeak`), speaks one phrase and exits: a clip depends only
+  on its text and settings, never on scheduling, and a stuck engine is killed without
+  losing the worker. Other drivers (macOS, Windows) speak in the worker itself.
 """
 
 from __future__ import annotations
@@ -508,19 +508,10 @@ def _configure(engine: Any, settings: VoiceSettings) -> list[BaseException]:
     engine.connect("error", on_error)
     if settings.name is not None:
         engine.setProperty("voice", _match_voice(settings.name, _voice_infos(engine)))
-    rate, volume = settings.rate, settings.volume
-    if _driver_name() == "espeak":
-        # pyttsx3's espeak driver sets rate 200 and volume 1.0 as it starts, but espeak-ng
-        # applies them later in its own thread, while a voice is set at once: under load
-        # the two could cross, and a phrase came out at espeak-ng's own 175 words a
-        # minute (seen once: the safety message 1.6 s longer, and with it the voice's
-        # level). Set both every time, after the voice: queued behind it, before the text.
-        rate = ESPEAK_DEFAULT_RATE if rate is None else rate
-        volume = 1.0 if volume is None else volume
-    if rate is not None:
-        engine.setProperty("rate", rate)
-    if volume is not None:
-        engine.setProperty("volume", volume)
+    if settings.rate is not None:
+        engine.setProperty("rate", settings.rate)
+    if settings.volume is not None:
+        engine.setProperty("volume", settings.volume)
     return errors
 
 
@@ -590,6 +581,63 @@ def _wait_child(pid: int, timeout_s: float) -> int | None:
             os.close(pidfd)
 
 
+def _speak_with_espeak(settings: VoiceSettings, text: str, path: Path) -> None:
+    """Speak ``text`` into a 16-bit mono WAV at ``path`` with libespeak-ng, synchronously.
+
+    pyttsx3's espeak driver runs espeak-ng asynchronously: rate and volume go through
+    espeak-ng's command queue, applied in its own thread, while a voice is set at once,
+    and the two race. Measured here under load: in 8 of 30 runs one of two phrases asked
+    at 100 words a minute came out at 200 (or at espeak-ng's own 175), and that clip was
+    then cached for good. In synchronous mode each call takes effect before it returns
+    and ``Synth`` returns with the whole phrase, so a clip depends on its text and
+    settings only. The calls are pyttsx3's own ctypes binding and the same settings its
+    driver applies (voice by name, rate 200 and volume 1.0 unless set), so the audio is
+    byte for byte what the driver makes when its race goes the right way.
+
+    Runs in a fresh child process (see `_ForkingSpeaker`): espeak-ng is initialised
+    here, once, for this one phrase.
+    """
+    import ctypes
+    import wave
+
+    from pyttsx3.drivers import _espeak  # type: ignore[import-untyped]
+    from pyttsx3.drivers.espeak import EspeakDriver  # type: ignore[import-untyped]
+
+    samplerate = _espeak.Initialize(_espeak.AUDIO_OUTPUT_SYNCHRONOUS, 1000)
+    if samplerate <= 0:
+        raise _WorkerFailure("unavailable", f"espeak-ng could not start.\n{install_hint()}")
+    chunks: list[bytes] = []
+
+    def on_synth(wav: Any, frames: int, events: Any) -> int:
+        if frames > 0:
+            chunks.append(ctypes.string_at(wav, frames * 2))
+        return 0  # go on
+
+    _espeak.SetSynthCallback(on_synth)
+    if settings.name is not None:
+        voice = _match_voice(settings.name, _voice_infos(EspeakDriver))
+    else:  # the driver's default: the voice espeak-ng starts with, set by its name
+        current = _espeak.GetCurrentVoice()
+        voice = (current.contents.name.decode("utf-8") if current and current.contents.name
+                 else "gmw/en")
+    if _espeak.SetVoiceByName(voice.encode("utf-8")) != _espeak.EE_OK:
+        raise _WorkerFailure("voice", f"espeak-ng could not load the voice {voice!r}")
+    rate = ESPEAK_DEFAULT_RATE if settings.rate is None else settings.rate
+    volume = 1.0 if settings.volume is None else settings.volume
+    _espeak.SetParameter(_espeak.RATE, rate, 0)
+    _espeak.SetParameter(_espeak.VOLUME, round(volume * 100), 0)
+    status = _espeak.Synth(text, flags=_espeak.ENDPAUSE | _espeak.CHARS_UTF8)
+    if status != _espeak.EE_OK:
+        raise _WorkerFailure("failed", f"espeak-ng could not speak the phrase (status {status})")
+    if not chunks:
+        raise _WorkerFailure("failed", "the speech engine wrote no audio")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(samplerate)
+        out.writeframes(b"".join(chunks))
+
+
 class _ForkingSpeaker:
     """espeak-ng: one fresh child per phrase, forked before any engine exists (see module doc)."""
 
@@ -626,9 +674,7 @@ class _ForkingSpeaker:
     def _child(self, text: str, wav: Path, err: Path) -> NoReturn:
         code = 0
         try:
-            engine = _init_engine()
-            errors = _configure(engine, self.settings)
-            _speak_to_file(engine, errors, text, wav)
+            _speak_with_espeak(self.settings, text, wav)
         except BaseException as exc:
             failure = _failure_of(exc)
             with contextlib.suppress(BaseException):

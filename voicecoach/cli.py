@@ -220,7 +220,7 @@ def new(ctx: click.Context, file: str, source: str | None, force: bool) -> None:
         fail(f"{file}: error: the file exists; choose another name or pass --force")
     check_outputs(ctx, source or str(STARTER), [("FILE", Path(file))])
     if source is None:
-        text, changes = STARTER.read_text(encoding="utf-8"), []
+        text, changes = STARTER.read_text(encoding="utf-8"), list[str]()
     else:
         text, changes = copy_with_levels(ctx, source)
     try:

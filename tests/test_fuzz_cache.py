@@ -127,7 +127,11 @@ def test_a_damaged_cache_prepares_exactly_what_a_fresh_synthesis_gives(
             if path.is_symlink() or not path.is_file() or path.stat().st_size == 0:
                 continue  # already damaged in another way
             how = data.draw(st.sampled_from(DAMAGES), label="damage")
-            others = [e for e in entries if e.suffix == path.suffix and e != path]
+            # Whole entries of the same kind (an earlier damage may have spoiled some).
+            others = [e for e in entries if e.suffix == path.suffix and e != path
+                      and not e.is_symlink() and e.is_file() and e.stat().st_size > 0]
+            if not others and how in ("symlink to another entry", "swapped"):
+                continue
             _damage(path, how, others, data)
             fuzz_counts[f"cache damage: {how} ({path.suffix})"] += 1
 

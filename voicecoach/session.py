@@ -65,7 +65,7 @@ def prepare_speech(timeline: Timeline, routine: Routine, choice: VoiceChoice, sa
     """
     from voicecoach.earcons import earcon
     from voicecoach.paths import config_dir
-    from voicecoach.speech import private_cache_folder, synthesize
+    from voicecoach.speech import REFERENCE_PHRASES, private_cache_folder, synthesize, voice_gain_db
 
     # Tones first: a tone file that must be fixed is reported before any synthesis.
     overrides = config_dir() / "earcons"
@@ -73,13 +73,16 @@ def prepare_speech(timeline: Timeline, routine: Routine, choice: VoiceChoice, sa
     notes: dict[str, None] = {}
     phrases = list(dict.fromkeys([*timeline.phrases(), *extra_phrases()]))
     settings = voice_settings(routine, choice)
-    clips = synthesize(phrases, settings, cache_dir / "speech", progress=progress,
-                       on_note=notes.setdefault)
+    # The engine's clips; the voice's gain and the resampling are applied here, so a warm
+    # start reads finished clips (named by what they are made of) and computes nothing.
+    raw = synthesize(phrases, settings, cache_dir / "speech", progress=progress,
+                     on_note=notes.setdefault, level=False)
+    gain_db = voice_gain_db([raw[text] for text in REFERENCE_PHRASES], settings)
     folder: Path | None = None
-    if any(clip.samplerate != samplerate for clip in clips.values()):
+    if any(raw[text].samplerate != samplerate for text in phrases):
         folder = private_cache_folder(cache_dir / f"speech-{samplerate}", notes.setdefault)
-    audio = {text: _at_rate(folder, clip, samplerate, notes.setdefault)
-             for text, clip in clips.items()}
+    audio = {text: _at_rate(folder, raw[text], gain_db, samplerate, notes.setdefault)
+             for text in phrases}
     extra = {text: audio[text] for text in extra_phrases()}
     if on_note is not None:
         for message in notes:
@@ -87,16 +90,21 @@ def prepare_speech(timeline: Timeline, routine: Routine, choice: VoiceChoice, sa
     return Prepared(samplerate, audio, tones, extra)
 
 
-# Resampled clips are named by what they hold: the source clip's samples and both rates
-# (and this format), so a changed voice level or trim can never pick up a stale file.
-_RESAMPLED_FORMAT = b"voicecoach resampled 1"
+# Finished clips are named by what they are made of: the engine's clip (its digest), the
+# voice's gain and both rates, and this format (bump it when leveling, limiting or
+# resampling changes), so a changed level or trim never picks up a stale file.
+_RESAMPLED_FORMAT = b"voicecoach resampled 2"
 _DIGEST_BYTES = 32
 
 
-def resampled_key(clip: Clip, samplerate: int) -> str:
-    """The cache name of ``clip`` resampled to ``samplerate``: a hash of what it is made of."""
-    h = hashlib.sha256(_RESAMPLED_FORMAT + f"\n{clip.samplerate}\n{samplerate}\n".encode())
-    h.update(np.ascontiguousarray(clip.samples, dtype="<f4").tobytes())
+def resampled_key(clip: Clip, gain_db: float, samplerate: int) -> str:
+    """The cache name of ``clip`` at ``gain_db`` and ``samplerate``: a hash of its making."""
+    h = hashlib.sha256(_RESAMPLED_FORMAT + f"\n{clip.samplerate}\n{samplerate}\n"
+                       f"{gain_db:.9f}\n".encode())
+    if clip.digest is not None:
+        h.update(clip.digest.encode())
+    else:
+        h.update(np.ascontiguousarray(clip.samples, dtype="<f4").data.cast("B"))
     return h.hexdigest()[:40]
 
 
@@ -105,16 +113,16 @@ def resampled_frames(frames: int, from_rate: int, to_rate: int) -> int:
     return (frames * to_rate * 2 + from_rate) // (2 * from_rate)
 
 
-def _at_rate(folder: Path | None, clip: Clip, samplerate: int,
+def _at_rate(folder: Path | None, clip: Clip, gain_db: float, samplerate: int,
              note: Callable[[str], None]) -> np.ndarray:
-    """``clip`` at ``samplerate``, from a cache of resampled clips when possible.
+    """The engine's ``clip`` at the voice's level and ``samplerate``, cached when possible.
 
-    Resampling every clip costs about 0.1 s at each start; a warm start should sound at
-    once. An entry is a ``.npy`` file followed by the SHA-256 of its key and samples; it
-    is used only when its header (read first, nothing allocated from it) says float32,
-    one dimension, exactly the length the source clip resamples to, the file's size
-    matches that, and the digest holds. Anything else is made again; a failed write
-    costs time (``note`` hears why), never the session.
+    Leveling and resampling every clip costs about 0.1 s at each start; a warm start
+    should sound at once. An entry is a ``.npy`` file followed by the SHA-256 of its key
+    and samples; it is used only when its header (read first, nothing allocated from it)
+    says float32, one dimension, exactly the length the source clip resamples to, the
+    file's size matches that, and the digest holds. Anything else is made again; a
+    failed write costs time (``note`` hears why), never the session.
 
     Returns
     -------
@@ -123,10 +131,11 @@ def _at_rate(folder: Path | None, clip: Clip, samplerate: int,
         every ``|sample| <= dsp.CEILING``.
     """
     from voicecoach.dsp import CEILING, limit_peaks, resample
+    from voicecoach.speech import level_clip
 
     if clip.samplerate == samplerate:
-        return clip.samples
-    key = resampled_key(clip, samplerate)
+        return level_clip(clip, gain_db).samples
+    key = resampled_key(clip, gain_db, samplerate)
     frames = resampled_frames(clip.samples.shape[0], clip.samplerate, samplerate)
     if folder is not None:
         cached = _load_resampled(folder / f"{key}.npy", key, frames)
@@ -134,8 +143,8 @@ def _at_rate(folder: Path | None, clip: Clip, samplerate: int,
             return cached
     # Resampling can raise a peak between the source's samples (a few tenths of a dB):
     # the clip is limited again so that no clip ever exceeds the ceiling at any rate.
-    samples = limit_peaks(resample(clip.samples, clip.samplerate, samplerate), samplerate,
-                          CEILING)
+    leveled = level_clip(clip, gain_db).samples
+    samples = limit_peaks(resample(leveled, clip.samplerate, samplerate), samplerate, CEILING)
     if folder is not None:
         _store_resampled(folder / f"{key}.npy", key, samples, note)
     return samples
@@ -143,7 +152,7 @@ def _at_rate(folder: Path | None, clip: Clip, samplerate: int,
 
 def _resampled_digest(key: str, samples: np.ndarray) -> bytes:
     h = hashlib.sha256(_RESAMPLED_FORMAT + f"\n{key}\n".encode())
-    h.update(np.ascontiguousarray(samples, dtype="<f4").tobytes())
+    h.update(np.ascontiguousarray(samples, dtype="<f4").data.cast("B"))
     return h.digest()
 
 

@@ -40,7 +40,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -97,10 +97,13 @@ class Clip:
     """One synthesized phrase: ``samples`` float32, shape ``(frames,)``, mono, in [-1, 1].
 
     The clips `synthesize` returns are at the speech level, within ±`dsp.CEILING`.
+    ``digest`` names the engine's clip it was made from (`clip_digest`, checked when it
+    was read from the cache), so what is derived from it can be cached under that name.
     """
 
     samples: np.ndarray
     samplerate: int
+    digest: str | None = field(default=None, compare=False)
 
     @property
     def seconds(self) -> float:
@@ -240,7 +243,8 @@ def clip_digest(key: str, samplerate: int, samples: np.ndarray) -> str:
     "3" instead of the safety message) never passes for this one.
     """
     h = hashlib.sha256(f"voicecoach clip\n{key}\n{samplerate}\n".encode())
-    h.update(np.ascontiguousarray(samples, dtype="<f4").tobytes())
+    # The buffer itself (no copy): hashing 10 minutes of speech costs milliseconds.
+    h.update(np.ascontiguousarray(samples, dtype="<f4").data.cast("B"))
     return h.hexdigest()
 
 
@@ -354,12 +358,12 @@ def _load_cached(path: Path, key: str) -> Clip | None:
         # Whatever the bytes made libsndfile or soundfile raise, the entry is damaged.
         stats.cache_rejected += 1
         return None
-    if (samples.ndim != 1 or samples.shape[0] != frames
-            or expected != _DIGEST_PREFIX + clip_digest(key, rate, samples)
+    digest = clip_digest(key, rate, samples) if samples.ndim == 1 else ""
+    if (samples.shape != (frames,) or expected != _DIGEST_PREFIX + digest
             or not np.isfinite(samples).all() or np.abs(samples).max() > 1.0):
         stats.cache_rejected += 1
         return None
-    return Clip(samples, int(rate))
+    return Clip(samples, int(rate), digest)
 
 
 def _store(path: Path, key: str, clip: Clip) -> str | None:
@@ -370,10 +374,11 @@ def _store(path: Path, key: str, clip: Clip) -> str | None:
     entry appear whole or not at all, owner-only.
     """
     buffer = io.BytesIO()
+    digest = clip.digest or clip_digest(key, clip.samplerate, clip.samples)
     # 32-bit float WAV keeps the trimmed, faded samples exactly.
     with soundfile.SoundFile(buffer, "w", clip.samplerate, 1, format="WAV",
                              subtype="FLOAT") as sound:
-        sound.comment = _DIGEST_PREFIX + clip_digest(key, clip.samplerate, clip.samples)
+        sound.comment = _DIGEST_PREFIX + digest
         sound.write(clip.samples)
     clear_cache_entry(path)
     try:
@@ -915,14 +920,17 @@ def voice_gain_db(reference: Sequence[Clip], settings: VoiceSettings) -> float:
     return target - loudness
 
 
-def _level(clip: Clip, gain_db: float) -> Clip:
-    return Clip(apply_gain(clip.samples, clip.samplerate, gain_db, CEILING), clip.samplerate)
+def level_clip(clip: Clip, gain_db: float) -> Clip:
+    """``clip`` made ``gain_db`` louder, its peaks limited to `dsp.CEILING` (same digest)."""
+    return Clip(apply_gain(clip.samples, clip.samplerate, gain_db, CEILING), clip.samplerate,
+                clip.digest)
 
 
 def synthesize(phrases: Sequence[str], settings: VoiceSettings, cache_dir: Path | None = None,
                *, progress: Callable[[int, int], None] | None = None,
                workers: int | None = None,
-               on_note: Callable[[str], None] | None = None) -> dict[str, Clip]:
+               on_note: Callable[[str], None] | None = None,
+               level: bool = True) -> dict[str, Clip]:
     """Every distinct phrase as a trimmed clip at the speech level, cached or synthesized.
 
     Leading and trailing silence is trimmed (5 ms kept before the first sound and 30 ms
@@ -956,6 +964,10 @@ def synthesize(phrases: Sequence[str], settings: VoiceSettings, cache_dir: Path 
     on_note : callable or None
         Called with a one-line note when the cache could not be used or written (the
         session goes on); ``None`` drops the notes.
+    level : bool
+        ``False`` returns the engine's clips as they are, the reference phrases among
+        them, for a caller that applies :func:`voice_gain_db` (with :func:`level_clip`)
+        itself and caches what it derives.
 
     Returns
     -------
@@ -1012,6 +1024,8 @@ def synthesize(phrases: Sequence[str], settings: VoiceSettings, cache_dir: Path 
         def on_clip(index: int, clip: Clip) -> None:
             nonlocal done
             text = misses[index]
+            clip = Clip(clip.samples, clip.samplerate,
+                        clip_digest(keys[text], clip.samplerate, clip.samples))
             if folder is not None:
                 problem = _store(folder / f"{keys[text]}.wav", keys[text], clip)
                 if problem is not None:
@@ -1030,5 +1044,7 @@ def synthesize(phrases: Sequence[str], settings: VoiceSettings, cache_dir: Path 
     if on_note is not None:
         for message in notes:
             on_note(message)
+    if not level:
+        return {text: raw[text] for text in texts}
     gain = voice_gain_db([raw[t] for t in REFERENCE_PHRASES], settings) if spoken else 0.0
-    return {text: _level(raw[text], gain) for text in wanted}
+    return {text: level_clip(raw[text], gain) for text in wanted}

@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 import numpy as np
-import soundfile  # type: ignore[import-untyped]  # no type information
+import soundfile
 
 from voicecoach.dsp import (
     SPEECH_LUFS,

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, NoReturn
 
 import numpy as np
-import soundfile  # type: ignore[import-untyped]  # no type information
+import soundfile
 
 from voicecoach.dsp import CEILING, SPEECH_LUFS, apply_gain, integrated_loudness, trim_silence
 from voicecoach.errors import VoicecoachError
@@ -173,7 +173,7 @@ def _unavailable(exc: BaseException) -> SpeechUnavailable:
 
 def _driver_name() -> str:
     try:
-        from pyttsx3.engine import default_engine_by_sys_platform  # type: ignore[import-untyped]
+        from pyttsx3.engine import default_engine_by_sys_platform
     except ImportError:  # pyttsx3 before 2.99 chose the driver inside Engine
         return {"darwin": "nsss", "win32": "sapi5"}.get(sys.platform, "espeak")
     return default_engine_by_sys_platform()
@@ -189,7 +189,7 @@ def engine_identity() -> str:
         pyttsx3 cannot be imported, or the espeak-ng library cannot be loaded.
     """
     try:
-        import pyttsx3  # type: ignore[import-untyped]  # noqa: F401  (fails here when missing)
+        import pyttsx3  # noqa: F401  (fails here when pyttsx3 is missing or broken)
     except Exception as exc:
         raise _unavailable(exc) from exc
     driver = _driver_name()
@@ -201,7 +201,7 @@ def engine_identity() -> str:
         try:
             # Importing the driver's binding only loads the library (dlopen); it does not
             # initialize espeak-ng, which stays the job of the worker processes.
-            from pyttsx3.drivers import _espeak  # type: ignore[import-untyped]
+            from pyttsx3.drivers import _espeak
         except Exception as exc:
             raise _unavailable(exc) from exc
         try:
@@ -605,8 +605,8 @@ def _speak_with_espeak(settings: VoiceSettings, text: str, path: Path) -> None:
     import ctypes
     import wave
 
-    from pyttsx3.drivers import _espeak  # type: ignore[import-untyped]
-    from pyttsx3.drivers.espeak import EspeakDriver  # type: ignore[import-untyped]
+    from pyttsx3.drivers import _espeak
+    from pyttsx3.drivers.espeak import EspeakDriver
 
     samplerate = _espeak.Initialize(_espeak.AUDIO_OUTPUT_SYNCHRONOUS, 1000)
     if samplerate <= 0:
@@ -650,7 +650,7 @@ class _ForkingSpeaker:
         try:
             # Load the library once here (dlopen, no engine yet) so that every forked
             # child inherits it, and a missing library is reported before any phrase.
-            import pyttsx3.drivers.espeak  # type: ignore[import-untyped]  # noqa: F401
+            import pyttsx3.drivers.espeak  # noqa: F401
         except Exception as exc:
             raise _unavailable(exc) from exc
         self.settings = settings

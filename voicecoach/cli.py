@@ -282,7 +282,8 @@ def prepare_audio(today: Any, choice: Any, samplerate: int) -> Any:
     progress, update = synthesis_progress()
     try:
         return prepare_speech(today.timeline, today.routine, choice, samplerate, cache_dir(),
-                              progress=update)
+                              progress=update,
+                              on_note=lambda note: click.echo(f"note: {note}", err=True))
     finally:
         progress.stop()
 

@@ -158,15 +158,17 @@ def _check_writable(what: str, path: Path) -> None:
 
 
 def ensure_private_dir(folder: Path) -> Path:
-    """Create ``folder`` (and parents) owner-only, tightening an existing one of ours.
+    """Create ``folder`` (and parents) owner-only; an existing one loses group/other access.
 
     Raises `OSError` as ``mkdir`` does.
     """
     folder = Path(folder)
     folder.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
     with contextlib.suppress(OSError):
-        if folder.stat().st_mode & 0o077:
-            folder.chmod(PRIVATE_DIR_MODE)
+        mode = stat.S_IMODE(folder.stat().st_mode)
+        if mode & 0o077:
+            # Only others lose access: an owner who made it read-only keeps it so.
+            folder.chmod(mode & 0o700)
     return folder
 
 

@@ -9,10 +9,12 @@ terminals on a private tmux socket (``-L``) so tests never touch anyone's tmux s
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import re
 import shlex
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -245,3 +247,26 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int,
         terminalreporter.write_sep("-", "fuzzed inputs")
         for key in sorted(counts):
             terminalreporter.write_line(f"{key}: {counts[key]}")
+
+
+# --- A hang becomes a failure ------------------------------------------------------------
+
+
+class Hang(Exception):
+    """The watchdog fired: the code under test did not return."""
+
+
+@contextlib.contextmanager
+def watchdog(seconds: int = 20) -> Iterator[None]:
+    """Turn a hang into a failure: SIGALRM raises `Hang` in the test after ``seconds``."""
+
+    def fire(signum: int, frame: Any) -> None:
+        raise Hang(f"still running after {seconds} s: a loop without end?")
+
+    previous = signal.signal(signal.SIGALRM, fire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

@@ -13,17 +13,15 @@ conftest.py).
 from __future__ import annotations
 
 import collections
-import contextlib
 import datetime as dt
 import math
 import random
 import re
-import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import watchdog
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
@@ -479,20 +477,6 @@ def numeric_documents(draw: st.DrawFn) -> str:
         lines += [f"{k} = {v}" for k, v in table.items()]
     return "\n".join(lines) + "\n"
 
-
-@contextlib.contextmanager
-def watchdog(seconds: int) -> Iterator[None]:
-    """SIGALRM after ``seconds`` raises in the test: a hang becomes a failure."""
-    def fire(signum: int, frame: Any) -> None:
-        raise TimeoutError(f"no answer after {seconds} s: a loop without end?")
-
-    previous = signal.signal(signal.SIGALRM, fire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def check_bounded(run: Any) -> str:

@@ -18,29 +18,13 @@ import pytest
 import soundfile
 from click.testing import CliRunner
 from conftest import record_training
+from test_cli import SHORT as ROUTINE
 
 from voicecoach.cli import cli
 from voicecoach.errors import VoicecoachError
 from voicecoach.files import atomic_output, atomic_write, check_output_paths, os_error_text
 from voicecoach.history import History
 from voicecoach.paths import shipped_routines
-
-ROUTINE = """\
-[routine]
-title = "Short"
-
-[defaults]
-rest = 2
-get_ready = 1
-countdown = 1
-
-[[exercise]]
-name = "Side plank"   # a comment that must survive write-back
-kind = "hold"
-hold = 3
-reps = 2
-sides = "each"
-"""
 
 
 @pytest.fixture

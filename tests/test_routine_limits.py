@@ -8,11 +8,9 @@ counting (calls, iterations, bytes traced), never by the clock.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import math
 import os
-import signal
 import socket
 import textwrap
 import tomllib
@@ -23,6 +21,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from conftest import watchdog
 
 from voicecoach import routine as routine_module
 from voicecoach import timeline as timeline_module
@@ -33,26 +32,6 @@ from voicecoach.routine import load_routine, parse_routine
 from voicecoach.timeline import compile_routine
 
 HEAD = '[routine]\ntitle = "T"\n'
-
-
-class Hang(Exception):
-    """The watchdog fired: the code under test did not return."""
-
-
-@contextlib.contextmanager
-def watchdog(seconds: int = 20) -> Iterator[None]:
-    """Turn a hang into a failure: SIGALRM raises Hang in the test after ``seconds``."""
-
-    def fire(signum: int, frame: Any) -> None:
-        raise Hang(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, fire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def errors(text: str) -> list[str]:

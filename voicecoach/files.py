@@ -70,21 +70,15 @@ def _umask() -> int:
     return mask
 
 
+# File types that are never replaced or read as a file, in a person's words.
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"), (stat.S_ISREG, "a regular file"))
+
+
 def kind_of(mode: int) -> str:
-    """A person's name for a non-regular file type (``"a named pipe (FIFO)"``)."""
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISREG(mode):
-        return "a regular file"
-    return "not a regular file"
+    """A person's name for the file type of ``mode`` (``"a named pipe (FIFO)"``)."""
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
 
 
 def _same_file(a: Path, b: Path) -> bool:

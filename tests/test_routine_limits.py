@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from conftest import watchdog
+from test_routine import HEAD, errors, one_error
 
 from voicecoach import routine as routine_module
 from voicecoach import timeline as timeline_module
@@ -30,21 +31,6 @@ from voicecoach.errors import RoutineError
 from voicecoach.model import Breathing, Exercise, Routine
 from voicecoach.routine import load_routine, parse_routine
 from voicecoach.timeline import compile_routine
-
-HEAD = '[routine]\ntitle = "T"\n'
-
-
-def errors(text: str) -> list[str]:
-    """The formatted problems of routine ``text`` (dedented), named ``r.toml``."""
-    with pytest.raises(RoutineError) as info:
-        parse_routine(textwrap.dedent(text), "r.toml")
-    return [p.format() for p in info.value.problems]
-
-
-def one_error(text: str) -> str:
-    found = errors(text)
-    assert len(found) == 1, found
-    return found[0]
 
 
 def file_error(path: Path | str, display_name: str | None = "r.toml") -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import os
-import stat
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ from voicecoach.dsp import (
     resample,
 )
 from voicecoach.errors import VoicecoachError
-from voicecoach.files import kind_of, os_error_text
+from voicecoach.files import NotAFile, kind_of, open_regular, os_error_text
 
 __all__ = ["EARCON_NAMES", "MAX_EARCON_S", "OVERRIDE_SUFFIXES", "TONE_LUFS", "earcon",
            "resample", "target_loudness"]
@@ -174,26 +173,20 @@ def _read_override(path: Path) -> tuple[np.ndarray, int]:
     the start of a session.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        handle, info = open_regular(path)
+    except NotAFile as exc:
+        raise _refuse(path, f"this earcon is {kind_of(exc.mode)}, not an audio file",
+                      "put a WAV, FLAC or Ogg file there") from None
     except OSError as exc:
         if exc.errno == errno.ENOENT and os.path.islink(path):
             raise _refuse(path, "this earcon is a link to a file that does not exist",
                           "fix the link") from None
         raise _refuse(path, f"cannot open this earcon file ({os_error_text(exc)})",
                       "make it readable") from None
-    try:
-        info = os.fstat(fd)
-    except OSError:
-        os.close(fd)
-        raise
-    if not stat.S_ISREG(info.st_mode):
-        os.close(fd)
-        raise _refuse(path, f"this earcon is {kind_of(info.st_mode)}, not an audio file",
-                      "put a WAV, FLAC or Ogg file there")
     if info.st_size == 0:
-        os.close(fd)
+        handle.close()
         raise _refuse(path, "the earcon file is empty (0 bytes)")
-    with os.fdopen(fd, "rb") as handle:
+    with handle:
         try:
             with soundfile.SoundFile(handle) as sound:
                 frames, rate, channels = sound.frames, sound.samplerate, sound.channels

@@ -20,6 +20,7 @@ import stat
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from voicecoach.errors import VoicecoachError
 
@@ -73,12 +74,64 @@ def _umask() -> int:
 # File types that are never replaced or read as a file, in a person's words.
 _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
           (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-          (stat.S_ISSOCK, "a socket"), (stat.S_ISREG, "a regular file"))
+          (stat.S_ISSOCK, "a socket"), (stat.S_ISLNK, "a symbolic link"),
+          (stat.S_ISREG, "a regular file"))
 
 
 def kind_of(mode: int) -> str:
     """A person's name for the file type of ``mode`` (``"a named pipe (FIFO)"``)."""
     return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+class NotAFile(Exception):
+    """`open_regular` met something other than a regular file; ``mode`` says what.
+
+    ``swapped`` is set when the path was a regular file at the check and something else
+    once opened (replaced in between).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], mode: int, *, swapped: bool = False):
+        super().__init__(f"{os.fspath(path)} is {kind_of(mode)}")
+        self.mode = mode
+        self.swapped = swapped
+
+
+def open_regular(path: str | os.PathLike[str], *,
+                 follow_symlinks: bool = True) -> tuple[BinaryIO, os.stat_result]:
+    """Open ``path`` for reading only if it is a regular file, never blocking.
+
+    The path is checked before opening (opening a FIFO blocks until someone writes, and
+    opening a device may act on it), opened with ``O_NONBLOCK`` (so a path swapped for a
+    FIFO after the check cannot block either) and checked again once open. With
+    ``follow_symlinks=False`` a symlink counts as not a file.
+
+    Returns
+    -------
+    The open binary file and its `os.fstat`.
+
+    Raises
+    ------
+    NotAFile
+        The path is a directory, FIFO, device, socket (or a symlink, when not followed).
+    OSError
+        As `os.stat` and `os.open` raise them (missing, permission denied...).
+    """
+    mode = os.stat(path, follow_symlinks=follow_symlinks).st_mode
+    if not stat.S_ISREG(mode):
+        raise NotAFile(path, mode)
+    flags = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+             | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+    if not follow_symlinks:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotAFile(path, info.st_mode, swapped=True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb"), info
 
 
 def _same_file(a: Path, b: Path) -> bool:

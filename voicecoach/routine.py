@@ -21,6 +21,7 @@ from typing import Any, Final
 import tomlkit
 
 from voicecoach.errors import Problem, RoutineError
+from voicecoach.files import NotAFile, open_regular
 from voicecoach.library import LIBRARY
 from voicecoach.model import (
     BREATH_SECONDS,
@@ -212,8 +213,8 @@ def load_document(
         raise RoutineError([Problem(file, None, None, f"cannot read the TOML: {exc}")]) from None
 
 
-# What stat says a path is, for the files that are not regular files. Reading a FIFO or a
-# terminal blocks until someone writes to it, so these are refused before opening.
+# What stat says a path is, for the files that are not regular files (refused before
+# opening by `files.open_regular`: reading a FIFO or a terminal blocks).
 _NOT_FILES: Final = (
     (stat.S_ISDIR, "is a directory, not a routine file"),
     (stat.S_ISFIFO, "is a named pipe (FIFO), not a routine file; save the routine in a "
@@ -260,19 +261,14 @@ def _read_text(path: str | os.PathLike[str], file: str) -> str:
         return RoutineError([Problem(file, line, col, message)])
 
     try:
-        # stat before opening: opening a FIFO blocks and opening a device may act on it.
-        mode = os.stat(path).st_mode
-        for test, message in _NOT_FILES:
-            if test(mode):
-                raise fail(message)
-        # O_NONBLOCK is the belt: if the path turns into a FIFO after the stat, the open
-        # and the read return at once instead of blocking; fstat then refuses it.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
-                     | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
-        with open(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise fail("is not a regular file (it changed while being opened)")
+        handle, _ = open_regular(path)
+        with handle:
             data = handle.read(MAX_FILE_BYTES + 1)
+    except NotAFile as exc:
+        if exc.swapped:
+            raise fail("is not a regular file (it changed while being opened)") from None
+        raise fail(next((message for test, message in _NOT_FILES if test(exc.mode)),
+                        "is not a regular file, not a routine file")) from None
     except OSError as exc:
         raise fail(_os_error_message(exc)) from None
     except ValueError as exc:

@@ -51,7 +51,14 @@ import soundfile
 
 from voicecoach.dsp import CEILING, SPEECH_LUFS, apply_gain, integrated_loudness, trim_silence
 from voicecoach.errors import VoicecoachError
-from voicecoach.files import atomic_write, ensure_private_dir, kind_of, os_error_text
+from voicecoach.files import (
+    NotAFile,
+    atomic_write,
+    ensure_private_dir,
+    kind_of,
+    open_regular,
+    os_error_text,
+)
 from voicecoach.phrases import PAIN_QUESTION, RESUMING, SAFETY_MESSAGE
 
 # A phrase that takes longer than this is treated as a stuck engine (espeak-ng speaks a
@@ -299,21 +306,16 @@ def open_cache_entry(path: Path, max_bytes: int) -> BinaryIO | None:
     `fstat` before any read), and refuses anything but a regular file of ours of at most
     ``max_bytes``. `stats.cache_rejected` counts what was there but refused.
     """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd = os.open(path, flags)
+        handle, info = open_regular(path, follow_symlinks=False)
     except FileNotFoundError:
         return None
-    except OSError:  # a symlink (ELOOP), unreadable, ...: damage, made again
+    except (NotAFile, OSError):  # a symlink, a directory, unreadable...: damage, made again
         stats.cache_rejected += 1
         return None
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISREG(info.st_mode) and _owned(info) and 0 < info.st_size <= max_bytes:
-            return os.fdopen(fd, "rb")
-    except OSError:
-        pass
-    os.close(fd)
+    if _owned(info) and 0 < info.st_size <= max_bytes:
+        return handle
+    handle.close()
     stats.cache_rejected += 1
     return None
 

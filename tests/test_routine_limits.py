@@ -204,6 +204,15 @@ def test_an_over_long_routine_builds_no_segment(monkeypatch: pytest.MonkeyPatch)
     assert built == []
 
 
+def test_spans_so_large_their_sum_is_infinite_are_refused_in_plain_words() -> None:
+    # Found by the model fuzz: 1e308 + 8e307 overflows to inf, and inf minutes has no
+    # integer to print.
+    huge = Exercise(0, "Ex", "hold", (2,), hold=10.0, get_ready=1e308,
+                    between_reps=7.976931348623158e307, breathing=None, countdown=0)
+    with pytest.raises(RoutineError, match="would last more than 100 hours"):
+        compile_routine(Routine("T", (huge,)))
+
+
 # ---------------------------------------------------------------- 2. a hold without reps
 
 

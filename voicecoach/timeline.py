@@ -305,8 +305,15 @@ def _hours_minutes(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
+# Beyond this a length is only a typo's size; huge spans may even sum to infinity.
+_SHOWN_MAX_S = 100 * 3600.0
+
+
 def _too_long(seconds: float, file: str, *, at_least: bool = False) -> None:
-    length = ("at least " if at_least else "") + _hours_minutes(seconds)
+    if not seconds <= _SHOWN_MAX_S:
+        length = f"more than {_SHOWN_MAX_S / 3600:.0f} hours"
+    else:
+        length = ("at least " if at_least else "") + _hours_minutes(seconds)
     raise RoutineError([Problem(file, None, None,
                                 f"the routine would last {length}; at most "
                                 f"{MAX_ROUTINE_S / 3600:.0f} hours is allowed "

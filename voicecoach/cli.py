@@ -245,7 +245,9 @@ def copy_with_levels(ctx: click.Context, routine: str) -> tuple[str, list[str]]:
         # The loader has just read it as UTF-8; bytes keep its line endings.
         text = today.path.read_bytes().decode("utf-8")
     except OSError as error:
-        fail(f"{routine}: error: cannot read the routine: {error.strerror or error}")
+        from voicecoach.files import os_error_text
+
+        fail(f"{routine}: error: cannot read the routine: {os_error_text(error)}")
     return (apply_levels_keeping_bom(text, levels(today.adjustments), file=routine),
             describe_adjustments(today))
 

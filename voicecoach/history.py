@@ -15,7 +15,6 @@ file and the problem ("disk full", "the file is read-only").
 from __future__ import annotations
 
 import csv
-import errno
 import hashlib
 import json
 import math
@@ -35,6 +34,7 @@ import platformdirs
 
 from voicecoach.adapt import Dose, ExerciseSession, PainPoint, exercise_key
 from voicecoach.errors import VoicecoachError
+from voicecoach.files import os_error_text
 from voicecoach.timeline import Timeline
 
 DATA_DIR_ENV = "VOICECOACH_DATA_DIR"
@@ -195,9 +195,7 @@ def _problem(error: BaseException, folder: Path | None = None) -> str:
     if isinstance(error, UnicodeDecodeError):
         return "the file is damaged (SQLite's own records hold bytes that are not text)"
     if isinstance(error, OSError):
-        if error.errno == errno.ENOSPC:
-            return _SQLITE_PROBLEMS["SQLITE_FULL"]
-        return error.strerror or str(error)
+        return os_error_text(error)
     return _printable(str(error)) or type(error).__name__
 
 

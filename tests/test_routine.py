@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from voicecoach.errors import RoutineError, VoicecoachError
 from voicecoach.model import Breathing, Progression, Voice
-from voicecoach.routine import load_document, load_routine, parse_routine
+from voicecoach.routine import load_routine, parse_routine
 
 HEAD = '[routine]\ntitle = "T"\n'
 
@@ -488,14 +488,6 @@ def test_a_byte_order_mark_is_accepted(tmp_path: Path):
     path = tmp_path / "r.toml"
     path.write_text('\ufeff[routine]\ntitle = "T"\n[[exercise]]\nuse = "curl-up"\n', "utf-8")
     assert load_routine(path).title == "T"
-
-
-def test_the_document_keeps_comments_for_rewriting(tmp_path: Path):
-    path = tmp_path / "r.toml"
-    path.write_text(HEAD + '[[exercise]]\nuse = "curl-up"  # the first\nhold = 10\n', "utf-8")
-    doc = load_document(path)
-    doc["exercise"][0]["hold"] = 12
-    assert tomlkit.dumps(doc).endswith('use = "curl-up"  # the first\nhold = 12\n')
 
 
 def test_routine_errors_are_voicecoach_errors():

@@ -29,7 +29,8 @@ from voicecoach import timeline as timeline_module
 from voicecoach.cli import cli
 from voicecoach.errors import RoutineError
 from voicecoach.model import Breathing, Exercise, Routine
-from voicecoach.routine import load_routine, parse_routine
+from voicecoach.routine import load_routine, messages, parse_routine
+from voicecoach.routine.locating import Locator
 from voicecoach.timeline import compile_routine
 
 
@@ -338,20 +339,20 @@ def test_unknown_keys_get_suggestions_and_places_only_as_far_as_they_are_printed
     monkeypatch: pytest.MonkeyPatch,
 ):
     suggested: list[str] = []
-    real_suggest = routine_module._suggest
+    real_closest = messages.closest
     located: list[int] = []
-    real_position = routine_module._Locator.position
+    real_position = Locator.position
 
     def suggest(word: str, choices: Any) -> str | None:
         suggested.append(word)
-        return real_suggest(word, choices)
+        return real_closest(word, choices)
 
     def position(self: Any, offset: int) -> tuple[int, int]:
         located.append(offset)
         return real_position(self, offset)
 
-    monkeypatch.setattr(routine_module, "_suggest", suggest)
-    monkeypatch.setattr(routine_module._Locator, "position", position)
+    monkeypatch.setattr(messages, "closest", suggest)
+    monkeypatch.setattr(Locator, "position", position)
     text = HEAD + '[[exercise]]\nuse = "curl-up"\n' + "".join(f"hodl{i} = 1\n" for i in range(3000))
     found = errors(text)
     assert len(found) == 101
@@ -359,8 +360,8 @@ def test_unknown_keys_get_suggestions_and_places_only_as_far_as_they_are_printed
         "r.toml:5:1: error: unknown key 'hodl0' in exercise 1 (Curl-up); did you mean 'hold'?"
     )
     assert found[-1] == "r.toml: error: 2900 more problems not shown"
-    assert len(suggested) <= routine_module.MAX_SUGGESTIONS
-    assert len(located) <= routine_module.MAX_PROBLEMS
+    assert 0 < len(suggested) <= routine_module.MAX_SUGGESTIONS
+    assert 0 < len(located) <= routine_module.MAX_PROBLEMS
 
 
 def test_a_long_string_costs_the_locator_no_memory_per_character():
@@ -485,9 +486,7 @@ def test_a_fifo_swapped_in_after_the_check_does_not_block(
     os.mkfifo(fifo)
     regular = os.stat(__file__)
     real_stat = os.stat
-    monkeypatch.setattr(
-        routine_module.os, "stat", lambda p, *a, **k: regular if p == fifo else real_stat(p)
-    )
+    monkeypatch.setattr(os, "stat", lambda p, *a, **k: regular if p == fifo else real_stat(p))
     assert file_error(fifo) == (
         "r.toml: error: is not a regular file (it changed while being opened)"
     )
@@ -497,7 +496,7 @@ def test_an_unreadable_errno_keeps_the_system_words(monkeypatch: pytest.MonkeyPa
     def failing(*args: Any, **kw: Any) -> Any:
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(routine_module.os, "stat", failing)
+    monkeypatch.setattr(os, "stat", failing)
     assert file_error("r.toml") == "r.toml: error: cannot read the file: Input/output error"
 
 

@@ -3,156 +3,125 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Final
 
 from voicecoach import model as m
-from voicecoach import routine as r
-from voicecoach.library import LIBRARY
-from voicecoach.model import KINDS, SIDES
+from voicecoach.routine import keys
+from voicecoach.routine.keys import KeySpec
+from voicecoach.routine.limits import MAX_CUE_CHARS, MAX_CUES, MAX_EXERCISES, MAX_LABEL_CHARS
 
 SCHEMA_FILE = "routine.schema.json"
 
 
-def _seconds(lo: float, hi: float, description: str) -> dict[str, Any]:
-    return {"type": "number", "minimum": lo, "maximum": hi, "description": description}
+def _properties(specs: tuple[KeySpec, ...]) -> dict[str, Any]:
+    return {spec.name: _property(spec) for spec in specs}
 
 
-def _pause(description: str) -> dict[str, Any]:
-    """0 (none), or seconds within PAUSE_SECONDS: a pause of 1e-9 s is no pause at all."""
-    lo, hi = m.PAUSE_SECONDS
+def _property(spec: KeySpec) -> dict[str, Any]:
+    """The schema of one key, from its spec in the table of keys."""
+    if spec.type in ("number", "integer"):
+        if spec.zero_is_none:  # 0 (none), or within the range: a pause of 1e-9 s is none
+            return {
+                "type": spec.type,
+                "oneOf": [{"enum": [0]}, {"minimum": spec.minimum, "maximum": spec.maximum}],
+                "description": spec.description,
+            }
+        return {
+            "type": spec.type,
+            **_bounds(spec, "minimum", "maximum"),
+            "description": spec.description,
+        }
+    if spec.type == "boolean":
+        return {"type": "boolean", "description": spec.description}
+    if spec.type == "choice":
+        return {"enum": list(spec.choices), "description": spec.description}
+    if spec.type == "text":
+        return {
+            "type": "string",
+            **_bounds(spec, "minLength", "maxLength"),
+            "description": spec.description,
+        }
+    if spec.type == "table":
+        return {
+            "type": "object",
+            "additionalProperties": False,
+            "description": spec.description,
+            "properties": _properties(spec.keys),
+        }
+    return _OTHER[spec.name](spec)
+
+
+def _bounds(spec: KeySpec, low: str, high: str) -> dict[str, Any]:
+    """The spec's minimum and maximum under the names ``low`` and ``high``, where set."""
+    out: dict[str, Any] = {}
+    if spec.minimum is not None:
+        out[low] = spec.minimum
+    if spec.maximum is not None:
+        out[high] = spec.maximum
+    return out
+
+
+def _breathing(spec: KeySpec) -> dict[str, Any]:
     return {
-        "type": "number",
-        "oneOf": [{"enum": [0]}, {"minimum": lo, "maximum": hi}],
-        "description": f"{description} 0 for none, or {lo} to {hi}.",
+        "description": spec.description,
+        "oneOf": [
+            {"type": "boolean"},
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": _properties(spec.keys),
+            },
+        ],
     }
 
 
-def _settings() -> dict[str, Any]:
-    """The keys [defaults] and each exercise share."""
-    breath = {
-        "type": "number",
-        "minimum": m.BREATH_SECONDS[0],
-        "maximum": m.BREATH_SECONDS[1],
-    }
+def _reps(spec: KeySpec) -> dict[str, Any]:
+    reps_int = {"type": "integer", **_bounds(spec, "minimum", "maximum")}
     return {
-        "rest": _pause("Seconds of rest after each set (none after the routine's last set):"),
-        "get_ready": _pause("Minimum seconds of lead-in before each set:"),
-        "between_reps": _pause(
-            "Seconds to relax between holds or reps inside a set (hold and reps only):"
-        ),
-        "switch_sides": _pause('Seconds to change sides when sides = "each":'),
-        "brace": {"type": "boolean", "description": "Cue the brace before each set."},
-        "breathing": {
-            "description": "Breathing cadence cued during work, or false to turn it off.",
-            "oneOf": [
-                {"type": "boolean"},
-                {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "properties": {
-                        "inhale": {**breath, "description": "Seconds to breathe in."},
-                        "exhale": {**breath, "description": "Seconds to breathe out."},
-                    },
-                },
-            ],
-        },
-        "breathing_sound": {
-            "enum": list(r.BREATHING_SOUNDS),
-            "description": 'How breathing is cued: "voice" says inhale/exhale, "tone" plays one.',
-        },
-        "countdown": {
-            "type": "integer",
-            "minimum": m.COUNTDOWN[0],
-            "maximum": m.COUNTDOWN[1],
-            "description": "Spoken countdown before each set (3 means 3-2-1; 0 turns it off).",
-        },
+        "description": spec.description,
+        "oneOf": [
+            reps_int,
+            {"type": "array", "items": reps_int, "minItems": 1, "maxItems": m.MAX_SETS},
+        ],
     }
+
+
+def _side_labels(spec: KeySpec) -> dict[str, Any]:
+    return {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1, "maxLength": MAX_LABEL_CHARS},
+        "minItems": 2,
+        "maxItems": 2,
+        "description": spec.description,
+    }
+
+
+def _cues(spec: KeySpec) -> dict[str, Any]:
+    return {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1, "maxLength": MAX_CUE_CHARS},
+        "maxItems": MAX_CUES,
+        "description": spec.description,
+    }
+
+
+# The keys typed "other" in the table: shapes beyond a number, a word or a table.
+_OTHER: Final[dict[str, Callable[[KeySpec], dict[str, Any]]]] = {
+    "breathing": _breathing,
+    "reps": _reps,
+    "side_labels": _side_labels,
+    "cues": _cues,
+}
 
 
 def routine_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of the routine format, built from the loader's limits.
+    """The JSON Schema (draft 2020-12) of the routine format, built from the table of keys.
 
     It describes the shape (keys, types, enums, ranges); the loader checks more (which keys
     fit which kind, required keys a library entry provides) and says where.
     """
-    reps_lo, reps_hi = m.REPS_PER_SET
-    reps_int = {"type": "integer", "minimum": reps_lo, "maximum": reps_hi}
-    settings = _settings()
-    exercise_props: dict[str, Any] = {
-        "use": {
-            "enum": list(LIBRARY),
-            "description": "Start from a built-in exercise; the keys given here override it.",
-        },
-        "name": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": r.MAX_NAME_CHARS,
-            "description": "The name the coach says (required unless `use` gives it).",
-        },
-        "kind": {
-            "enum": list(KINDS),
-            "description": "hold: held positions; reps: moving reps at a tempo; timed: "
-            "continuous work for a duration. Required unless `use` gives it.",
-        },
-        "hold": _seconds(*m.HOLD_SECONDS, "hold: seconds per hold."),
-        "reps": {
-            "description": "Reps (or holds) per set and side; a list gives one set per entry, "
-            "e.g. [6, 4, 2]. Required for reps exercises; a hold exercise without it does "
-            "one hold per set. Not for timed exercises.",
-            "oneOf": [
-                reps_int,
-                {"type": "array", "items": reps_int, "minItems": 1, "maxItems": m.MAX_SETS},
-            ],
-        },
-        "sets": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": m.MAX_SETS,
-            "description": "Number of sets, with a single-number `reps` or a timed exercise.",
-        },
-        "sides": {
-            "enum": list(SIDES),
-            "description": "none: one-sided; each: all reps on one side, then the other; "
-            "alternate: switch sides every rep.",
-        },
-        "side_labels": {
-            "type": "array",
-            "items": {"type": "string", "minLength": 1, "maxLength": r.MAX_LABEL_CHARS},
-            "minItems": 2,
-            "maxItems": 2,
-            "description": 'Names of the two sides, default ["left", "right"].',
-        },
-        "tempo": _seconds(*m.TEMPO_SECONDS, "reps: seconds per rep (default 3)."),
-        "duration": _seconds(*m.DURATION_SECONDS, "timed: seconds of work per set and side."),
-        "cues": {
-            "type": "array",
-            "items": {"type": "string", "minLength": 1, "maxLength": r.MAX_CUE_CHARS},
-            "maxItems": r.MAX_CUES,
-            "description": "Form cues the coach says during the exercise.",
-        },
-        "progression": {
-            "type": "object",
-            "additionalProperties": False,
-            "description": "How the exercise grows when sessions are pain-free.",
-            "properties": {
-                "step": {
-                    "type": "number",
-                    "minimum": m.PROGRESSION_STEP_MIN,
-                    "description": "Added per step (seconds per hold, reps, or seconds); "
-                    "at least 1 (whole for reps).",
-                },
-                "max": {"type": "number", "minimum": 1, "description": "Never grow past this."},
-                "after": {
-                    "type": "integer",
-                    "minimum": m.PROGRESSION_AFTER[0],
-                    "maximum": m.PROGRESSION_AFTER[1],
-                    "description": "Consecutive pain-free sessions before a step up.",
-                },
-            },
-        },
-        **settings,
-    }
-    voice_lo, voice_hi = m.VOICE_RATE
+    settings = _properties(keys.SETTINGS)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "voicecoach routine",
@@ -167,43 +136,7 @@ def routine_schema() -> dict[str, Any]:
                 "additionalProperties": False,
                 "required": ["title"],
                 "description": "What the routine is called and how the coach sounds.",
-                "properties": {
-                    "title": {
-                        "type": "string",
-                        "minLength": 1,
-                        "maxLength": r.MAX_TITLE_CHARS,
-                        "description": "Spoken at the start.",
-                    },
-                    "notes": {
-                        "type": "string",
-                        "maxLength": r.MAX_NOTES_CHARS,
-                        "description": "Free notes for yourself; never spoken.",
-                    },
-                    "voice": {
-                        "type": "object",
-                        "additionalProperties": False,
-                        "description": "Speech settings; each key optional.",
-                        "properties": {
-                            "name": {
-                                "type": "string",
-                                "minLength": 1,
-                                "description": "A voice id, e.g. gmw/en-us (espeak-ng).",
-                            },
-                            "rate": {
-                                "type": "integer",
-                                "minimum": voice_lo,
-                                "maximum": voice_hi,
-                                "description": "Words per minute.",
-                            },
-                            "volume": {
-                                "type": "number",
-                                "minimum": m.VOICE_VOLUME[0],
-                                "maximum": m.VOICE_VOLUME[1],
-                                "description": "0 silent to 1 full.",
-                            },
-                        },
-                    },
-                },
+                "properties": _properties(keys.ROUTINE),
             },
             "defaults": {
                 "type": "object",
@@ -214,13 +147,13 @@ def routine_schema() -> dict[str, Any]:
             "exercise": {
                 "type": "array",
                 "minItems": 1,
-                "maxItems": r.MAX_EXERCISES,
+                "maxItems": MAX_EXERCISES,
                 "description": "The exercises, in the order they are done.",
                 "items": {
                     "type": "object",
                     "additionalProperties": False,
                     "anyOf": [{"required": ["use"]}, {"required": ["name", "kind"]}],
-                    "properties": exercise_props,
+                    "properties": {**_properties(keys.EXERCISE), **settings},
                 },
             },
         },

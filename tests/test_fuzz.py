@@ -29,6 +29,14 @@ from voicecoach.errors import RoutineError
 from voicecoach.model import Breathing, Exercise, Routine
 from voicecoach.paths import shipped_routines
 from voicecoach.routine import load_routine, parse_routine
+from voicecoach.routine.keys import (
+    BREATHING_KEYS,
+    DEFAULT_KEYS,
+    EXERCISE_KEYS,
+    PROGRESSION_KEYS,
+    ROUTINE_KEYS,
+    VOICE_KEYS,
+)
 from voicecoach.timeline import MAX_ROUTINE_S, compile_routine
 
 FILE = "fuzz.toml"
@@ -37,16 +45,8 @@ LINE = re.compile(r"^" + re.escape(FILE) + r"(:\d+(:\d+)?)?: error: .+$")
 # (ESC sequences) or break the one-problem-per-line format (newlines).
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
-# Every key of the format (docs/routines.md), so generated documents reach deep into the
-# checks instead of stopping at "unknown key".
-ROUTINE_KEYS = ("title", "notes", "voice")
-VOICE_KEYS = ("name", "rate", "volume")
-DEFAULT_KEYS = ("rest", "get_ready", "between_reps", "switch_sides", "brace", "breathing",
-                "breathing_sound", "countdown")
-EXERCISE_KEYS = ("use", "name", "kind", "hold", "reps", "sets", "tempo", "duration", "sides",
-                 "side_labels", "cues", "progression", *DEFAULT_KEYS)
-BREATHING_KEYS = ("inhale", "exhale")
-PROGRESSION_KEYS = ("step", "max", "after")
+# Documents use every key of the format (the *_KEYS of the table of keys), so they reach
+# deep into the checks instead of stopping at "unknown key", and these words as values.
 WORDS = ("hold", "reps", "timed", "none", "each", "alternate", "voice", "tone", "left",
          "right", "curl-up", "side-plank", "bird-dog", "front-plank", "dead-bug",
          "leg-drops", "pallof-press", "stir-the-pot", "farmer-carry", "gmw/en-us", "")

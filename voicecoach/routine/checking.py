@@ -97,7 +97,6 @@ _KEY_HINTS: Final = {
 }
 
 
-
 # The specs of the keys checked from the table (keys.py), by name.
 _EXERCISE: Final = {spec.name: spec for spec in EXERCISE}
 _PROGRESSION: Final = {spec.name: spec for spec in PROGRESSION}
@@ -126,7 +125,6 @@ def _misplaced_hints(table: str) -> dict[str, str]:
     for key in ROUTINE_KEYS:
         hints[key] = f"{after}; {quote(key)} belongs under [routine]"
     return hints
-
 
 
 class Checker(ValueChecker):
@@ -694,5 +692,3 @@ class Checker(ValueChecker):
             max=found.get("max"),
             after=int(found["after"]) if "after" in found else None,
         )
-
-

@@ -38,4 +38,3 @@ MAX_PROBLEMS: Final = 100
 # nobody reads them, and difflib costs tens of microseconds each (480,000 unknown keys took
 # 20 s). Twice the printed limit, as the checker's order is not quite the file's.
 MAX_SUGGESTIONS: Final = 2 * MAX_PROBLEMS
-

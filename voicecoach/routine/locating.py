@@ -15,9 +15,7 @@ from voicecoach.routine.keys import KeyPath
 from voicecoach.routine.limits import MAX_PROBLEMS
 
 
-def locate_problems(
-    text: str, file: str, found: list[tuple[KeyPath | None, str]]
-) -> list[Problem]:
+def locate_problems(text: str, file: str, found: list[tuple[KeyPath | None, str]]) -> list[Problem]:
     """Turn (key path, message) pairs into Problems with the key's line and column.
 
     Only the MAX_PROBLEMS printed get a line and column, and the locator records only the

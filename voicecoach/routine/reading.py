@@ -171,7 +171,6 @@ def _byte_position(data: bytes, offset: int) -> tuple[int, int]:
     return data.count(b"\n", 0, offset) + 1, col
 
 
-
 # ---------------------------------------------------------------- parsing text
 
 # `(at line 3, column 5)` or `(at end of document)`, as tomllib appends them.
@@ -383,4 +382,3 @@ def _describe_path(path: KeyPath) -> str:
     if len(path) >= 2 and path[0] in ("routine", "defaults"):
         return f"{quote('.'.join(str(p) for p in path[1:]))} in [{path[0]}]"
     return quote(".".join(str(p) for p in path))
-

@@ -2,8 +2,9 @@
 
 One ``KeySpec`` per key, in the order the format documents them. The checker checks the
 numbers, booleans and choices from it (type, range, unit in its messages) and schema.py
-publishes every key from it, so a plain setting (a number, a switch, a choice) is added
-to the format with one entry here (and its field in model.py). Keys whose shape is more
+publishes every key from it, so a plain setting (a number, a switch, a choice) needs one
+entry here, and nothing else in the checker or the schema (the model still needs its
+field, which checking.py fills when it builds the Exercise). Keys whose shape is more
 than a number or a word (``reps``, ``cues``, ``breathing``...) are typed ``"other"``: the
 checker and the schema describe those by hand.
 """

@@ -12,6 +12,7 @@ import click
 
 from voicecoach import __version__
 from voicecoach.errors import Problem, RoutineError, VoicecoachError
+from voicecoach.model import VOICE_RATE, VOICE_VOLUME, Voice
 from voicecoach.paths import find_routine
 
 TRACEBACK_ENV = "VOICECOACH_TRACEBACK"
@@ -254,8 +255,8 @@ def copy_with_levels(ctx: click.Context, routine: str) -> tuple[str, list[str]]:
 
 def voice_options(f: Any) -> Any:
     """The --voice, --rate and --volume options shared by play and render."""
-    f = click.option("--volume", type=Finite(0, 1), help="Volume, 0 to 1.")(f)
-    f = click.option("--rate", type=click.IntRange(50, 500), help="Words per minute.")(f)
+    f = click.option("--volume", type=Finite(*VOICE_VOLUME), help="Volume, 0 to 1.")(f)
+    f = click.option("--rate", type=click.IntRange(*VOICE_RATE), help="Words per minute.")(f)
     return click.option("--voice", help="Voice id or name (see voicecoach voices).")(f)
 
 
@@ -319,12 +320,7 @@ def play(ctx: click.Context, routine: str, text: bool, speed: float, device: str
     from voicecoach.history import timeline_hash
     from voicecoach.player import PREVIEW_NOTE, Player, Recorder, SessionInfo, is_preview
     from voicecoach.program import load_today
-    from voicecoach.session import (
-        DEFAULT_SAMPLERATE,
-        VoiceChoice,
-        build_mixer,
-        prepare_silent,
-    )
+    from voicecoach.session import DEFAULT_SAMPLERATE, build_mixer, prepare_silent
 
     if speed != 1.0 and not text:
         raise click.UsageError("--speed needs --text (sound always plays in real time)")
@@ -342,7 +338,7 @@ def play(ctx: click.Context, routine: str, text: bool, speed: float, device: str
         from voicecoach.devices import resolve_device
 
         device_index = resolve_device(int(device) if device and device.isdigit() else device)
-        prepared = prepare_audio(today, VoiceChoice(voice, rate, volume), DEFAULT_SAMPLERATE)
+        prepared = prepare_audio(today, Voice(voice, rate, volume), DEFAULT_SAMPLERATE)
     plan, mixer = build_mixer(today.timeline, prepared)
     recorder = Recorder(history, today.routine, SessionInfo(
         str(today.path), today.routine.title, timeline_hash(today.timeline), today.written),
@@ -405,7 +401,7 @@ def render(ctx: click.Context, routine: str, output: Path, timeline_out: Path | 
            as_written: bool) -> None:
     """Render ROUTINE to an audio file, faster than real time, for a phone."""
     from voicecoach.program import load_today
-    from voicecoach.session import VoiceChoice, build_mixer
+    from voicecoach.session import build_mixer
     from voicecoach.sinks import check_output_path, render_to_file
 
     outputs = [("-o/--output", output)]
@@ -416,7 +412,7 @@ def render(ctx: click.Context, routine: str, output: Path, timeline_out: Path | 
     today = load_today(routine, None if as_written else open_history(ctx, create=False),
                        as_written=as_written)
     say_adjustments(today)
-    prepared = prepare_audio(today, VoiceChoice(voice, rate, volume), samplerate)
+    prepared = prepare_audio(today, Voice(voice, rate, volume), samplerate)
     plan, mixer = build_mixer(today.timeline, prepared)
     companions = []
     if timeline_out is not None:

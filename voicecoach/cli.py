@@ -14,6 +14,7 @@ from voicecoach import __version__
 from voicecoach.errors import Problem, RoutineError, VoicecoachError
 from voicecoach.model import VOICE_RATE, VOICE_VOLUME, Voice
 from voicecoach.paths import find_routine
+from voicecoach.wording import minutes_text
 
 TRACEBACK_ENV = "VOICECOACH_TRACEBACK"
 STARTER = Path(__file__).with_name("starter.toml")
@@ -137,7 +138,7 @@ def validate(routines: tuple[str, ...]) -> None:
             problems.extend(error.problems)
             continue
         summaries.append(f"{spec}: ok ({len(today.routine.exercises)} exercises, "
-                         f"{today.timeline.duration / 60:.1f} minutes)")
+                         f"{minutes_text(today.timeline.duration)})")
     if problems:
         raise RoutineError(problems)
     click.echo("\n".join(summaries))
@@ -419,7 +420,7 @@ def render(ctx: click.Context, routine: str, output: Path, timeline_out: Path | 
         companions.append((timeline_out, lambda: json.dumps(
             plan.as_rendered(today.routine.title), indent=1, ensure_ascii=False) + "\n"))
     frames = render_to_file(mixer, output, frames=plan.total_frames, companions=companions)
-    click.echo(f"wrote {output} ({frames / samplerate / 60:.1f} minutes)", err=True)
+    click.echo(f"wrote {output} ({minutes_text(frames / samplerate)})", err=True)
 
 
 def check_outputs(ctx: click.Context, routine: str, outputs: list[tuple[str, Path]]) -> None:

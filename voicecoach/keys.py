@@ -34,7 +34,6 @@ RIGHT = Key("\x1b[C")
 LEFT = Key("\x1b[D")
 
 NO_TTY_MESSAGE = "no key controls: stdin is not a terminal"
-HELP_LINE = "Space pause · x stop (pain) · n next · b back · q quit"
 
 # Upper case too: with Caps Lock on, "Q" must still quit and "X" still stop.
 _COMMANDS: dict[str, Command] = {

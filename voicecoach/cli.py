@@ -13,7 +13,7 @@ import click
 from voicecoach import __version__
 from voicecoach.errors import Problem, RoutineError, VoicecoachError
 from voicecoach.model import VOICE_RATE, VOICE_VOLUME, Voice
-from voicecoach.paths import find_routine
+from voicecoach.paths import data_dir, find_routine
 from voicecoach.wording import minutes_text
 
 TRACEBACK_ENV = "VOICECOACH_TRACEBACK"
@@ -43,6 +43,12 @@ class Group(click.Group):
             raise Failure(str(error)) from error
 
 
+def history_dir(ctx: click.Context) -> Path:
+    """The history's folder: ``--data-dir`` (or ``$VOICECOACH_DATA_DIR``), else `paths.data_dir`."""
+    chosen: Path | None = ctx.find_root().meta.get("data_dir")
+    return chosen or data_dir()
+
+
 def open_history(ctx: click.Context, *, create: bool = True, required: bool = False,
                  recording: bool = False):  # -> History | None
     """The history database (``--data-dir``, ``$VOICECOACH_DATA_DIR`` or the user data dir).
@@ -54,17 +60,17 @@ def open_history(ctx: click.Context, *, create: bool = True, required: bool = Fa
     session will not be recorded; ``None`` comes back. Later warnings of the history
     (damaged rows) go to stderr the same way.
     """
-    from voicecoach.history import DB_NAME, FALLBACK_ADVICE, History, default_data_dir
+    from voicecoach.history import DB_NAME, FALLBACK_ADVICE, History
 
-    data_dir = Path(ctx.find_root().meta.get("data_dir") or default_data_dir())
+    folder = history_dir(ctx)
     try:
-        absent = not (data_dir / DB_NAME).exists() and not data_dir.is_file()
+        absent = not (folder / DB_NAME).exists() and not folder.is_file()
     except OSError:
         absent = False  # let History.open say what is wrong with it
     if not create and absent:
         return None
     try:
-        history = History.open(data_dir)
+        history = History.open(folder)
     except VoicecoachError as error:
         if required:
             raise
@@ -426,12 +432,11 @@ def render(ctx: click.Context, routine: str, output: Path, timeline_out: Path | 
 def check_outputs(ctx: click.Context, routine: str, outputs: list[tuple[str, Path]]) -> None:
     """Refuse outputs that would replace the routine, the history, an earcon or each other."""
     from voicecoach.files import check_output_paths
-    from voicecoach.history import DB_NAME, default_data_dir
+    from voicecoach.history import DB_NAME
     from voicecoach.paths import config_dir
 
-    data_dir = ctx.find_root().meta.get("data_dir") or default_data_dir()
     inputs = [("the routine", find_routine(routine)),
-              ("your history", Path(data_dir) / DB_NAME)]
+              ("your history", history_dir(ctx) / DB_NAME)]
     earcons = config_dir() / "earcons"
     if earcons.is_dir():
         inputs += [("an earcon of yours", p) for p in sorted(earcons.iterdir())]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import IO, TYPE_CHECKING, NoReturn, TypeVar, cast
 
 import click
 
@@ -15,6 +16,14 @@ from voicecoach.errors import Problem, RoutineError, VoicecoachError
 from voicecoach.model import VOICE_RATE, VOICE_VOLUME, Voice
 from voicecoach.paths import data_dir, find_routine
 from voicecoach.wording import minutes_text
+
+if TYPE_CHECKING:
+    # Imported where used, so that `voicecoach --help` does not load numpy or SQLite.
+    from rich.progress import Progress
+
+    from voicecoach.history import History
+    from voicecoach.program import Today
+    from voicecoach.session import Prepared
 
 TRACEBACK_ENV = "VOICECOACH_TRACEBACK"
 STARTER = Path(__file__).with_name("starter.toml")
@@ -25,7 +34,7 @@ class Failure(click.ClickException):
 
     exit_code = 1
 
-    def show(self, file: Any = None) -> None:
+    def show(self, file: IO[str] | None = None) -> None:
         """Print the message as is on stderr."""
         click.echo(self.message, err=True)
 
@@ -33,7 +42,7 @@ class Failure(click.ClickException):
 class Group(click.Group):
     """The single error boundary: `VoicecoachError` becomes a message and exit status 1."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: click.Context) -> object:
         """Run the command, turning known errors into messages (unless tracing)."""
         try:
             return super().invoke(ctx)
@@ -49,18 +58,18 @@ def history_dir(ctx: click.Context) -> Path:
     return chosen or data_dir()
 
 
-def open_history(ctx: click.Context, *, create: bool = True, required: bool = False,
-                 recording: bool = False):  # -> History | None
+def open_history(ctx: click.Context, *, create: bool = True,
+                 recording: bool = False) -> History | None:
     """The history database (``--data-dir``, ``$VOICECOACH_DATA_DIR`` or the user data dir).
 
-    With ``create=False`` a missing database is not created (read-only commands). Unless
-    ``required``, a history that cannot be opened does not stop the command: one line on
-    stderr names the file and the problem, says that the routine's own doses are used
-    (higher, perhaps, than after a recent pain stop) and, with ``recording``, that the
-    session will not be recorded; ``None`` comes back. Later warnings of the history
-    (damaged rows) go to stderr the same way.
+    With ``create=False`` a missing database is not created (read-only commands). A
+    history that cannot be opened does not stop the command: one line on stderr names the
+    file and the problem, says that the routine's own doses are used (higher, perhaps,
+    than after a recent pain stop) and, with ``recording``, that the session will not be
+    recorded; ``None`` comes back. Later warnings of the history (damaged rows) go to
+    stderr the same way.
     """
-    from voicecoach.history import DB_NAME, FALLBACK_ADVICE, History
+    from voicecoach.history import DB_NAME, FALLBACK_ADVICE
 
     folder = history_dir(ctx)
     try:
@@ -70,13 +79,22 @@ def open_history(ctx: click.Context, *, create: bool = True, required: bool = Fa
     if not create and absent:
         return None
     try:
-        history = History.open(folder)
+        return _opened_history(folder)
     except VoicecoachError as error:
-        if required:
-            raise
         unrecorded = "this session will not be recorded; " if recording else ""
         click.echo(f"warning: {error}; {unrecorded}{FALLBACK_ADVICE}", err=True)
         return None
+
+
+def require_history(ctx: click.Context) -> History:
+    """The history database (created if missing), or the error that says why it cannot be."""
+    return _opened_history(history_dir(ctx))
+
+
+def _opened_history(folder: Path) -> History:
+    from voicecoach.history import History
+
+    history = History.open(folder)
     history.on_warning = lambda message: click.echo(f"warning: {message}", err=True)
     return history
 
@@ -84,21 +102,22 @@ def open_history(ctx: click.Context, *, create: bool = True, required: bool = Fa
 class Finite(click.FloatRange):
     """A float range that also refuses NaN (every comparison with NaN is false)."""
 
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> Any:
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: click.Context | None) -> float:
         """Convert like `click.FloatRange`, refusing ``nan``."""
-        number = super().convert(value, param, ctx)
+        # Click types the input as the output (float); it is the option's text here.
+        number: float = super().convert(cast(float, value), param, ctx)
         if number != number:  # NaN
             self.fail(f"{value!r} is not a number from {self.min:g} to {self.max:g}", param, ctx)
         return number
 
 
-class Rating(click.ParamType):
+class Rating(click.types.IntParamType):
     """A pain rating: a whole number from 0 to 10."""
 
     name = "0-10"
 
-    def convert(self, value: Any, param: click.Parameter | None,
+    def convert(self, value: object, param: click.Parameter | None,
                 ctx: click.Context | None) -> int:
         """The rating as an int, or a usage error that says what a rating is."""
         text = str(value).strip()
@@ -181,23 +200,10 @@ def compile_command(ctx: click.Context, routine: str, as_json: bool, as_written:
 def exercises() -> None:
     """List the built-in exercise library (use = "slug" in a routine)."""
     from rich.console import Console
-    from rich.table import Table
 
-    from voicecoach.library import library_entries
+    from voicecoach.report import library_table
 
-    table = Table(title="Exercise library", show_lines=True)
-    for column in ("use =", "name", "kind", "dose", "coaching cues"):
-        table.add_column(column)
-    for entry in library_entries():
-        doses = "\n".join(
-            f"{kind}: " + ", ".join(f"{k} {v}" for k, v in dose.items())
-            for kind, dose in entry.doses.items())
-        sides = entry.keys.get("sides")
-        if sides:
-            doses += f"\nsides {sides}"
-        table.add_row(entry.slug, entry.name, entry.kind, doses,
-                      "\n".join(f"- {c}" for c in entry.cues))
-    Console().print(table)
+    Console().print(library_table())
 
 
 @cli.command()
@@ -260,14 +266,17 @@ def copy_with_levels(ctx: click.Context, routine: str) -> tuple[str, list[str]]:
             describe_adjustments(today))
 
 
-def voice_options(f: Any) -> Any:
+_Command = TypeVar("_Command", bound=Callable[..., None])
+
+
+def voice_options(f: _Command) -> _Command:
     """The --voice, --rate and --volume options shared by play and render."""
     f = click.option("--volume", type=Finite(*VOICE_VOLUME), help="Volume, 0 to 1.")(f)
     f = click.option("--rate", type=click.IntRange(*VOICE_RATE), help="Words per minute.")(f)
     return click.option("--voice", help="Voice id or name (see voicecoach voices).")(f)
 
 
-def synthesis_progress():  # -> (progress context, callback)
+def synthesis_progress() -> tuple[Progress, Callable[[int, int], None]]:
     """A rich progress bar on stderr for speech synthesis, shown only when there is work."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -284,7 +293,7 @@ def synthesis_progress():  # -> (progress context, callback)
     return progress, update
 
 
-def prepare_audio(today: Any, choice: Any, samplerate: int) -> Any:
+def prepare_audio(today: Today, choice: Voice, samplerate: int) -> Prepared:
     """Synthesize (or load cached) speech for today's session with a progress bar."""
     from voicecoach.paths import cache_dir
     from voicecoach.session import prepare_speech
@@ -298,7 +307,7 @@ def prepare_audio(today: Any, choice: Any, samplerate: int) -> Any:
         progress.stop()
 
 
-def say_adjustments(today: Any) -> None:
+def say_adjustments(today: Today) -> None:
     """Tell the user, before anything plays, what the history changed today."""
     from voicecoach.program import describe_adjustments
 
@@ -324,6 +333,7 @@ def play(ctx: click.Context, routine: str, text: bool, speed: float, device: str
     """
     import contextlib
 
+    from voicecoach.display import session_summary
     from voicecoach.history import timeline_hash
     from voicecoach.player import PREVIEW_NOTE, Player, Recorder, SessionInfo, is_preview
     from voicecoach.program import load_today
@@ -366,30 +376,6 @@ def play(ctx: click.Context, routine: str, text: bool, speed: float, device: str
         ctx.exit(result.exit_status)
     if result.interrupted:
         ctx.exit(130)
-
-
-def session_summary(result: Any) -> str:
-    """One line on how the session ended (and where, after a pain stop)."""
-    if result.outcome == "stop_pain" and result.stop is not None:
-        s = result.stop
-        where = ", ".join(x for x in (
-            s.name, f"set {s.set}" if s.set else "", f"rep {s.rep}" if s.rep else "",
-            f"{s.side} side" if s.side else "",
-            f"{s.seconds:.1f} s into the work" if s.phase == "work"
-            else f"during {s.phase.replace('_', ' ')}") if x)
-        pain = f", pain {result.pain_rating}/10" if result.pain_rating is not None else ""
-        if not result.pain_recorded:
-            # Nothing will lower the next session for the person: say so plainly.
-            why = f": {result.record_note}" if result.record_note else ""
-            return (f"Stopped for pain at {where}{pain} (NOT recorded{why}). Next time, "
-                    "start lower yourself.")
-        return f"Stopped for pain at {where}{pain} (recorded). Next time starts below it."
-    session = "Preview" if result.preview else "Session"
-    line = {"completed": "Preview complete." if result.preview else "Session complete. Well done.",
-            "quit": f"{session} ended early.",
-            "device_lost": f"{session} ended: the audio device was lost."}.get(
-                result.outcome, f"{session} ended: {result.outcome}.")
-    return f"{line[:-1]} ({result.record_note})." if result.record_note else line
 
 
 @cli.command()
@@ -482,7 +468,7 @@ def history(ctx: click.Context, exercise: str | None, routine_spec: str | None, 
     from voicecoach.history import routine_key
     from voicecoach.report import exercise_chart, history_csv, history_json, sessions_table
 
-    db = open_history(ctx, required=True)
+    db = require_history(ctx)
 
     def say_damage() -> None:
         # Whatever was shown, say what had to be skipped to show it.
@@ -514,7 +500,7 @@ def history(ctx: click.Context, exercise: str | None, routine_spec: str | None, 
 @click.pass_context
 def pain(ctx: click.Context, rating: int, note: str | None, exercise: str | None) -> None:
     """Record a pain note after the fact (0 = none, 10 = worst)."""
-    open_history(ctx, required=True).add_pain_note(rating, note, exercise)
+    require_history(ctx).add_pain_note(rating, note, exercise)
     click.echo(f"recorded pain {rating}/10", err=True)
 
 

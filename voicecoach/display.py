@@ -1,4 +1,5 @@
-"""The live player display (a compact rich panel) and the plain one-line-per-cue text log."""
+"""The live player display (a compact rich panel), the plain one-line-per-cue text log, and
+the line that sums up a session when it ends."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType, TracebackType
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.live import Live
@@ -26,6 +27,9 @@ from voicecoach.wording import (
     log_clock,
     seconds_left_text,
 )
+
+if TYPE_CHECKING:
+    from voicecoach.player import PlayResult  # the player imports this module
 
 # The panel shows the phase in capitals over its countdown: during the spoken intro,
 # "GET READY" tells the person on the mat what to do, where "INTRO" would not.
@@ -345,3 +349,27 @@ class TextLog:
 
     def _line(self, line: str) -> None:
         print(line, file=self.file, flush=True)
+
+
+def session_summary(result: PlayResult) -> str:
+    """One line on how the session ended (and where, after a pain stop)."""
+    if result.outcome == "stop_pain" and result.stop is not None:
+        s = result.stop
+        where = ", ".join(x for x in (
+            s.name, f"set {s.set}" if s.set else "", f"rep {s.rep}" if s.rep else "",
+            f"{s.side} side" if s.side else "",
+            f"{s.seconds:.1f} s into the work" if s.phase == "work"
+            else f"during {s.phase.replace('_', ' ')}") if x)
+        pain = f", pain {result.pain_rating}/10" if result.pain_rating is not None else ""
+        if not result.pain_recorded:
+            # Nothing will lower the next session for the person: say so plainly.
+            why = f": {result.record_note}" if result.record_note else ""
+            return (f"Stopped for pain at {where}{pain} (NOT recorded{why}). Next time, "
+                    "start lower yourself.")
+        return f"Stopped for pain at {where}{pain} (recorded). Next time starts below it."
+    session = "Preview" if result.preview else "Session"
+    line = {"completed": "Preview complete." if result.preview else "Session complete. Well done.",
+            "quit": f"{session} ended early.",
+            "device_lost": f"{session} ended: the audio device was lost."}.get(
+                result.outcome, f"{session} ended: {result.outcome}.")
+    return f"{line[:-1]} ({result.record_note})." if result.record_note else line

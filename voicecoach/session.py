@@ -17,6 +17,8 @@ from voicecoach.phrases import extra_phrases
 from voicecoach.timeline import TONES, Timeline, estimate_speech_seconds
 
 if TYPE_CHECKING:
+    from voicecoach.mixer import Mixer
+    from voicecoach.schedule import Plan
     from voicecoach.speech import Clip
 
 DEFAULT_SAMPLERATE = 48_000
@@ -225,7 +227,8 @@ def prepare_silent(timeline: Timeline, samplerate: int = TEXT_SAMPLERATE) -> Pre
     return Prepared(samplerate, clips, tones, extra)
 
 
-def build_mixer(timeline: Timeline, prepared: Prepared, channels: int = 2):
+def build_mixer(timeline: Timeline, prepared: Prepared,
+                channels: int = 2) -> tuple[Plan, Mixer]:
     """Plan the session at the prepared rate and make the mixer that plays it."""
     from voicecoach.mixer import Mixer
     from voicecoach.schedule import plan_session

@@ -103,7 +103,8 @@ class Clip:
     @property
     def seconds(self) -> float:
         """Length of the clip in seconds."""
-        return self.samples.shape[0] / self.samplerate
+        frames: int = self.samples.shape[0]
+        return frames / self.samplerate
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,8 @@ def _driver_name() -> str:
         from pyttsx3.engine import default_engine_by_sys_platform
     except ImportError:  # pyttsx3 before 2.99 chose the driver inside Engine
         return {"darwin": "nsss", "win32": "sapi5"}.get(sys.platform, "espeak")
-    return default_engine_by_sys_platform()
+    name: str = default_engine_by_sys_platform()  # pyttsx3 has no type hints
+    return name
 
 
 @functools.cache

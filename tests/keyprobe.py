@@ -1,10 +1,10 @@
-"""A tiny program for the key tests: reads raw keys in a real terminal and prints one line each.
+"""A tiny program for the key tests: reads keys (cbreak mode) in a real terminal, one line each.
 
 Usage: ``python tests/keyprobe.py [--thread] [--fail-on KEY] [--leak]``. It prints
 ``ready pid=PID available=BOOL``, then ``key NAME command CMD digit D`` per key, and
 exits with status 0 on ``q``. ``--fail-on e`` raises an exception inside the ``with``
 block when ``e`` is pressed; ``--thread`` reads through `KeyReader`; ``--leak`` enters
-raw mode and exits without restoring it (the control that proves the restore tests can
+cbreak mode and exits without restoring it (the control that proves the restore tests can
 fail).
 """
 
@@ -19,9 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from voicecoach.keys import (
+    CbreakKeys,
     Key,
     KeyReader,
-    RawKeys,
     command_for,
     describe_key,
     digit_for,
@@ -43,7 +43,7 @@ def main() -> int:
     parser.add_argument("--fail-on", default=None)
     parser.add_argument("--leak", action="store_true")
     args = parser.parse_args()
-    keys = RawKeys()
+    keys = CbreakKeys()
     if args.leak:
         keys.__enter__()
         print(f"ready pid={os.getpid()} available={keys.available}", flush=True)

@@ -22,19 +22,18 @@ import soundfile
 
 from voicecoach import speech
 from voicecoach.dsp import resample
-from voicecoach.model import Exercise, Routine
-from voicecoach.session import Prepared, VoiceChoice, prepare_speech, resampled_frames
+from voicecoach.model import Exercise, Routine, Voice
+from voicecoach.session import Prepared, prepare_speech, resampled_frames
 from voicecoach.speech import (
     REFERENCE_PHRASES,
     Clip,
-    VoiceSettings,
     cache_key,
     clip_digest,
     synthesize,
 )
 from voicecoach.timeline import compile_routine
 
-SETTINGS = VoiceSettings(name="en-us")
+SETTINGS = Voice(name="en-us")
 PHRASES = ["3", "Breathe in"]
 MINUS_1_DBFS = 10 ** (-1 / 20)
 ROUTINE = Routine("Tiny", (Exercise(0, "Bird dog", "hold", (1,), hold=3.0),))
@@ -54,11 +53,11 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Prepared]:
     root = tmp_path_factory.mktemp("prepared")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("VOICECOACH_CONFIG_DIR", str(root / "config"))
-        return root / "cache", prepare_speech(TIMELINE, ROUTINE, VoiceChoice(name="en-us"),
+        return root / "cache", prepare_speech(TIMELINE, ROUTINE, Voice(name="en-us"),
                                               48_000, root / "cache")
 
 
-def entry(folder: Path, text: str, settings: VoiceSettings = SETTINGS) -> Path:
+def entry(folder: Path, text: str, settings: Voice = SETTINGS) -> Path:
     return folder / f"{cache_key(text, settings)}.wav"
 
 
@@ -143,7 +142,7 @@ def test_a_resampled_entry_whose_header_claims_1e11_samples_is_made_again(
 
     tracemalloc.start()
     try:
-        again = prepare_speech(TIMELINE, ROUTINE, VoiceChoice(name="en-us"), 48_000, cache)
+        again = prepare_speech(TIMELINE, ROUTINE, Voice(name="en-us"), 48_000, cache)
         _, peak_bytes = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -153,7 +152,7 @@ def test_a_resampled_entry_whose_header_claims_1e11_samples_is_made_again(
     assert peak_bytes < 200_000_000  # the clips themselves, never 400 GB
     # Each entry was written again, whole: the next start reads them all.
     rejected = speech.stats.cache_rejected
-    same_prepared(prepare_speech(TIMELINE, ROUTINE, VoiceChoice(name="en-us"), 48_000, cache),
+    same_prepared(prepare_speech(TIMELINE, ROUTINE, Voice(name="en-us"), 48_000, cache),
                   prepared[1])
     assert speech.stats.cache_rejected == rejected
 
@@ -164,7 +163,7 @@ def test_a_directory_in_place_of_an_entry_is_passed_over(
     cache = Path(shutil.copytree(prepared[0], tmp_path / "cache"))
     monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(tmp_path / "config"))
     # prepare_speech resolves the voice's name to its id, which keys the cache.
-    wav = entry(cache / "speech", "3", VoiceSettings(name="gmw/en-us"))
+    wav = entry(cache / "speech", "3", Voice(name="gmw/en-us"))
     wav.unlink()
     (wav / "something").mkdir(parents=True)  # not empty: it cannot be replaced
     npy = sorted((cache / "speech-48000").glob("*.npy"))[0]
@@ -172,7 +171,7 @@ def test_a_directory_in_place_of_an_entry_is_passed_over(
     npy.mkdir()  # empty: it makes way for the entry
     notes: list[str] = []
 
-    again = prepare_speech(TIMELINE, ROUTINE, VoiceChoice(name="en-us"), 48_000, cache,
+    again = prepare_speech(TIMELINE, ROUTINE, Voice(name="en-us"), 48_000, cache,
                            on_note=notes.append)
 
     same_prepared(again, prepared[1])
@@ -305,7 +304,7 @@ def test_a_full_disk_while_storing_goes_on_without_caching(
     notes: list[str] = []
     # 64 KB: room for the folders and a few short clips, not for the safety message.
     with tiny_filesystem(cache, "64k"):
-        again = prepare_speech(TIMELINE, ROUTINE, VoiceChoice(name="en-us"), 48_000, cache,
+        again = prepare_speech(TIMELINE, ROUTINE, Voice(name="en-us"), 48_000, cache,
                                on_note=notes.append)
         left = [p.name for p in cache.rglob("*") if p.name.endswith(".part")]
         kept = list(cache.rglob("*.wav"))
@@ -348,6 +347,6 @@ def test_a_resampled_entry_whose_header_is_not_python_is_made_again(
     path.write_bytes(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header
                      + data[128:])
 
-    again = prepare_speech(TIMELINE, ROUTINE, VoiceChoice(name="en-us"), 48_000, cache)
+    again = prepare_speech(TIMELINE, ROUTINE, Voice(name="en-us"), 48_000, cache)
 
     same_prepared(again, prepared[1])

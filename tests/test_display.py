@@ -14,13 +14,12 @@ from voicecoach.display import (
     TextLog,
     TimelineViews,
     big_digits,
-    clock_text,
     format_cue,
     progress_bar,
     render_view,
-    seconds_left_text,
 )
 from voicecoach.timeline import Cue, Segment, Timeline
+from voicecoach.wording import clock, seconds_left_text
 
 HELP = "Space pause · x stop (pain) · n next · b back · q quit"
 
@@ -138,7 +137,7 @@ def test_an_ascii_only_terminal_gets_hash_digits_and_bar() -> None:
 def test_seconds_left_round_up_and_turn_into_minutes_from_60() -> None:
     assert [seconds_left_text(s) for s in (0.0, 0.2, 1.0, 2.5, 59.9, 60.0, 61.0, 3725.0)] == [
         "0", "1", "1", "3", "1:00", "1:00", "1:01", "62:05"]
-    assert [clock_text(s) for s in (0, 59.9, 754, 3725)] == ["0:00", "0:59", "12:34", "1:02:05"]
+    assert [clock(s) for s in (0, 59.9, 754, 3725)] == ["0:00", "0:59", "12:34", "1:02:05"]
 
 
 def test_the_progress_bar_has_the_asked_width_and_fill() -> None:

@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from voicecoach.errors import VoicecoachError
-from voicecoach.model import Exercise, Routine
-from voicecoach.session import Prepared, VoiceChoice, prepare_speech
+from voicecoach.model import Exercise, Routine, Voice
+from voicecoach.session import Prepared, prepare_speech
 from voicecoach.timeline import compile_routine
 
 ROUTINE = Routine("Tiny", (Exercise(0, "Bird dog", "hold", (1,), hold=3.0),))
@@ -43,7 +43,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Prepared]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("VOICECOACH_CONFIG_DIR", str(root / "config"))
         cache = root / "cache"
-        return cache, prepare_speech(TIMELINE, ROUTINE, VoiceChoice(name="en-us"), RATE, cache)
+        return cache, prepare_speech(TIMELINE, ROUTINE, Voice(name="en-us"), RATE, cache)
 
 
 def _npy_header(descr: str, shape: tuple[int, ...]) -> bytes:
@@ -136,7 +136,7 @@ def test_a_damaged_cache_prepares_exactly_what_a_fresh_synthesis_gives(
             fuzz_counts[f"cache damage: {how} ({path.suffix})"] += 1
 
         try:
-            got = prepare_speech(TIMELINE, ROUTINE, VoiceChoice(name="en-us"), RATE, cache)
+            got = prepare_speech(TIMELINE, ROUTINE, Voice(name="en-us"), RATE, cache)
         except VoicecoachError:
             fuzz_counts["cache damage: VoicecoachError"] += 1
             return

@@ -1,4 +1,4 @@
-"""Key input: decoding, commands, then a real pseudo-terminal and tmux for raw mode and restore."""
+"""Key input: decoding, commands, then a real pseudo-terminal and tmux for cbreak mode, restore."""
 
 from __future__ import annotations
 
@@ -22,10 +22,10 @@ from voicecoach.keys import (
     ESCAPE,
     SPACE,
     UP,
+    CbreakKeys,
     Key,
     KeyReader,
     PainEntry,
-    RawKeys,
     command_for,
     decode_keys,
     describe_key,
@@ -116,7 +116,7 @@ def test_a_typed_one_waits_until_the_caller_finishes_it() -> None:
 
 def test_a_pipe_is_not_a_terminal_and_reading_gives_nothing() -> None:
     r, w = os.pipe()
-    with os.fdopen(r) as stream, RawKeys(stream) as keys:
+    with os.fdopen(r) as stream, CbreakKeys(stream) as keys:
         os.write(w, b"x")
         assert keys.available is False
         assert keys.reason == "no key controls: stdin is not a terminal"
@@ -129,7 +129,7 @@ def test_without_a_terminal_sigterm_and_sighup_still_end_the_program_cleanly() -
     # default action of SIGTERM would kill the program before it records how it ended.
     r, w = os.pipe()
     before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
-    with os.fdopen(r) as stream, RawKeys(stream) as keys:
+    with os.fdopen(r) as stream, CbreakKeys(stream) as keys:
         assert keys.available is False
         for signum in before:
             assert signal.getsignal(signum) == keys._on_exit_signal
@@ -144,7 +144,7 @@ def test_without_a_terminal_sigterm_and_sighup_still_end_the_program_cleanly() -
 def test_a_key_reader_without_a_terminal_starts_no_thread() -> None:
     r, w = os.pipe()
     seen: list[Key] = []
-    with os.fdopen(r) as stream, RawKeys(stream) as keys, KeyReader(keys, seen.append) as reader:
+    with os.fdopen(r) as stream, CbreakKeys(stream) as keys, KeyReader(keys, seen.append) as reader:
         assert reader.running is False
     os.close(w)
     assert seen == []
@@ -245,7 +245,7 @@ def test_single_key_presses_are_decoded_in_a_pseudo_terminal(mode: tuple[str, ..
     assert after == probe.before
 
 
-def test_raw_mode_turns_off_line_buffering_and_echo_but_keeps_ctrl_c() -> None:
+def test_cbreak_mode_turns_off_line_buffering_and_echo_but_keeps_ctrl_c() -> None:
     probe = Probe()
     mode = termios.tcgetattr(probe.slave)
     lflag = mode[3]
@@ -316,17 +316,17 @@ def test_leaving_without_restoring_is_detected_by_the_stty_comparison() -> None:
     assert after != probe.before
 
 
-def test_raw_mode_comes_back_after_the_shell_resets_the_terminal_on_continue() -> None:
+def test_cbreak_mode_comes_back_after_the_shell_resets_the_terminal_on_continue() -> None:
     probe = Probe()
-    raw = stty(probe.slave)
+    cbreak = stty(probe.slave)
     # What a shell does while the program is stopped: its own line mode, then fg.
     subprocess.run(["stty", "icanon", "echo"], stdin=probe.slave, check=True)
     probe.proc.send_signal(signal.SIGCONT)
     deadline = time.monotonic() + HANG_S
-    while stty(probe.slave) != raw:
-        assert time.monotonic() < deadline, "raw mode never came back"
+    while stty(probe.slave) != cbreak:
+        assert time.monotonic() < deadline, "cbreak mode never came back"
         time.sleep(0.01)
-    probe.press(b"q", "key q")  # a single key, no Enter: raw mode is back
+    probe.press(b"q", "key q")  # a single key, no Enter: cbreak mode is back
     status, after = probe.finish()
     assert status == 0
     assert after == probe.before

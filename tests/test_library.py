@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from voicecoach.library import LIBRARY, get_entry, library_entries
+from voicecoach.library import LIBRARY, library_entries
 from voicecoach.model import KINDS, SIDES
 from voicecoach.routine import parse_routine
 
@@ -72,8 +72,8 @@ def test_the_cues_teach_bracing_with_breathing():
         assert any("breath" in cue.lower() for cue in entry.cues), entry.slug
 
 
-def test_get_entry_returns_a_fresh_dict_in_routine_form():
-    keys = get_entry("bird-dog")
+def test_an_entrys_routine_keys_are_a_fresh_dict_in_routine_form():
+    keys = LIBRARY["bird-dog"].routine_keys()
     assert keys == {
         "name": "Bird dog",
         "kind": "hold",
@@ -83,9 +83,13 @@ def test_get_entry_returns_a_fresh_dict_in_routine_form():
         "cues": list(LIBRARY["bird-dog"].cues),
     }
     keys["cues"].append("changed")
-    assert get_entry("bird-dog")["cues"] == list(LIBRARY["bird-dog"].cues)
+    assert LIBRARY["bird-dog"].routine_keys()["cues"] == list(LIBRARY["bird-dog"].cues)
 
 
-def test_get_entry_of_an_unknown_slug_raises_key_error():
-    with pytest.raises(KeyError):
-        get_entry("crunch")
+def test_a_kind_without_a_dose_gets_the_shared_keys_only():
+    assert LIBRARY["bird-dog"].routine_keys("timed") == {
+        "name": "Bird dog",
+        "kind": "timed",
+        "sides": "alternate",
+        "cues": list(LIBRARY["bird-dog"].cues),
+    }

@@ -19,15 +19,15 @@ from voicecoach import dsp
 from voicecoach.dsp import SPEECH_LUFS, clip_loudness, integrated_loudness, k_weighted
 from voicecoach.earcons import EARCON_NAMES, earcon
 from voicecoach.mixer import render_all
-from voicecoach.model import Exercise, Routine
+from voicecoach.model import Exercise, Routine, Voice
 from voicecoach.phrases import SAFETY_MESSAGE
-from voicecoach.session import Prepared, VoiceChoice, build_mixer, prepare_speech
+from voicecoach.session import Prepared, build_mixer, prepare_speech
 from voicecoach.sinks import render_to_file
-from voicecoach.speech import REFERENCE_PHRASES, Clip, VoiceSettings, cache_key, synthesize
+from voicecoach.speech import REFERENCE_PHRASES, Clip, cache_key, synthesize
 from voicecoach.timeline import compile_routine
 
 MINUS_1_DBFS = 10 ** (-1 / 20)
-SETTINGS = VoiceSettings(name="en-us")
+SETTINGS = Voice(name="en-us")
 PHRASES = ["3", "Breathe in", "Bird dog. Set 1 of 3. Left side.", "Rest 30 seconds."]
 ROUTINE = Routine("Tiny", (Exercise(0, "Bird dog", "hold", (2,), hold=3.0, rest=2.0),))
 TIMELINE = compile_routine(ROUTINE)
@@ -126,7 +126,7 @@ def test_speech_sits_at_minus_18_lufs_and_keeps_its_own_rise_and_fall(
 
 
 def test_volume_sets_the_voice_relative_to_the_standard_level(tmp_path: Path) -> None:
-    half = synthesize(list(REFERENCE_PHRASES), VoiceSettings(name="en-us", volume=0.5),
+    half = synthesize(list(REFERENCE_PHRASES), Voice(name="en-us", volume=0.5),
                       tmp_path)
     reference = np.concatenate([c.samples for c in half.values()])
     assert integrated_loudness(reference, 22050) == pytest.approx(SPEECH_LUFS - 6.02, abs=0.3)
@@ -146,7 +146,7 @@ def test_every_tone_is_within_3_db_of_the_speech_and_not_louder(
 
 def _prepare(cache: Path, config: Path, monkeypatch: pytest.MonkeyPatch) -> Prepared:
     monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(config))
-    return prepare_speech(TIMELINE, ROUTINE, VoiceChoice(name="en-us"), 48_000, cache)
+    return prepare_speech(TIMELINE, ROUTINE, Voice(name="en-us"), 48_000, cache)
 
 
 def _render(prepared: Prepared, path: Path) -> tuple[np.ndarray, np.ndarray, int]:

@@ -184,12 +184,6 @@ def test_a_routine_just_under_four_hours_is_not_refused_for_a_rest_it_never_has(
     assert [s.seconds for s in timeline.segments if s.phase == "rest"] == [270] * 6
 
 
-def test_hours_and_minutes_round_up_so_over_the_limit_never_reads_as_on_it():
-    show = timeline_module._hours_minutes
-    assert [show(s) for s in (4 * 3600 + 1, 4 * 3600 + 120, 4 * 3600 + 121, 59)] == [
-        "4 h 01 min", "4 h 02 min", "4 h 03 min", "0 h 01 min"]
-
-
 def test_an_over_long_routine_builds_no_segment(monkeypatch: pytest.MonkeyPatch):
     built = []
     real = timeline_module._Builder.segment

@@ -15,12 +15,12 @@ import soundfile
 
 from voicecoach import speech
 from voicecoach.dsp import trim_silence
+from voicecoach.model import Voice
 from voicecoach.phrases import SAFETY_MESSAGE
 from voicecoach.speech import (
     Clip,
     SynthesisError,
     VoiceNotFound,
-    VoiceSettings,
     cache_key,
     resolve_voice,
     synthesize,
@@ -33,7 +33,7 @@ PHRASES = ["Bird dog. Set 1 of 3. Left side.", "Breathe in", "3", SAFETY_MESSAGE
 # The voice's level is measured on the reference phrases: they are synthesized (and
 # cached) with any phrase.
 EVERY = list(dict.fromkeys([*PHRASES, *speech.REFERENCE_PHRASES]))
-SETTINGS = VoiceSettings(name="en-us")
+SETTINGS = Voice(name="en-us")
 MINUS_1_DBFS = 10 ** (-1 / 20)
 MS = 22.05  # frames per millisecond at the espeak driver's 22050 Hz
 
@@ -128,18 +128,18 @@ def test_a_second_call_is_served_from_the_cache_without_any_engine(
 
 def test_the_cache_key_changes_with_text_voice_rate_and_volume() -> None:
     base = cache_key("Breathe in", SETTINGS)
-    assert cache_key("Breathe in", VoiceSettings(name="en-us")) == base
+    assert cache_key("Breathe in", Voice(name="en-us")) == base
     assert cache_key("Breathe out", SETTINGS) != base
-    assert cache_key("Breathe in", VoiceSettings(name="en-gb")) != base
-    assert cache_key("Breathe in", VoiceSettings(name="en-us", rate=150)) != base
-    assert cache_key("Breathe in", VoiceSettings(name="en-us", volume=0.5)) != base
-    assert cache_key("Breathe in", VoiceSettings()) != base
+    assert cache_key("Breathe in", Voice(name="en-gb")) != base
+    assert cache_key("Breathe in", Voice(name="en-us", rate=150)) != base
+    assert cache_key("Breathe in", Voice(name="en-us", volume=0.5)) != base
+    assert cache_key("Breathe in", Voice()) != base
 
 
 def test_a_slower_rate_is_a_new_cache_entry_and_a_longer_clip(
         cached: tuple[Path, dict[str, Clip]], tmp_path: Path) -> None:
     _, clips = cached
-    slow = synthesize(["Breathe in"], VoiceSettings(name="en-us", rate=100), tmp_path)
+    slow = synthesize(["Breathe in"], Voice(name="en-us", rate=100), tmp_path)
     assert len(list(tmp_path.glob("*.wav"))) == 1 + len(speech.REFERENCE_PHRASES)
     assert slow["Breathe in"].seconds > 1.3 * clips["Breathe in"].seconds
 
@@ -203,7 +203,7 @@ def test_an_unknown_voice_names_close_matches_and_the_voices_command() -> None:
 
 def test_synthesizing_with_an_unknown_voice_raises_voice_not_found(tmp_path: Path) -> None:
     with pytest.raises(VoiceNotFound, match="no-such-voice"):
-        synthesize(["Breathe in"], VoiceSettings(name="no-such-voice"), tmp_path)
+        synthesize(["Breathe in"], Voice(name="no-such-voice"), tmp_path)
     assert list(tmp_path.glob("*.wav")) == []
 
 
@@ -249,9 +249,10 @@ BLOCK_PYTTSX3 = "import sys\nsys.modules['pyttsx3'] = None\n"
 CALLER = """
 import sys, tempfile
 from pathlib import Path
-from voicecoach.speech import SpeechUnavailable, VoiceSettings, list_voices, synthesize
+from voicecoach.model import Voice
+from voicecoach.speech import SpeechUnavailable, list_voices, synthesize
 def main():
-    for call in (lambda: synthesize(["Hi"], VoiceSettings(), Path(tempfile.mkdtemp())),
+    for call in (lambda: synthesize(["Hi"], Voice(), Path(tempfile.mkdtemp())),
                  list_voices):
         try:
             call()
@@ -304,9 +305,10 @@ if "--multiprocessing-fork" in sys.argv:
 LATE_CALLER = """
 import sys, tempfile
 from pathlib import Path
-from voicecoach.speech import VoiceSettings, synthesize
+from voicecoach.model import Voice
+from voicecoach.speech import synthesize
 if __name__ == "__main__":
-    clips = synthesize(["1", "2"], VoiceSettings(name="en-us"), Path(tempfile.mkdtemp()),
+    clips = synthesize(["1", "2"], Voice(name="en-us"), Path(tempfile.mkdtemp()),
                        workers=2)
     print(sorted(clips), all(c.samples.size > 0 for c in clips.values()))
 """
@@ -330,7 +332,7 @@ def test_every_phrase_is_spoken_at_the_rate_asked_for_however_the_workers_run(
     # pyttsx3's espeak driver applied the rate in espeak-ng's own thread, racing the
     # voice: under load about one phrase in ten came out at 200 (or 175) words a minute
     # instead of the 100 asked for, and was cached so.
-    slow = VoiceSettings(name="en-us", rate=100)
+    slow = Voice(name="en-us", rate=100)
     phrases = [f"Rep {n}" for n in range(1, 11)] + [f"Set {n} of 10." for n in range(1, 11)] + [
         "Breathe in", "Breathe out", "Rest.", "Halfway.", "Relax. Right side next.",
         "Keep the hips level.", "Bird dog.", "Dead bug.", "Side plank.", "Curl-up."]

@@ -5,14 +5,25 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import IO, TYPE_CHECKING, NoReturn, TypeVar, cast
 
 import click
 
 from voicecoach import __version__
 from voicecoach.errors import Problem, RoutineError, VoicecoachError
-from voicecoach.paths import find_routine
+from voicecoach.model import VOICE_RATE, VOICE_VOLUME, Voice
+from voicecoach.paths import data_dir, find_routine
+from voicecoach.wording import minutes_text
+
+if TYPE_CHECKING:
+    # Imported where used, so that `voicecoach --help` does not load numpy or SQLite.
+    from rich.progress import Progress
+
+    from voicecoach.history import History
+    from voicecoach.program import Today
+    from voicecoach.session import Prepared
 
 TRACEBACK_ENV = "VOICECOACH_TRACEBACK"
 STARTER = Path(__file__).with_name("starter.toml")
@@ -23,7 +34,7 @@ class Failure(click.ClickException):
 
     exit_code = 1
 
-    def show(self, file: Any = None) -> None:
+    def show(self, file: IO[str] | None = None) -> None:
         """Print the message as is on stderr."""
         click.echo(self.message, err=True)
 
@@ -31,7 +42,7 @@ class Failure(click.ClickException):
 class Group(click.Group):
     """The single error boundary: `VoicecoachError` becomes a message and exit status 1."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: click.Context) -> object:
         """Run the command, turning known errors into messages (unless tracing)."""
         try:
             return super().invoke(ctx)
@@ -41,34 +52,49 @@ class Group(click.Group):
             raise Failure(str(error)) from error
 
 
-def open_history(ctx: click.Context, *, create: bool = True, required: bool = False,
-                 recording: bool = False):  # -> History | None
+def history_dir(ctx: click.Context) -> Path:
+    """The history's folder: ``--data-dir`` (or ``$VOICECOACH_DATA_DIR``), else `paths.data_dir`."""
+    chosen: Path | None = ctx.find_root().meta.get("data_dir")
+    return chosen or data_dir()
+
+
+def open_history(ctx: click.Context, *, create: bool = True,
+                 recording: bool = False) -> History | None:
     """The history database (``--data-dir``, ``$VOICECOACH_DATA_DIR`` or the user data dir).
 
-    With ``create=False`` a missing database is not created (read-only commands). Unless
-    ``required``, a history that cannot be opened does not stop the command: one line on
-    stderr names the file and the problem, says that the routine's own doses are used
-    (higher, perhaps, than after a recent pain stop) and, with ``recording``, that the
-    session will not be recorded; ``None`` comes back. Later warnings of the history
-    (damaged rows) go to stderr the same way.
+    With ``create=False`` a missing database is not created (read-only commands). A
+    history that cannot be opened does not stop the command: one line on stderr names the
+    file and the problem, says that the routine's own doses are used (higher, perhaps,
+    than after a recent pain stop) and, with ``recording``, that the session will not be
+    recorded; ``None`` comes back. Later warnings of the history (damaged rows) go to
+    stderr the same way.
     """
-    from voicecoach.history import DB_NAME, FALLBACK_ADVICE, History, default_data_dir
+    from voicecoach.history import DB_NAME, FALLBACK_ADVICE
 
-    data_dir = Path(ctx.find_root().meta.get("data_dir") or default_data_dir())
+    folder = history_dir(ctx)
     try:
-        absent = not (data_dir / DB_NAME).exists() and not data_dir.is_file()
+        absent = not (folder / DB_NAME).exists() and not folder.is_file()
     except OSError:
         absent = False  # let History.open say what is wrong with it
     if not create and absent:
         return None
     try:
-        history = History.open(data_dir)
+        return _opened_history(folder)
     except VoicecoachError as error:
-        if required:
-            raise
         unrecorded = "this session will not be recorded; " if recording else ""
         click.echo(f"warning: {error}; {unrecorded}{FALLBACK_ADVICE}", err=True)
         return None
+
+
+def require_history(ctx: click.Context) -> History:
+    """The history database (created if missing), or the error that says why it cannot be."""
+    return _opened_history(history_dir(ctx))
+
+
+def _opened_history(folder: Path) -> History:
+    from voicecoach.history import History
+
+    history = History.open(folder)
     history.on_warning = lambda message: click.echo(f"warning: {message}", err=True)
     return history
 
@@ -76,21 +102,22 @@ def open_history(ctx: click.Context, *, create: bool = True, required: bool = Fa
 class Finite(click.FloatRange):
     """A float range that also refuses NaN (every comparison with NaN is false)."""
 
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> Any:
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: click.Context | None) -> float:
         """Convert like `click.FloatRange`, refusing ``nan``."""
-        number = super().convert(value, param, ctx)
+        # Click types the input as the output (float); it is the option's text here.
+        number: float = super().convert(cast(float, value), param, ctx)
         if number != number:  # NaN
             self.fail(f"{value!r} is not a number from {self.min:g} to {self.max:g}", param, ctx)
         return number
 
 
-class Rating(click.ParamType):
+class Rating(click.types.IntParamType):
     """A pain rating: a whole number from 0 to 10."""
 
     name = "0-10"
 
-    def convert(self, value: Any, param: click.Parameter | None,
+    def convert(self, value: object, param: click.Parameter | None,
                 ctx: click.Context | None) -> int:
         """The rating as an int, or a usage error that says what a rating is."""
         text = str(value).strip()
@@ -136,7 +163,7 @@ def validate(routines: tuple[str, ...]) -> None:
             problems.extend(error.problems)
             continue
         summaries.append(f"{spec}: ok ({len(today.routine.exercises)} exercises, "
-                         f"{today.timeline.duration / 60:.1f} minutes)")
+                         f"{minutes_text(today.timeline.duration)})")
     if problems:
         raise RoutineError(problems)
     click.echo("\n".join(summaries))
@@ -173,23 +200,10 @@ def compile_command(ctx: click.Context, routine: str, as_json: bool, as_written:
 def exercises() -> None:
     """List the built-in exercise library (use = "slug" in a routine)."""
     from rich.console import Console
-    from rich.table import Table
 
-    from voicecoach.library import library_entries
+    from voicecoach.report import library_table
 
-    table = Table(title="Exercise library", show_lines=True)
-    for column in ("use =", "name", "kind", "dose", "coaching cues"):
-        table.add_column(column)
-    for entry in library_entries():
-        doses = "\n".join(
-            f"{kind}: " + ", ".join(f"{k} {v}" for k, v in dose.items())
-            for kind, dose in entry.doses.items())
-        sides = entry.keys.get("sides")
-        if sides:
-            doses += f"\nsides {sides}"
-        table.add_row(entry.slug, entry.name, entry.kind, doses,
-                      "\n".join(f"- {c}" for c in entry.cues))
-    Console().print(table)
+    Console().print(library_table())
 
 
 @cli.command()
@@ -252,14 +266,17 @@ def copy_with_levels(ctx: click.Context, routine: str) -> tuple[str, list[str]]:
             describe_adjustments(today))
 
 
-def voice_options(f: Any) -> Any:
+_Command = TypeVar("_Command", bound=Callable[..., None])
+
+
+def voice_options(f: _Command) -> _Command:
     """The --voice, --rate and --volume options shared by play and render."""
-    f = click.option("--volume", type=Finite(0, 1), help="Volume, 0 to 1.")(f)
-    f = click.option("--rate", type=click.IntRange(50, 500), help="Words per minute.")(f)
+    f = click.option("--volume", type=Finite(*VOICE_VOLUME), help="Volume, 0 to 1.")(f)
+    f = click.option("--rate", type=click.IntRange(*VOICE_RATE), help="Words per minute.")(f)
     return click.option("--voice", help="Voice id or name (see voicecoach voices).")(f)
 
 
-def synthesis_progress():  # -> (progress context, callback)
+def synthesis_progress() -> tuple[Progress, Callable[[int, int], None]]:
     """A rich progress bar on stderr for speech synthesis, shown only when there is work."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -276,7 +293,7 @@ def synthesis_progress():  # -> (progress context, callback)
     return progress, update
 
 
-def prepare_audio(today: Any, choice: Any, samplerate: int) -> Any:
+def prepare_audio(today: Today, choice: Voice, samplerate: int) -> Prepared:
     """Synthesize (or load cached) speech for today's session with a progress bar."""
     from voicecoach.paths import cache_dir
     from voicecoach.session import prepare_speech
@@ -290,7 +307,7 @@ def prepare_audio(today: Any, choice: Any, samplerate: int) -> Any:
         progress.stop()
 
 
-def say_adjustments(today: Any) -> None:
+def say_adjustments(today: Today) -> None:
     """Tell the user, before anything plays, what the history changed today."""
     from voicecoach.program import describe_adjustments
 
@@ -316,15 +333,11 @@ def play(ctx: click.Context, routine: str, text: bool, speed: float, device: str
     """
     import contextlib
 
+    from voicecoach.display import session_summary
     from voicecoach.history import timeline_hash
     from voicecoach.player import PREVIEW_NOTE, Player, Recorder, SessionInfo, is_preview
     from voicecoach.program import load_today
-    from voicecoach.session import (
-        DEFAULT_SAMPLERATE,
-        VoiceChoice,
-        build_mixer,
-        prepare_silent,
-    )
+    from voicecoach.session import DEFAULT_SAMPLERATE, build_mixer, prepare_silent
 
     if speed != 1.0 and not text:
         raise click.UsageError("--speed needs --text (sound always plays in real time)")
@@ -342,7 +355,7 @@ def play(ctx: click.Context, routine: str, text: bool, speed: float, device: str
         from voicecoach.devices import resolve_device
 
         device_index = resolve_device(int(device) if device and device.isdigit() else device)
-        prepared = prepare_audio(today, VoiceChoice(voice, rate, volume), DEFAULT_SAMPLERATE)
+        prepared = prepare_audio(today, Voice(voice, rate, volume), DEFAULT_SAMPLERATE)
     plan, mixer = build_mixer(today.timeline, prepared)
     recorder = Recorder(history, today.routine, SessionInfo(
         str(today.path), today.routine.title, timeline_hash(today.timeline), today.written),
@@ -365,30 +378,6 @@ def play(ctx: click.Context, routine: str, text: bool, speed: float, device: str
         ctx.exit(130)
 
 
-def session_summary(result: Any) -> str:
-    """One line on how the session ended (and where, after a pain stop)."""
-    if result.outcome == "stop_pain" and result.stop is not None:
-        s = result.stop
-        where = ", ".join(x for x in (
-            s.name, f"set {s.set}" if s.set else "", f"rep {s.rep}" if s.rep else "",
-            f"{s.side} side" if s.side else "",
-            f"{s.seconds:.1f} s into the work" if s.phase == "work"
-            else f"during {s.phase.replace('_', ' ')}") if x)
-        pain = f", pain {result.pain_rating}/10" if result.pain_rating is not None else ""
-        if not result.pain_recorded:
-            # Nothing will lower the next session for the person: say so plainly.
-            why = f": {result.record_note}" if result.record_note else ""
-            return (f"Stopped for pain at {where}{pain} (NOT recorded{why}). Next time, "
-                    "start lower yourself.")
-        return f"Stopped for pain at {where}{pain} (recorded). Next time starts below it."
-    session = "Preview" if result.preview else "Session"
-    line = {"completed": "Preview complete." if result.preview else "Session complete. Well done.",
-            "quit": f"{session} ended early.",
-            "device_lost": f"{session} ended: the audio device was lost."}.get(
-                result.outcome, f"{session} ended: {result.outcome}.")
-    return f"{line[:-1]} ({result.record_note})." if result.record_note else line
-
-
 @cli.command()
 @click.argument("routine", metavar="ROUTINE")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -405,7 +394,7 @@ def render(ctx: click.Context, routine: str, output: Path, timeline_out: Path | 
            as_written: bool) -> None:
     """Render ROUTINE to an audio file, faster than real time, for a phone."""
     from voicecoach.program import load_today
-    from voicecoach.session import VoiceChoice, build_mixer
+    from voicecoach.session import build_mixer
     from voicecoach.sinks import check_output_path, render_to_file
 
     outputs = [("-o/--output", output)]
@@ -416,25 +405,24 @@ def render(ctx: click.Context, routine: str, output: Path, timeline_out: Path | 
     today = load_today(routine, None if as_written else open_history(ctx, create=False),
                        as_written=as_written)
     say_adjustments(today)
-    prepared = prepare_audio(today, VoiceChoice(voice, rate, volume), samplerate)
+    prepared = prepare_audio(today, Voice(voice, rate, volume), samplerate)
     plan, mixer = build_mixer(today.timeline, prepared)
     companions = []
     if timeline_out is not None:
         companions.append((timeline_out, lambda: json.dumps(
             plan.as_rendered(today.routine.title), indent=1, ensure_ascii=False) + "\n"))
     frames = render_to_file(mixer, output, frames=plan.total_frames, companions=companions)
-    click.echo(f"wrote {output} ({frames / samplerate / 60:.1f} minutes)", err=True)
+    click.echo(f"wrote {output} ({minutes_text(frames / samplerate)})", err=True)
 
 
 def check_outputs(ctx: click.Context, routine: str, outputs: list[tuple[str, Path]]) -> None:
     """Refuse outputs that would replace the routine, the history, an earcon or each other."""
     from voicecoach.files import check_output_paths
-    from voicecoach.history import DB_NAME, default_data_dir
+    from voicecoach.history import DB_NAME
     from voicecoach.paths import config_dir
 
-    data_dir = ctx.find_root().meta.get("data_dir") or default_data_dir()
     inputs = [("the routine", find_routine(routine)),
-              ("your history", Path(data_dir) / DB_NAME)]
+              ("your history", history_dir(ctx) / DB_NAME)]
     earcons = config_dir() / "earcons"
     if earcons.is_dir():
         inputs += [("an earcon of yours", p) for p in sorted(earcons.iterdir())]
@@ -480,7 +468,7 @@ def history(ctx: click.Context, exercise: str | None, routine_spec: str | None, 
     from voicecoach.history import routine_key
     from voicecoach.report import exercise_chart, history_csv, history_json, sessions_table
 
-    db = open_history(ctx, required=True)
+    db = require_history(ctx)
 
     def say_damage() -> None:
         # Whatever was shown, say what had to be skipped to show it.
@@ -512,7 +500,7 @@ def history(ctx: click.Context, exercise: str | None, routine_spec: str | None, 
 @click.pass_context
 def pain(ctx: click.Context, rating: int, note: str | None, exercise: str | None) -> None:
     """Record a pain note after the fact (0 = none, 10 = worst)."""
-    open_history(ctx, required=True).add_pain_note(rating, note, exercise)
+    require_history(ctx).add_pain_note(rating, note, exercise)
     click.echo(f"recorded pain {rating}/10", err=True)
 
 

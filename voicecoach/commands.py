@@ -1,8 +1,11 @@
-"""Player commands: what a key press asks the player to do."""
+"""Player commands: what a key press asks the player to do, and the line that lists the keys."""
 
 from __future__ import annotations
 
 from enum import Enum
+
+# Shown at the foot of the live view; keys.py maps these keys to the commands below.
+HELP_LINE = "Space pause · x stop (pain) · n next · b back · q quit"
 
 
 class Command(Enum):

@@ -70,7 +70,8 @@ def sounddevice_module() -> ModuleType:
         import sounddevice
     except OSError as exc:  # the Linux wheel does not bundle PortAudio
         raise DeviceError(NO_PORTAUDIO_MESSAGE.format(detail=exc)) from exc
-    return sounddevice
+    module: ModuleType = sounddevice  # untyped package: typed here for the callers
+    return module
 
 
 def stream_opened() -> None:

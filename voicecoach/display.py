@@ -1,4 +1,5 @@
-"""The live player display (a compact rich panel) and the plain one-line-per-cue text log."""
+"""The live player display (a compact rich panel), the plain one-line-per-cue text log, and
+the line that sums up a session when it ends."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import bisect
 import dataclasses
 import math
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
-from types import TracebackType
-from typing import TextIO
+from types import MappingProxyType, TracebackType
+from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.live import Live
@@ -16,18 +18,23 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from voicecoach.keys import HELP_LINE
+from voicecoach.commands import HELP_LINE
 from voicecoach.timeline import Cue, Phase, Segment, Timeline
+from voicecoach.wording import (
+    PHASE_LABELS,
+    clock,
+    duration_text,
+    log_clock,
+    seconds_left_text,
+)
 
-PHASE_LABELS: dict[str, str] = {
-    "intro": "Get ready",
-    "get_ready": "Get ready",
-    "work": "Work",
-    "relax": "Relax",
-    "switch": "Switch sides",
-    "rest": "Rest",
-    "outro": "Done",
-}
+if TYPE_CHECKING:
+    from voicecoach.player import PlayResult  # the player imports this module
+
+# The panel shows the phase in capitals over its countdown: during the spoken intro,
+# "GET READY" tells the person on the mat what to do, where "INTRO" would not.
+VIEW_PHASE_LABELS: Mapping[Phase, str] = MappingProxyType({**PHASE_LABELS,
+                                                           "intro": "Get ready"})
 
 # Phase styles: emphasis only. Every meaning is also in the words, so NO_COLOR loses nothing.
 _PHASE_STYLES: dict[str, str] = {
@@ -65,7 +72,7 @@ class PlayerView:
 
     Seconds are floats; ``exercise_number`` is 1-based (0 before the first exercise);
     ``set``, ``rep`` and their totals are ``None`` where they do not apply (rest, a timed
-    exercise); ``phase`` is a label from `PHASE_LABELS`.
+    exercise); ``phase`` is a label from `VIEW_PHASE_LABELS`.
     """
 
     title: str
@@ -84,34 +91,6 @@ class PlayerView:
     next_up: str = ""
     message: str = ""
     last_spoken: str = ""
-
-
-def phase_label(phase: Phase) -> str:
-    """The label shown for a timeline phase (``"work"`` -> ``"Work"``)."""
-    return PHASE_LABELS[phase]
-
-
-def seconds_left_text(seconds: float) -> str:
-    """Seconds left as the countdown shows them: whole seconds rounded up, ``m:ss`` from 60.
-
-    Rounded up so the display reads 3, 2, 1 and reaches 0 only when the phase ends.
-    """
-    whole = max(0, math.ceil(seconds - 1e-9))
-    return f"{whole // 60}:{whole % 60:02d}" if whole >= 60 else str(whole)
-
-
-def duration_text(seconds: float) -> str:
-    """A planned length in words-and-digits: ``"30 s"``, ``"1:30 min"``."""
-    whole = max(0, round(seconds))
-    return f"{whole // 60}:{whole % 60:02d} min" if whole >= 60 else f"{whole} s"
-
-
-def clock_text(seconds: float) -> str:
-    """A session time as ``m:ss``, or ``h:mm:ss`` from one hour (rounded down)."""
-    whole = max(0, int(seconds))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def big_digits(text: str, cell: str = "█") -> list[str]:
@@ -197,7 +176,7 @@ def _panel(view: PlayerView, console: Console, options: ConsoleOptions) -> Panel
 
     fraction = view.elapsed_seconds / view.total_seconds if view.total_seconds > 0 else 0.0
     times = (f" {math.floor(min(1.0, fraction) * 100):3d}%  "
-             f"{clock_text(view.elapsed_seconds)} / {clock_text(view.total_seconds)}")
+             f"{clock(view.elapsed_seconds)} / {clock(view.total_seconds)}")
     bar = Text("Session ")
     bar.append(progress_bar(fraction, max(5, inner - len("Session ") - len(times)),
                             ascii_only=ascii_only))
@@ -276,7 +255,7 @@ class TimelineViews:
             rep=seg.rep,
             reps=self._reps.get((ex, seg.set)) if ex is not None and seg.set else None,
             side=seg.side,
-            phase=PHASE_LABELS[seg.phase],
+            phase=VIEW_PHASE_LABELS[seg.phase],
             phase_seconds_left=seg.end - max(0.0, seconds),
             elapsed_seconds=max(0.0, seconds),
             total_seconds=tl.duration,
@@ -343,12 +322,7 @@ def _as_shown(view: PlayerView) -> PlayerView:
 def format_cue(cue: Cue) -> str:
     """One cue as a log line: ``[mm:ss] ROLE      text`` (a tone as ``<name tone>``)."""
     text = cue.text if cue.text is not None else f"<{cue.tone} tone>"
-    return f"[{_log_clock(cue.at)}] {cue.role.upper():<9} {text}"
-
-
-def _log_clock(seconds: float) -> str:
-    whole = max(0, int(seconds))
-    return f"{whole // 60:02d}:{whole % 60:02d}"
+    return f"[{log_clock(cue.at)}] {cue.role.upper():<9} {text}"
 
 
 class TextLog:
@@ -363,7 +337,7 @@ class TextLog:
 
     def note(self, seconds: float, text: str) -> None:
         """Print a player event (paused, stopped for pain) as one line at ``seconds``."""
-        self._line(f"[{_log_clock(seconds)}] {'--':<9} {text}")
+        self._line(f"[{log_clock(seconds)}] {'--':<9} {text}")
 
     def event(self, seconds: float, label: str, text: str = "") -> None:
         """Print what a key did as a cue-shaped line: ``[00:19] PAUSED    Space to resume``.
@@ -371,7 +345,31 @@ class TextLog:
         ``label`` takes the place of the cue's role (upper-cased), so the line lines up
         with the cues around it.
         """
-        self._line(f"[{_log_clock(seconds)}] {label.upper():<9} {text}".rstrip())
+        self._line(f"[{log_clock(seconds)}] {label.upper():<9} {text}".rstrip())
 
     def _line(self, line: str) -> None:
         print(line, file=self.file, flush=True)
+
+
+def session_summary(result: PlayResult) -> str:
+    """One line on how the session ended (and where, after a pain stop)."""
+    if result.outcome == "stop_pain" and result.stop is not None:
+        s = result.stop
+        where = ", ".join(x for x in (
+            s.name, f"set {s.set}" if s.set else "", f"rep {s.rep}" if s.rep else "",
+            f"{s.side} side" if s.side else "",
+            f"{s.seconds:.1f} s into the work" if s.phase == "work"
+            else f"during {s.phase.replace('_', ' ')}") if x)
+        pain = f", pain {result.pain_rating}/10" if result.pain_rating is not None else ""
+        if not result.pain_recorded:
+            # Nothing will lower the next session for the person: say so plainly.
+            why = f": {result.record_note}" if result.record_note else ""
+            return (f"Stopped for pain at {where}{pain} (NOT recorded{why}). Next time, "
+                    "start lower yourself.")
+        return f"Stopped for pain at {where}{pain} (recorded). Next time starts below it."
+    session = "Preview" if result.preview else "Session"
+    line = {"completed": "Preview complete." if result.preview else "Session complete. Well done.",
+            "quit": f"{session} ended early.",
+            "device_lost": f"{session} ended: the audio device was lost."}.get(
+                result.outcome, f"{session} ended: {result.outcome}.")
+    return f"{line[:-1]} ({result.record_note})." if result.record_note else line

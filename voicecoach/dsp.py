@@ -126,7 +126,8 @@ _CHUNK_FRAMES = 1 << 20
 def _biquad_response(b: tuple[float, float, float], a: tuple[float, float, float],
                      z_inv: np.ndarray) -> np.ndarray:
     z2 = z_inv * z_inv
-    return (b[0] + b[1] * z_inv + b[2] * z2) / (a[0] + a[1] * z_inv + a[2] * z2)
+    response: np.ndarray = (b[0] + b[1] * z_inv + b[2] * z2) / (a[0] + a[1] * z_inv + a[2] * z2)
+    return response
 
 
 def _k_weighting(samplerate: int, bins: int, frames: int) -> np.ndarray:
@@ -150,7 +151,9 @@ def _k_weighting(samplerate: int, bins: int, frames: int) -> np.ndarray:
     pass_b = (1.0, -2.0, 1.0)
     pass_a = (1.0, 2.0 * (k * k - 1.0) / a0, (1.0 - k / q + k * k) / a0)
     z_inv = np.exp(-2j * np.pi * np.arange(bins) / frames)
-    return _biquad_response(shelf_b, shelf_a, z_inv) * _biquad_response(pass_b, pass_a, z_inv)
+    response: np.ndarray = (_biquad_response(shelf_b, shelf_a, z_inv)
+                            * _biquad_response(pass_b, pass_a, z_inv))
+    return response
 
 
 def k_weighted(samples: np.ndarray, samplerate: int, *, frames: int | None = None
@@ -227,7 +230,8 @@ def _block_energies(samples: np.ndarray, samplerate: int) -> np.ndarray:
         total = float(running[-1])
     energy = at_bounds[per_block:] - at_bounds[:-per_block]
     length = bounds[per_block:] - bounds[:-per_block]
-    return np.maximum(energy, 0.0) / length
+    mean_squares: np.ndarray = np.maximum(energy, 0.0) / length
+    return mean_squares
 
 
 def _lufs(mean_square: float) -> float:

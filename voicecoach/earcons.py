@@ -71,7 +71,8 @@ def _note(freq: float, seconds: float, samplerate: int, *, decay_s: float,
     env = np.exp(-t / decay_s)
     attack = _frames(attack_s, samplerate)
     env[:attack] *= raised_cosine(attack)
-    return wave * env * _release(n, _frames(release_s, samplerate))
+    note: np.ndarray = wave * env * _release(n, _frames(release_s, samplerate))
+    return note
 
 
 def _sequence(notes: list[tuple[float, np.ndarray]], seconds: float, samplerate: int,
@@ -83,7 +84,8 @@ def _sequence(notes: list[tuple[float, np.ndarray]], seconds: float, samplerate:
         i = round(start_s * samplerate)
         part = note[: n - i]
         out[i:i + part.size] += part
-    return out * _release(n, _frames(release_s, samplerate))
+    mixed: np.ndarray = out * _release(n, _frames(release_s, samplerate))
+    return mixed
 
 
 def _two_note(first: float, second: float, samplerate: int) -> np.ndarray:
@@ -102,7 +104,8 @@ def _tick(samplerate: int) -> np.ndarray:
             + 0.25 * np.sin(2 * np.pi * 1250.0 * 5.40 * t) * np.exp(-t / 0.003))
     attack = _frames(0.0008, samplerate)
     wave[:attack] *= raised_cosine(attack)
-    return wave * _release(n, _frames(0.008, samplerate))
+    tick: np.ndarray = wave * _release(n, _frames(0.008, samplerate))
+    return tick
 
 
 def _breath(low: float, high: float, rising: bool, samplerate: int) -> np.ndarray:

@@ -30,14 +30,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TextIO, cast
 
-import platformdirs
-
+from voicecoach import paths
 from voicecoach.adapt import Dose, ExerciseSession, PainPoint, exercise_key
 from voicecoach.errors import VoicecoachError
 from voicecoach.files import os_error_text
 from voicecoach.timeline import Timeline
 
-DATA_DIR_ENV = "VOICECOACH_DATA_DIR"
 DB_NAME = "history.sqlite3"
 BUSY_TIMEOUT_MS = 5000
 RECOVER_TIMEOUT_MS = 200
@@ -404,11 +402,8 @@ def _plain(value: Any) -> Any:
 
 
 def default_data_dir() -> Path:
-    """Where the history lives: ``$VOICECOACH_DATA_DIR``, else the platform's user data dir."""
-    env = os.environ.get(DATA_DIR_ENV)
-    if env:
-        return Path(env).expanduser()
-    return Path(platformdirs.user_data_dir("voicecoach", appauthor=False))
+    """Where the history lives: `paths.data_dir`."""
+    return paths.data_dir()
 
 
 def timeline_hash(timeline: Timeline) -> str:

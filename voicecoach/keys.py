@@ -1,4 +1,4 @@
-"""Raw key input from the terminal: single key presses, decoded into keys and player commands."""
+"""Terminal keys in cbreak mode: single key presses, decoded into keys and player commands."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 import time
+import tty
 from collections import deque
 from collections.abc import Callable
 from types import FrameType, TracebackType
@@ -34,7 +35,6 @@ RIGHT = Key("\x1b[C")
 LEFT = Key("\x1b[D")
 
 NO_TTY_MESSAGE = "no key controls: stdin is not a terminal"
-HELP_LINE = "Space pause · x stop (pain) · n next · b back · q quit"
 
 # Upper case too: with Caps Lock on, "Q" must still quit and "X" still stop.
 _COMMANDS: dict[str, Command] = {
@@ -70,7 +70,7 @@ _NAMES: dict[str, str] = {
 # What msvcrt.getwch() returns after a "\x00" or "\xe0" prefix, as the ANSI keys above.
 _WINDOWS_SPECIAL: dict[str, Key] = {"H": UP, "P": DOWN, "M": RIGHT, "K": LEFT}
 
-# Signals whose default action would end the process with the terminal left raw.
+# Signals whose default action would end the process with the terminal left in cbreak mode.
 _EXIT_SIGNALS = ("SIGTERM", "SIGHUP")
 
 _Handler = Callable[[int, FrameType | None], Any] | int | None
@@ -192,12 +192,13 @@ def _tty_fd(stream: TextIO | None) -> int | None:
     return fd if os.isatty(fd) else None
 
 
-class RawKeys:
+class CbreakKeys:
     """Single key presses from a terminal, without Enter and without echo.
 
-    On POSIX ``with RawKeys() as keys:`` turns off canonical mode and echo on stdin
-    (keeping ISIG, so Ctrl-C still raises `KeyboardInterrupt`) and puts the saved terminal
-    settings back on every way out: a normal exit, an exception, Ctrl-C, SIGTERM and
+    On POSIX ``with CbreakKeys() as keys:`` puts stdin in cbreak mode (`tty.setcbreak`:
+    canonical mode and echo off, each byte readable at once; signals stay on, so Ctrl-C
+    still raises `KeyboardInterrupt`) and puts the saved terminal settings back on every
+    way out: a normal exit, an exception, Ctrl-C, SIGTERM and
     SIGHUP (handlers restore the terminal, then end the program as the previous handler
     would), and at interpreter exit as a last resort. After a stop (Ctrl-Z) and ``fg``
     the mode is applied again, since the shell resets the terminal while it has it.
@@ -217,7 +218,7 @@ class RawKeys:
         self.reason = "" if self.available else NO_TTY_MESSAGE
         self.eof = False
         self._saved: list[Any] | None = None
-        self._raw = False
+        self._cbreak = False
         self._pending: deque[Key] = deque()
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._previous: dict[int, _Handler] = {}
@@ -227,7 +228,7 @@ class RawKeys:
 
     # --- entering and leaving -----------------------------------------------------------
 
-    def __enter__(self) -> RawKeys:
+    def __enter__(self) -> CbreakKeys:
         if sys.platform != "win32":
             self._wake_r, self._wake_w = os.pipe()
             os.set_blocking(self._wake_r, False)
@@ -243,7 +244,7 @@ class RawKeys:
         # Safety nets first: an interruption just after the mode change is covered too.
         atexit.register(self.restore)
         self._install_handlers()
-        self._apply_raw()
+        self._apply_cbreak()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -262,9 +263,9 @@ class RawKeys:
 
     def restore(self) -> None:
         """Put the saved terminal settings back now (safe to call repeatedly)."""
-        if self._saved is None or self._fd is None or not self._raw:
+        if self._saved is None or self._fd is None or not self._cbreak:
             return
-        self._raw = False
+        self._cbreak = False
         if self._in_background():
             # Changing the terminal from the background would stop us with SIGTTOU, and
             # the shell in the foreground has set its own mode anyway.
@@ -276,16 +277,11 @@ class RawKeys:
             termios.tcsetattr(self._fd, termios.TCSANOW, self._saved)
         # A hung-up terminal (termios.error above) has nothing left to restore.
 
-    def _apply_raw(self) -> None:
+    def _apply_cbreak(self) -> None:
         assert self._saved is not None and self._fd is not None
-        mode = list(self._saved)
-        mode[3] &= ~(termios.ICANON | termios.ECHO)  # lflag; ISIG stays on for Ctrl-C
-        cc = list(mode[6])
-        cc[termios.VMIN] = 1
-        cc[termios.VTIME] = 0
-        mode[6] = cc
-        termios.tcsetattr(self._fd, termios.TCSANOW, mode)
-        self._raw = True
+        # TCSANOW: also called from signal handlers, which must never wait for output.
+        tty.setcbreak(self._fd, termios.TCSANOW)
+        self._cbreak = True
 
     def _in_background(self) -> bool:
         assert self._fd is not None
@@ -324,7 +320,7 @@ class RawKeys:
         previous = self._previous.get(signum)
         if callable(previous):
             previous(signum, frame)  # may end the program: the terminal is already back
-            self._apply_raw()  # it chose to keep running: back to single keys
+            self._apply_cbreak()  # it chose to keep running: back to single keys
             return
         # The default action would kill us on the spot; SystemExit does the same with
         # the conventional status while still unwinding (audio stream closed, session
@@ -336,7 +332,7 @@ class RawKeys:
         # Back from Ctrl-Z: the shell reset the terminal while it had it.
         if self._saved is not None and not self._in_background():
             with contextlib.suppress(termios.error):
-                self._apply_raw()
+                self._apply_cbreak()
         previous = self._previous.get(signum)
         if callable(previous):
             previous(signum, frame)
@@ -420,12 +416,12 @@ class KeyReader:
 
     The player passes a callback that forwards commands to the mixer (whose ``send`` is
     thread-safe), so a key reaches the audio without waiting for the display loop.
-    ``stop`` wakes the thread through `RawKeys.wake` and joins it; an exception raised by
+    ``stop`` wakes the thread through `CbreakKeys.wake` and joins it; an exception raised by
     ``on_key`` ends the thread and is raised again by ``stop``. With no terminal no
     thread starts.
     """
 
-    def __init__(self, keys: RawKeys, on_key: Callable[[Key], object], *,
+    def __init__(self, keys: CbreakKeys, on_key: Callable[[Key], object], *,
                  poll_seconds: float = 0.5) -> None:
         self._keys = keys
         self._on_key = on_key

@@ -178,12 +178,3 @@ LIBRARY: Mapping[str, LibraryEntry] = MappingProxyType({e.slug: e for e in _ENTR
 def library_entries() -> list[LibraryEntry]:
     """Every built-in exercise, in a teaching order (the McGill big three first)."""
     return list(LIBRARY.values())
-
-
-def get_entry(slug: str, kind: Kind | None = None) -> dict[str, Any]:
-    """The exercise keys of built-in exercise ``slug`` for ``kind``, as a fresh dict.
-
-    Raises ``KeyError`` for an unknown slug (the routine loader reports it with a
-    did-you-mean suggestion).
-    """
-    return LIBRARY[slug].routine_keys(kind)

@@ -26,6 +26,8 @@ BREATH_SECONDS = (1, 20)
 REPS_PER_SET = (1, 100)
 MAX_SETS = 20
 COUNTDOWN = (0, 10)
+# Words per minute and 0 to 1: also the range of play's and render's --rate and --volume,
+# and what the speech engine accepts (espeak-ng's default rate is 200).
 VOICE_RATE = (50, 500)
 VOICE_VOLUME = (0, 1)
 PROGRESSION_AFTER = (1, 100)
@@ -68,7 +70,13 @@ class Progression:
 
 @dataclass(frozen=True, slots=True)
 class Voice:
-    """Voice settings from ``[routine] voice = {...}``; ``None`` means the engine's default."""
+    """How the coach speaks; ``None`` means the engine's default.
+
+    ``name`` is a voice id or name (see `speech.resolve_voice`), ``rate`` is words per
+    minute within `VOICE_RATE`, ``volume`` is within `VOICE_VOLUME`. The same settings
+    come from ``[routine] voice = {...}``, from ``--voice``, ``--rate`` and ``--volume``
+    (laid over the routine's by `session.chosen_voice`), and go to the speech engine.
+    """
 
     name: str | None = None
     rate: int | None = None

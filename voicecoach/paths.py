@@ -8,6 +8,9 @@ from pathlib import Path
 import platformdirs
 
 APP = "voicecoach"
+DATA_DIR_ENV = "VOICECOACH_DATA_DIR"
+CACHE_DIR_ENV = "VOICECOACH_CACHE_DIR"
+CONFIG_DIR_ENV = "VOICECOACH_CONFIG_DIR"
 _PACKAGE = Path(__file__).resolve().parent
 
 
@@ -36,13 +39,29 @@ def find_routine(spec: str) -> Path:
                        path)
 
 
+# The user's directories all come from platformdirs with appauthor=False: no author folder,
+# so on Windows they sit under %LOCALAPPDATA%\voicecoach (not voicecoach\voicecoach);
+# elsewhere platformdirs has no author folder anyway.
+
+
+def data_dir() -> Path:
+    """The user's data directory, home of the history (``VOICECOACH_DATA_DIR`` overrides it).
+
+    The command line's ``--data-dir`` (the same variable, read by Click) comes first.
+    """
+    env = os.environ.get(DATA_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir(APP, appauthor=False))
+
+
 def cache_dir() -> Path:
     """The user's cache directory (``VOICECOACH_CACHE_DIR`` overrides it)."""
-    env = os.environ.get("VOICECOACH_CACHE_DIR")
-    return Path(env) if env else Path(platformdirs.user_cache_dir(APP))
+    env = os.environ.get(CACHE_DIR_ENV)
+    return Path(env) if env else Path(platformdirs.user_cache_dir(APP, appauthor=False))
 
 
 def config_dir() -> Path:
     """The user's config directory (``VOICECOACH_CONFIG_DIR`` overrides it)."""
-    env = os.environ.get("VOICECOACH_CONFIG_DIR")
-    return Path(env) if env else Path(platformdirs.user_config_dir(APP))
+    env = os.environ.get(CONFIG_DIR_ENV)
+    return Path(env) if env else Path(platformdirs.user_config_dir(APP, appauthor=False))

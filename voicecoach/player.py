@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING
 from voicecoach.commands import Command
 from voicecoach.display import LiveDisplay, TextLog, TimelineViews
 from voicecoach.history import HistoryError
-from voicecoach.keys import ENTER, NO_TTY_MESSAGE, Key, KeyReader, PainEntry, RawKeys, command_for
+from voicecoach.keys import (
+    ENTER,
+    NO_TTY_MESSAGE,
+    CbreakKeys,
+    Key,
+    KeyReader,
+    PainEntry,
+    command_for,
+)
 from voicecoach.mixer import Mixer, StopReport, WorkEntry
 from voicecoach.paths import cache_dir
 from voicecoach.quiet import stderr_to
@@ -353,13 +361,13 @@ class Player:
         """Play to the end; the terminal is restored and the session recorded however it ends.
 
         Ctrl-C ends the session as quit (``interrupted`` is set). SIGTERM and SIGHUP, which
-        `RawKeys` turns into ``SystemExit`` with or without a terminal, also end it as quit:
+        `CbreakKeys` turns into ``SystemExit`` with or without a terminal, also end it as quit:
         ``exit_status`` then holds the status to exit with once the summary is shown.
         """
         interrupted = False
         exiting: SystemExit | None = None
         rating: int | None = None
-        with RawKeys() as keys:
+        with CbreakKeys() as keys:
             if not keys.available:
                 self.out(NO_TTY_MESSAGE)
             reader = KeyReader(keys, self.on_key).start() if keys.available else None

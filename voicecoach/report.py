@@ -1,4 +1,5 @@
-"""History views: the sessions table, an exercise's progress chart, JSON and CSV exports.
+"""What the listing commands print: the exercise library, and the history's sessions table,
+an exercise's progress chart, JSON and CSV exports.
 
 Every function returns a renderable or a string; printing is the CLI's job.
 """
@@ -9,12 +10,16 @@ import io
 import json
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-import plotext  # type: ignore[import-untyped]  # ships no type hints
 from rich.table import Table
 
-from voicecoach.history import ExerciseSessionStats, History, SessionSummary
+from voicecoach.library import library_entries
+
+if TYPE_CHECKING:
+    # Only for annotations: `voicecoach exercises` need not load SQLite (or plotext).
+    from voicecoach.history import ExerciseSessionStats, History, SessionSummary
 
 CHART_WIDTH = 80
 CHART_HEIGHT = 16
@@ -36,7 +41,24 @@ def colors_wanted(color: bool | None = None) -> bool:
     return not os.environ.get("NO_COLOR")
 
 
-def _when(summary_time: Any) -> str:
+def library_table() -> Table:
+    """A rich table of the built-in exercises: slug, name, kind, doses and coaching cues."""
+    table = Table(title="Exercise library", show_lines=True)
+    for column in ("use =", "name", "kind", "dose", "coaching cues"):
+        table.add_column(column)
+    for entry in library_entries():
+        doses = "\n".join(
+            f"{kind}: " + ", ".join(f"{k} {v}" for k, v in dose.items())
+            for kind, dose in entry.doses.items())
+        sides = entry.keys.get("sides")
+        if sides:
+            doses += f"\nsides {sides}"
+        table.add_row(entry.slug, entry.name, entry.kind, doses,
+                      "\n".join(f"- {c}" for c in entry.cues))
+    return table
+
+
+def _when(summary_time: datetime) -> str:
     # Shown in the user's local time; stored in UTC.
     return summary_time.astimezone().strftime("%Y-%m-%d %H:%M")
 
@@ -91,6 +113,8 @@ def exercise_chart(exercise_name: str, stats: Sequence[ExerciseSessionStats], *,
     ``width`` and ``height`` are in characters; colors only when `colors_wanted` says so.
     Below the chart, one line names each pain stop.
     """
+    import plotext  # 0.1 s to load: only when a chart is drawn
+
     if not stats:
         return f"No sessions with {exercise_name} yet."
     unit, label = _measure(stats)

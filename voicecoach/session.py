@@ -12,25 +12,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from voicecoach.model import Routine
+from voicecoach.model import Routine, Voice
 from voicecoach.phrases import extra_phrases
 from voicecoach.timeline import TONES, Timeline, estimate_speech_seconds
 
 if TYPE_CHECKING:
-    from voicecoach.speech import Clip, VoiceSettings
+    from voicecoach.mixer import Mixer
+    from voicecoach.schedule import Plan
+    from voicecoach.speech import Clip
 
 DEFAULT_SAMPLERATE = 48_000
 # Text mode makes no sound, so a low rate keeps its (silent) clock cheap.
 TEXT_SAMPLERATE = 8_000
-
-
-@dataclass(frozen=True)
-class VoiceChoice:
-    """Voice settings from the command line; ``None`` falls back to the routine's table."""
-
-    name: str | None = None
-    rate: int | None = None
-    volume: float | None = None
 
 
 @dataclass
@@ -43,19 +36,23 @@ class Prepared:
     extra: Mapping[str, np.ndarray | int]
 
 
-def voice_settings(routine: Routine, choice: VoiceChoice) -> VoiceSettings:
-    """Merge command-line voice options over the routine's ``voice`` table."""
-    from voicecoach.speech import VoiceSettings, resolve_voice
+def chosen_voice(routine: Routine, choice: Voice) -> Voice:
+    """The voice to speak with: ``choice`` (the command line's) over the routine's ``voice``.
+
+    A field of ``choice`` that is ``None`` falls back to the routine's; the name is
+    resolved to an installed voice.
+    """
+    from voicecoach.speech import resolve_voice
 
     name = choice.name if choice.name is not None else routine.voice.name
-    return VoiceSettings(
+    return Voice(
         name=resolve_voice(name) if name else None,
         rate=choice.rate if choice.rate is not None else routine.voice.rate,
         volume=choice.volume if choice.volume is not None else routine.voice.volume,
     )
 
 
-def prepare_speech(timeline: Timeline, routine: Routine, choice: VoiceChoice, samplerate: int,
+def prepare_speech(timeline: Timeline, routine: Routine, choice: Voice, samplerate: int,
                    cache_dir: Path, progress: Callable[[int, int], None] | None = None,
                    on_note: Callable[[str], None] | None = None) -> Prepared:
     """Synthesize (or load from cache) every phrase and earcon, resampled to ``samplerate``.
@@ -72,7 +69,7 @@ def prepare_speech(timeline: Timeline, routine: Routine, choice: VoiceChoice, sa
     tones = {name: earcon(name, samplerate, overrides) for name in TONES}
     notes: dict[str, None] = {}
     phrases = list(dict.fromkeys([*timeline.phrases(), *extra_phrases()]))
-    settings = voice_settings(routine, choice)
+    settings = chosen_voice(routine, choice)
     # The engine's clips; the voice's gain and the resampling are applied here, so a warm
     # start reads finished clips (named by what they are made of) and computes nothing.
     raw = synthesize(phrases, settings, cache_dir / "speech", progress=progress,
@@ -230,7 +227,8 @@ def prepare_silent(timeline: Timeline, samplerate: int = TEXT_SAMPLERATE) -> Pre
     return Prepared(samplerate, clips, tones, extra)
 
 
-def build_mixer(timeline: Timeline, prepared: Prepared, channels: int = 2):
+def build_mixer(timeline: Timeline, prepared: Prepared,
+                channels: int = 2) -> tuple[Plan, Mixer]:
     """Plan the session at the prepared rate and make the mixer that plays it."""
     from voicecoach.mixer import Mixer
     from voicecoach.schedule import plan_session

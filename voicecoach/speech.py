@@ -59,6 +59,7 @@ from voicecoach.files import (
     open_regular,
     os_error_text,
 )
+from voicecoach.model import VOICE_RATE, VOICE_VOLUME, Voice
 from voicecoach.phrases import PAIN_QUESTION, RESUMING, SAFETY_MESSAGE
 
 # A phrase that takes longer than this is treated as a stuck engine (espeak-ng speaks a
@@ -87,19 +88,6 @@ ESPEAK_DEFAULT_RATE = 200
 
 
 @dataclass(frozen=True)
-class VoiceSettings:
-    """How the coach speaks; ``None`` leaves the engine's default.
-
-    ``name`` is a voice id or name (see :func:`resolve_voice`), ``rate`` is words per
-    minute, ``volume`` is 0.0 to 1.0.
-    """
-
-    name: str | None = None
-    rate: int | None = None
-    volume: float | None = None
-
-
-@dataclass(frozen=True)
 class Clip:
     """One synthesized phrase: ``samples`` float32, shape ``(frames,)``, mono, in [-1, 1].
 
@@ -115,7 +103,8 @@ class Clip:
     @property
     def seconds(self) -> float:
         """Length of the clip in seconds."""
-        return self.samples.shape[0] / self.samplerate
+        frames: int = self.samples.shape[0]
+        return frames / self.samplerate
 
 
 @dataclass(frozen=True)
@@ -183,7 +172,8 @@ def _driver_name() -> str:
         from pyttsx3.engine import default_engine_by_sys_platform
     except ImportError:  # pyttsx3 before 2.99 chose the driver inside Engine
         return {"darwin": "nsss", "win32": "sapi5"}.get(sys.platform, "espeak")
-    return default_engine_by_sys_platform()
+    name: str = default_engine_by_sys_platform()  # pyttsx3 has no type hints
+    return name
 
 
 @functools.cache
@@ -230,7 +220,7 @@ def default_cache_dir() -> Path:
     return cache_dir() / "speech"
 
 
-def cache_key(text: str, settings: VoiceSettings) -> str:
+def cache_key(text: str, settings: Voice) -> str:
     """The cache key of one phrase: a hash of engine, versions, voice, rate, volume and text.
 
     The voice is keyed as written (case-folded): "en-us" and "gmw/en-us" may hold the same
@@ -501,7 +491,7 @@ def _failure_of(exc: BaseException) -> _WorkerFailure:
     return _WorkerFailure("failed", f"{type(exc).__name__}: {exc}")
 
 
-def _configure(engine: Any, settings: VoiceSettings) -> list[BaseException]:
+def _configure(engine: Any, settings: Voice) -> list[BaseException]:
     """Queue voice, then rate, then volume (setting a voice may reset the other two).
 
     pyttsx3 reports a failing property only as an "error" event, so errors are collected
@@ -588,7 +578,7 @@ def _wait_child(pid: int, timeout_s: float) -> int | None:
             os.close(pidfd)
 
 
-def _speak_with_espeak(settings: VoiceSettings, text: str, path: Path) -> None:
+def _speak_with_espeak(settings: Voice, text: str, path: Path) -> None:
     """Speak ``text`` into a 16-bit mono WAV at ``path`` with libespeak-ng, synchronously.
 
     pyttsx3's espeak driver runs espeak-ng asynchronously: rate and volume go through
@@ -648,7 +638,7 @@ def _speak_with_espeak(settings: VoiceSettings, text: str, path: Path) -> None:
 class _ForkingSpeaker:
     """espeak-ng: one fresh child per phrase, forked before any engine exists (see module doc)."""
 
-    def __init__(self, settings: VoiceSettings, workdir: Path, timeout_s: float) -> None:
+    def __init__(self, settings: Voice, workdir: Path, timeout_s: float) -> None:
         try:
             # Load the library once here (dlopen, no engine yet) so that every forked
             # child inherits it, and a missing library is reported before any phrase.
@@ -694,7 +684,7 @@ class _ForkingSpeaker:
 class _InProcessSpeaker:
     """Other drivers (nsss, sapi5): one engine in the worker, phrases one after another."""
 
-    def __init__(self, settings: VoiceSettings, workdir: Path) -> None:
+    def __init__(self, settings: Voice, workdir: Path) -> None:
         self.workdir = workdir
         self.engine = _init_engine()
         self.errors = _configure(self.engine, settings)
@@ -709,7 +699,7 @@ class _InProcessSpeaker:
             wav.unlink(missing_ok=True)
 
 
-def _worker_main(conn: Connection, settings: VoiceSettings, timeout_s: float,
+def _worker_main(conn: Connection, settings: Voice, timeout_s: float,
                  workdir: Path) -> None:
     """Entry point of a worker process: speak the phrases the parent sends, one at a time.
 
@@ -731,7 +721,7 @@ def _worker_main(conn: Connection, settings: VoiceSettings, timeout_s: float,
         conn.close()
 
 
-def _serve(conn: Connection, settings: VoiceSettings, timeout_s: float, workdir: Path) -> None:
+def _serve(conn: Connection, settings: Voice, timeout_s: float, workdir: Path) -> None:
     """The worker's loop: report ready, then speak each task until told to stop."""
     try:
         speaker: _ForkingSpeaker | _InProcessSpeaker
@@ -815,7 +805,7 @@ def _failure_error(kind: str, message: str, text: str | None) -> VoicecoachError
     return SynthesisError(f"Speech failed while {doing}: {message}")
 
 
-def _synthesize_in_workers(texts: list[str], settings: VoiceSettings, workers: int,
+def _synthesize_in_workers(texts: list[str], settings: Voice, workers: int,
                            on_clip: Callable[[int, Clip], None]) -> None:
     """Speak ``texts`` in ``workers`` processes, calling ``on_clip(index, clip)`` as each ends."""
     timeout_s = PHRASE_TIMEOUT_S
@@ -890,18 +880,23 @@ def _synthesize_in_workers(texts: list[str], settings: VoiceSettings, workers: i
 # --- The public entry point --------------------------------------------------------------
 
 
-def _check(settings: VoiceSettings) -> None:
-    if settings.rate is not None and not 20 <= settings.rate <= 1000:
-        raise VoicecoachError(f"Speech rate {settings.rate} is out of range: use 20 to 1000 "
-                              f"words per minute (espeak-ng's default is 200).")
-    if settings.volume is not None and not 0.0 <= settings.volume <= 1.0:
-        raise VoicecoachError(f"Speech volume {settings.volume} is out of range: use 0.0 to 1.0.")
+def _check(settings: Voice) -> None:
+    # The command line and the routine checker refuse these first, with their own words;
+    # this guards other callers of the library.
+    rate_lo, rate_hi = VOICE_RATE
+    if settings.rate is not None and not rate_lo <= settings.rate <= rate_hi:
+        raise VoicecoachError(f"Speech rate {settings.rate} is out of range: use {rate_lo} to "
+                              f"{rate_hi} words per minute (espeak-ng's default is 200).")
+    volume_lo, volume_hi = (float(v) for v in VOICE_VOLUME)
+    if settings.volume is not None and not volume_lo <= settings.volume <= volume_hi:
+        raise VoicecoachError(f"Speech volume {settings.volume} is out of range: use "
+                              f"{volume_lo} to {volume_hi}.")
     if settings.name is not None and not settings.name.strip():
         raise VoiceNotFound("The voice name is empty. Run `voicecoach voices` to list the "
                             "installed voices.")
 
 
-def voice_gain_db(reference: Sequence[Clip], settings: VoiceSettings) -> float:
+def voice_gain_db(reference: Sequence[Clip], settings: Voice) -> float:
     """The gain (dB) that brings this voice to `dsp.SPEECH_LUFS`, from its reference clips.
 
     One gain per voice, rate and volume, measured on `REFERENCE_PHRASES` (about 15 s of
@@ -928,7 +923,7 @@ def level_clip(clip: Clip, gain_db: float) -> Clip:
                 clip.digest)
 
 
-def synthesize(phrases: Sequence[str], settings: VoiceSettings, cache_dir: Path | None = None,
+def synthesize(phrases: Sequence[str], settings: Voice, cache_dir: Path | None = None,
                *, progress: Callable[[int, int], None] | None = None,
                workers: int | None = None,
                on_note: Callable[[str], None] | None = None,
@@ -953,7 +948,7 @@ def synthesize(phrases: Sequence[str], settings: VoiceSettings, cache_dir: Path 
     ----------
     phrases : Sequence[str]
         Texts to speak; duplicates are spoken once. A blank text gives an empty clip.
-    settings : VoiceSettings
+    settings : Voice
         Voice, rate and volume.
     cache_dir : Path or None
         Cache folder; ``None`` means :func:`default_cache_dir`.

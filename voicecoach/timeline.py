@@ -17,6 +17,7 @@ from voicecoach.model import (
     Routine,
 )
 from voicecoach.phrases import countdown_text
+from voicecoach.wording import hours_minutes_text
 
 SCHEMA_VERSION = 1
 
@@ -299,12 +300,6 @@ def _rest(b: _Builder, ex: Exercise, following: tuple[Exercise, int]) -> None:
     b.speak_sequence(seg.start + LEAD_IN_MARGIN_S, lines, ex.index)
 
 
-def _hours_minutes(seconds: float) -> str:
-    """``4 h 02 min``: minutes rounded up, so a routine over the limit never reads as on it."""
-    minutes = math.ceil(seconds / 60)
-    return f"{minutes // 60} h {minutes % 60:02d} min"
-
-
 # Beyond this a length is only a typo's size; huge spans may even sum to infinity.
 _SHOWN_MAX_S = 100 * 3600.0
 
@@ -313,7 +308,7 @@ def _too_long(seconds: float, file: str, *, at_least: bool = False) -> None:
     if not seconds <= _SHOWN_MAX_S:
         length = f"more than {_SHOWN_MAX_S / 3600:.0f} hours"
     else:
-        length = ("at least " if at_least else "") + _hours_minutes(seconds)
+        length = ("at least " if at_least else "") + hours_minutes_text(seconds)
     raise RoutineError([Problem(file, None, None,
                                 f"the routine would last {length}; at most "
                                 f"{MAX_ROUTINE_S / 3600:.0f} hours is allowed "

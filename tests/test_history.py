@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import sqlite3
 import stat
 import subprocess
@@ -19,6 +20,7 @@ from voicecoach.adapt import adapt_routine
 from voicecoach.errors import VoicecoachError
 from voicecoach.history import (
     DB_NAME,
+    MIGRATIONS,
     SCHEMA_VERSION,
     History,
     default_data_dir,
@@ -26,6 +28,7 @@ from voicecoach.history import (
     timeline_hash,
 )
 from voicecoach.model import Exercise, Routine
+from voicecoach.outcome import Outcome
 from voicecoach.timeline import Cue, Segment, Timeline
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -36,7 +39,7 @@ def at(minutes: float) -> datetime:
 
 
 def play_holds(h: History, routine_path: str, day: int, hold: float, *,
-               pain_at: float | None = None, outcome: str = "completed") -> int:
+               pain_at: float | None = None, outcome: Outcome = Outcome.COMPLETED) -> int:
     """One session of a 2-set side plank, optionally stopped for pain in set 2."""
     start = at(day * 24 * 60)
     sid = h.start_session(routine_path, "Back", "hash", started_at=start)
@@ -194,7 +197,7 @@ def test_sessions_are_listed_newest_first_with_minutes_outcome_and_pain(
     path = str(tmp_path / "back.toml")
     play_holds(history, path, 1, 10)
     play_holds(history, path, 2, 10, pain_at=7.0)
-    play_holds(history, str(tmp_path / "other.toml"), 3, 10, outcome="quit")
+    play_holds(history, str(tmp_path / "other.toml"), 3, 10, outcome=Outcome.QUIT)
     rows = history.sessions(routine_path=path)
     assert [(r.outcome, r.minutes, r.pain_stops, r.max_pain) for r in rows] == [
         ("stop_pain", 3.0, 1, 4), ("completed", 5.0, 0, None)]
@@ -208,6 +211,35 @@ def test_a_pain_stop_outcome_is_not_overwritten_by_a_later_end(history: History)
                              seconds_into_work=3.0)
     history.end_session(sid, "quit")
     assert history.sessions()[0].outcome == "stop_pain"
+
+
+def test_the_outcome_check_of_the_first_migration_lists_exactly_the_outcomes() -> None:
+    # Shipped migrations are never edited: this keeps the CHECK and the enum from drifting.
+    check = re.search(r"CHECK \(outcome IN \(([^)]*)\)\)", MIGRATIONS[0])
+    assert check is not None
+    listed = [value.strip().strip("'") for value in check.group(1).split(",")]
+    assert listed == [outcome.value for outcome in Outcome]
+
+
+def test_every_ending_outcome_is_stored_as_its_string(history: History) -> None:
+    ends = [outcome for outcome in Outcome if outcome.ended]
+    assert Outcome.RUNNING not in ends and len(ends) == len(Outcome) - 1
+    for outcome in ends:
+        sid = history.start_session("/r.toml", "Back", "h")
+        history.end_session(sid, outcome)
+    con = sqlite3.connect(history.path)
+    stored = con.execute("SELECT outcome, typeof(outcome) FROM sessions ORDER BY id").fetchall()
+    con.close()
+    assert stored == [(o.value, "text") for o in ends]
+
+
+@pytest.mark.parametrize("outcome", ["running", "finished", "", None])
+def test_a_session_cannot_end_as_running_or_an_unknown_outcome(history: History,
+                                                               outcome: object) -> None:
+    sid = history.start_session("/r.toml", "Back", "h")
+    with pytest.raises(ValueError, match="unknown session outcome"):
+        history.end_session(sid, outcome)  # type: ignore[arg-type]
+    assert [s.outcome for s in history.sessions()] == [Outcome.RUNNING]
 
 
 def test_exercise_history_gives_per_session_sets_reps_holds_and_pain(
@@ -235,7 +267,7 @@ def test_recorded_sessions_drive_adaptation_pain_at_7_seconds_gives_5(
     assert adapted.exercises[0].adjustment == (
         "Last time Side plank hurt at 7 seconds, so today's holds are 5 seconds.")
     # A session that quit halfway keeps the regressed level.
-    play_holds(history, path, 4, 5, outcome="quit")
+    play_holds(history, path, 4, 5, outcome=Outcome.QUIT)
     assert adapt_routine(r, history.records(path))[0].exercises[0].hold == 5.0
     play_holds(history, path, 5, 5)
     play_holds(history, path, 6, 5)

@@ -80,8 +80,8 @@ Condition = Callable[[Player], bool]
 def at_work(name: str, rep: int, into_s: float = 0.2) -> Condition:
     """True once the mixer is ``into_s`` seconds into the work bout ``rep`` of ``name``."""
     def reached(player: Player) -> bool:
-        m = player.mixer
-        played = player.plan.segments[m.current_segment_index]
+        m = player.mixer.state
+        played = player.plan.segments[m.segment_index]
         s = played.segment
         into = (m.position_frames - played.start_frame) / player.plan.samplerate
         return s.phase == "work" and s.name == name and s.rep == rep and into >= into_s
@@ -89,7 +89,7 @@ def at_work(name: str, rep: int, into_s: float = 0.2) -> Condition:
 
 
 def at_start(player: Player) -> bool:
-    return player.mixer.output_frames > 0
+    return player.mixer.state.output_frames > 0
 
 
 def play(history: History | None, file: Path, *, keys: list[tuple[Condition, str]] = (),
@@ -121,7 +121,7 @@ def press_when_due(player: Player, keys: list[tuple[Condition, str]]) -> None:
     deadline = time.monotonic() + HANG_S
     for condition, key in keys:
         while not condition(player):
-            if player.mixer.finished or time.monotonic() > deadline:
+            if player.mixer.state.finished or time.monotonic() > deadline:
                 return
             time.sleep(0.0005)
         player.on_key(Key(key))
@@ -268,7 +268,7 @@ def test_next_before_an_exercise_began_stores_all_its_bouts_as_skipped(
     announce = at_work("Alpha", 1, 0.0)
 
     def getting_ready(player: Player) -> bool:
-        s = player.plan.segments[player.mixer.current_segment_index].segment
+        s = player.plan.segments[player.mixer.state.segment_index].segment
         return s.phase == "get_ready" and s.name == "Alpha" and not announce(player)
 
     _, recorder = play(history, file, keys=[(getting_ready, "n")])

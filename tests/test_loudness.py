@@ -14,11 +14,11 @@ import pyloudnorm
 import pytest
 import scipy.signal
 import soundfile
+from test_mixer import drive
 
 from voicecoach import dsp
 from voicecoach.dsp import SPEECH_LUFS, clip_loudness, integrated_loudness, k_weighted
 from voicecoach.earcons import EARCON_NAMES, earcon
-from voicecoach.mixer import render_all
 from voicecoach.model import Exercise, Routine, Voice
 from voicecoach.phrases import SAFETY_MESSAGE
 from voicecoach.session import Prepared, build_mixer, prepare_speech
@@ -152,7 +152,7 @@ def _prepare(cache: Path, config: Path, monkeypatch: pytest.MonkeyPatch) -> Prep
 def _render(prepared: Prepared, path: Path) -> tuple[np.ndarray, np.ndarray, int]:
     """The session as float samples, as the 16-bit WAV the file sink writes, and limits."""
     _, mixer = build_mixer(TIMELINE, prepared)
-    floats = render_all(mixer, 1024)
+    floats = drive(mixer, 1024)
     _, again = build_mixer(TIMELINE, prepared)
     render_to_file(again, path)
     pcm, _ = soundfile.read(path, dtype="int16")

@@ -14,10 +14,11 @@ from voicecoach.mixer import (
     PAIN_QUESTION_GAP_S,
     RESUME_GAP_S,
     Mixer,
+    MixerState,
     fade_frames,
-    render_all,
 )
 from voicecoach.model import Exercise, Routine
+from voicecoach.outcome import Outcome
 from voicecoach.phrases import (
     PAIN_QUESTION,
     RESUMING,
@@ -98,7 +99,7 @@ def drive(mixer: Mixer, blocksize: int = 512,
     """Pull until the mixer ends (or ``max_frames``), sending commands at exact frames."""
     commands = dict(commands or {})
     blocks = []
-    pos = mixer.output_frames  # frames are absolute: a mixer may be driven in stages
+    pos = mixer.state.output_frames  # frames are absolute: a mixer may be driven in stages
     more = True
     while more and (max_frames is None or pos < max_frames):
         for command in commands.pop(pos, []):
@@ -119,7 +120,7 @@ def drive(mixer: Mixer, blocksize: int = 512,
     out = both[:, 0]
     if not more:
         # fill returned False on the block holding the last frame, and not before.
-        end = mixer.ended_at_output_frame
+        end = mixer.state.ended_at_output_frame
         assert end is not None and pos - len(blocks[-1]) < end <= pos
         out, tail = np.split(out, [len(out) - (pos - end)])
         assert not tail.any()
@@ -187,8 +188,8 @@ def test_completed_session_logs_every_work_segment_and_ends_on_its_last_frame() 
     s = Session(two_exercises())
     mixer = s.mixer()
     out = drive(mixer, 4096)
-    assert mixer.finished and mixer.outcome == "completed"
-    assert mixer.ended_at_output_frame == len(out) == s.plan.total_frames
+    assert mixer.state.finished and mixer.state.outcome is Outcome.COMPLETED
+    assert mixer.state.ended_at_output_frame == len(out) == s.plan.total_frames
     works = [(i, ps) for i, ps in enumerate(s.plan.segments) if ps.segment.phase == "work"]
     assert [(e.segment_index, e.seconds, e.completed) for e in mixer.work_log] == [
         (i, ps.frames / SR, True) for i, ps in works]
@@ -311,9 +312,9 @@ def test_pause_is_silent_from_the_last_frame_of_a_5_ms_fade_and_freezes_the_cloc
     first_silent = at + int(np.flatnonzero(out[at:] == 0)[0])
     assert first_silent == at + fade - 1
     assert not out[first_silent:].any()
-    assert mixer.paused and not mixer.finished
-    assert mixer.position_frames == at + fade
-    assert mixer.output_frames == at + 5 * sr
+    assert mixer.state.paused and not mixer.state.finished
+    assert mixer.state.position_frames == at + fade
+    assert mixer.state.output_frames == at + 5 * sr
 
 
 def test_resume_outside_work_says_resuming_then_continues_where_it_paused() -> None:
@@ -360,7 +361,7 @@ def test_resume_inside_work_counts_down_afresh_and_restarts_the_hold() -> None:
     stop = next(o for o, _, e in mixer.events if e.cue.role == "stop")
     assert stop - restart == 6 * SR
     assert [(e.segment_index, e.seconds, e.completed) for e in mixer.work_log] == [(i, 6.0, True)]
-    assert mixer.outcome == "completed"
+    assert mixer.state.outcome is Outcome.COMPLETED
 
 
 def test_pause_pressed_twice_within_the_fade_pauses_then_resumes() -> None:
@@ -371,7 +372,7 @@ def test_pause_pressed_twice_within_the_fade_pauses_then_resumes() -> None:
     roles = [e.cue.role for _, _, e in mixer.events]
     assert roles == ["intro", "resume"]
     assert [o for o, _, e in mixer.events if e.cue.role == "resume"] == [at + F]
-    assert not mixer.paused
+    assert not mixer.state.paused
 
 
 # --- Stop, pain ----------------------------------------------------------------------
@@ -385,8 +386,8 @@ def check_stop(s: Session, mixer: Mixer, out: np.ndarray, silent_from: int, onse
     q = onset + safety + round(PAIN_QUESTION_GAP_S * SR)
     assert not out[onset + safety:q].any()
     np.testing.assert_array_equal(out[q:q + question], s.value[PAIN_QUESTION])
-    assert len(out) == q + question == mixer.ended_at_output_frame
-    assert mixer.finished and mixer.outcome == "stop_pain"
+    assert len(out) == q + question == mixer.state.ended_at_output_frame
+    assert mixer.state.finished and mixer.state.outcome is Outcome.STOP_PAIN
 
 
 def pain_session() -> Session:
@@ -404,7 +405,7 @@ def test_stop_pain_at_random_instants_fades_out_then_speaks_the_safety_message(s
         mixer = s.mixer()
         out = drive(mixer, rng.choice([64, 512, 4096]), {at: [Command.STOP_PAIN]})
         check_stop(s, mixer, out, at + F - 1, at + F + STOP_SILENCE)
-        report = mixer.stop_report
+        report = mixer.state.stop_report
         assert report is not None and report.plan_frame == at and not report.paused
         index = s.plan.segment_index_at(at)
         ps = s.plan.segments[index]
@@ -430,8 +431,8 @@ def test_stop_pain_while_paused_speaks_at_once(seed: int) -> None:
         mixer = s.mixer()
         out = drive(mixer, 512, {pause: [Command.PAUSE], at: [Command.STOP_PAIN]})
         check_stop(s, mixer, out, pause + F - 1, at + STOP_SILENCE)
-        assert mixer.stop_report is not None and mixer.stop_report.paused
-        assert mixer.stop_report.plan_frame == pause + F
+        report = mixer.state.stop_report
+        assert report is not None and report.paused and report.plan_frame == pause + F
 
 
 @pytest.mark.parametrize("seed", range(2))
@@ -450,8 +451,8 @@ def test_stop_pain_during_the_resume_lead_in_fades_out_then_speaks(seed: int) ->
                                                    back: [Command.PAUSE],
                                                    at: [Command.STOP_PAIN]})
         check_stop(s, mixer, out, at + F - 1, at + F + STOP_SILENCE)
-        assert mixer.position_frames == pause + F  # the lead-in never moved the plan clock
-        assert mixer.stop_report is not None and mixer.stop_report.paused
+        assert mixer.state.position_frames == pause + F  # the lead-in never moved the plan clock
+        assert mixer.state.stop_report is not None and mixer.state.stop_report.paused
 
 
 def test_stop_pain_right_after_resume_fades_from_the_gain_reached() -> None:
@@ -472,9 +473,9 @@ def test_quit_fades_out_and_ends_after_the_fade() -> None:
     at = work.start_frame + SR
     mixer = s.mixer()
     out = drive(mixer, 4096, {at: [Command.QUIT]})
-    assert len(out) == at + F == mixer.ended_at_output_frame
+    assert len(out) == at + F == mixer.state.ended_at_output_frame
     assert out[-1] == 0 and out[at - 1] != 0
-    assert mixer.outcome == "quit" and mixer.stop_report is None
+    assert mixer.state.outcome is Outcome.QUIT and mixer.state.stop_report is None
     assert [(e.segment_index, e.seconds, e.completed) for e in mixer.work_log] == [
         (i, 1.0, False)]
 
@@ -505,15 +506,15 @@ def test_next_jumps_to_the_first_segment_of_the_next_exercise() -> None:
     assert ready.segment.phase == "get_ready"
     at = work.start_frame + SR
     mixer, _ = jump(s, at, Command.NEXT)
-    assert mixer.position_frames == ready.start_frame
-    assert mixer.current_segment_index == target
+    assert mixer.state.position_frames == ready.start_frame
+    assert mixer.state.segment_index == target
     drive(mixer, 512)
     first = next(e for e in plan.events if e.start_frame >= ready.start_frame)
     after = [(o, p, e) for o, p, e in mixer.events if o >= at + F]
     assert after[0] == (at + F + first.start_frame - ready.start_frame, first.start_frame, first)
     # The interrupted rep is not a completed one.
     assert i not in [e.segment_index for e in mixer.work_log]
-    assert mixer.ended_at_output_frame == at + F + plan.total_frames - ready.start_frame
+    assert mixer.state.ended_at_output_frame == at + F + plan.total_frames - ready.start_frame
 
 
 def test_next_during_the_rest_after_an_exercise_also_lands_on_the_next_one() -> None:
@@ -522,7 +523,7 @@ def test_next_during_the_rest_after_an_exercise_also_lands_on_the_next_one() -> 
     target, _ = segment(s.plan, lambda seg: seg.exercise == 1)
     mixer, _ = jump(s, rest.start_frame + 100, Command.NEXT)
     # The rest between the sets of exercise 0 belongs to exercise 0.
-    assert mixer.current_segment_index == target
+    assert mixer.state.segment_index == target
 
 
 def test_next_in_the_last_exercise_goes_to_the_outro() -> None:
@@ -530,7 +531,7 @@ def test_next_in_the_last_exercise_goes_to_the_outro() -> None:
     _, work = segment(s.plan, lambda seg: seg.phase == "work" and seg.exercise == 1)
     outro, ps = segment(s.plan, lambda seg: seg.phase == "outro")
     mixer, _ = jump(s, work.start_frame + 10, Command.NEXT)
-    assert (mixer.current_segment_index, mixer.position_frames) == (outro, ps.start_frame)
+    assert (mixer.state.segment_index, mixer.state.position_frames) == (outro, ps.start_frame)
 
 
 def test_back_returns_to_the_get_ready_of_the_current_set() -> None:
@@ -539,7 +540,7 @@ def test_back_returns_to_the_get_ready_of_the_current_set() -> None:
     target, ready = segment(s.plan, lambda seg: seg.phase == "get_ready" and seg.set == 2
                             and seg.exercise == 0)
     mixer, _ = jump(s, work.start_frame + 2 * SR, Command.BACK)
-    assert (mixer.current_segment_index, mixer.position_frames) == (target, ready.start_frame)
+    assert (mixer.state.segment_index, mixer.state.position_frames) == (target, ready.start_frame)
 
 
 def test_back_during_a_rest_returns_to_the_set_just_finished() -> None:
@@ -547,7 +548,7 @@ def test_back_during_a_rest_returns_to_the_set_just_finished() -> None:
     _, rest = segment(s.plan, lambda seg: seg.phase == "rest")
     target, ready = segment(s.plan, lambda seg: seg.phase == "get_ready" and seg.set == 1)
     mixer, _ = jump(s, rest.start_frame + SR, Command.BACK)
-    assert (mixer.current_segment_index, mixer.position_frames) == (target, ready.start_frame)
+    assert (mixer.state.segment_index, mixer.state.position_frames) == (target, ready.start_frame)
 
 
 def test_a_jump_fades_out_over_5_ms_before_landing() -> None:
@@ -564,13 +565,20 @@ def test_next_while_paused_moves_the_position_and_stays_paused() -> None:
     target, ready = segment(s.plan, lambda seg: seg.exercise == 0)
     mixer = s.mixer()
     drive(mixer, 512, {1000: [Command.PAUSE], 5000: [Command.NEXT]}, max_frames=9000)
-    assert mixer.paused and mixer.position_frames == ready.start_frame
-    assert mixer.current_segment_index == target
+    assert mixer.state.paused and mixer.state.position_frames == ready.start_frame
+    assert mixer.state.segment_index == target
 
 
-def test_render_all_returns_exactly_the_session() -> None:
+def test_the_state_is_replaced_whole_by_each_block_and_never_changed_in_place() -> None:
     s = Session(one_hold())
     mixer = s.mixer()
-    out = render_all(mixer, 4096)
-    assert out.shape == (s.plan.total_frames, 2)
-    assert out.dtype == np.float32
+    before = mixer.state
+    assert before == MixerState(0, 0, 0, False, False, None, None, None)
+    mixer.send(Command.QUIT)
+    mixer.fill(np.zeros((256, 2), dtype=np.float32))
+    after = mixer.state
+    # A reader holding the old state still sees one block's values, all of them.
+    assert before.output_frames == 0 and before.outcome is None
+    assert after.output_frames == 256 and after.outcome is Outcome.QUIT and after.finished
+    with pytest.raises(AttributeError):
+        after.finished = False  # type: ignore[misc]

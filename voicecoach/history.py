@@ -28,26 +28,22 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TextIO, cast
+from typing import Any, TextIO, cast
 
 from voicecoach import paths
 from voicecoach.adapt import Dose, ExerciseSession, PainPoint, exercise_key
 from voicecoach.errors import VoicecoachError
 from voicecoach.files import os_error_text
+from voicecoach.outcome import Outcome
 from voicecoach.timeline import Timeline
 
 DB_NAME = "history.sqlite3"
 BUSY_TIMEOUT_MS = 5000
 RECOVER_TIMEOUT_MS = 200
 
-Outcome = Literal["completed", "quit", "stop_pain", "device_lost", "crashed", "running"]
-OUTCOMES: tuple[Outcome, ...] = ("completed", "quit", "stop_pain", "device_lost", "crashed",
-                                 "running")
-# Outcomes a player may end a session with.
-END_OUTCOMES = frozenset({"completed", "quit", "stop_pain", "device_lost", "crashed"})
-
 # Numbered migrations, applied in order; migration N brings the schema to user_version N.
-# Never edit one that has shipped: add the next.
+# Never edit one that has shipped: add the next. (The outcome CHECK lists `Outcome`'s
+# values; a test keeps the two equal.)
 MIGRATIONS: tuple[str, ...] = (
     # 1: sessions, the work done in them, and pain stops.
     """
@@ -644,7 +640,8 @@ class History:
         only read.
         """
         try:
-            rows = self._rows("SELECT id, pid FROM sessions WHERE outcome = 'running'")
+            rows = self._rows("SELECT id, pid FROM sessions WHERE outcome = ?",
+                              (Outcome.RUNNING,))
             dead = [r["id"] for r in rows if not _pid_alive(_int(r["pid"]))]
             if not dead:
                 return
@@ -654,9 +651,10 @@ class History:
             with self._tx() as c:
                 for session_id in dead:
                     c.execute(
-                        """UPDATE sessions SET outcome = 'crashed', ended_at = COALESCE(
+                        """UPDATE sessions SET outcome = ?, ended_at = COALESCE(
                              (SELECT MAX(at) FROM work WHERE session_id = ?), started_at)
-                           WHERE id = ? AND outcome = 'running'""", (session_id, session_id))
+                           WHERE id = ? AND outcome = ?""",
+                        (Outcome.CRASHED, session_id, session_id, Outcome.RUNNING))
         except (HistoryError, *SQLITE_FAILURES):
             return
         finally:
@@ -679,9 +677,9 @@ class History:
             cur = c.execute(
                 """INSERT INTO sessions (routine_path, routine_title, timeline_hash, started_at,
                                          outcome, pid, written)
-                   VALUES (?, ?, ?, ?, 'running', ?, ?)""",
-                (routine_key(routine_path), title, timeline_hash, _iso(started_at), os.getpid(),
-                 doses))
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                (routine_key(routine_path), title, timeline_hash, _iso(started_at),
+                 Outcome.RUNNING, os.getpid(), doses))
             return int(cur.lastrowid or 0)
 
     def record_work(self, session_id: int, *, exercise_index: int, exercise_name: str,
@@ -717,8 +715,8 @@ class History:
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
                 (session_id, exercise_index, exercise_name, set, rep, side,
                  None if seconds_into_work is None else float(seconds_into_work), recorded))
-            c.execute("UPDATE sessions SET outcome = 'stop_pain', ended_at = ? WHERE id = ?",
-                      (recorded, session_id))
+            c.execute("UPDATE sessions SET outcome = ?, ended_at = ? WHERE id = ?",
+                      (Outcome.STOP_PAIN, recorded, session_id))
             return int(cur.lastrowid or 0)
 
     def set_pain_rating(self, stop_id: int, rating: int | None) -> None:
@@ -727,15 +725,17 @@ class History:
         with self._tx() as c:
             c.execute("UPDATE pain_stops SET rating = ? WHERE id = ?", (rating, stop_id))
 
-    def end_session(self, session_id: int, outcome: str, at: datetime | None = None) -> None:
+    def end_session(self, session_id: int, outcome: Outcome,
+                    at: datetime | None = None) -> None:
         """Record how a session ended. A pain stop's outcome is never overwritten."""
-        if outcome not in END_OUTCOMES:
+        ended = Outcome.read(outcome)
+        if ended is None or not ended.ended:
             raise ValueError(f"unknown session outcome {outcome!r}")
         with self._tx() as c:
             c.execute(
                 """UPDATE sessions SET ended_at = ?,
-                     outcome = CASE WHEN outcome = 'stop_pain' THEN outcome ELSE ? END
-                   WHERE id = ?""", (_iso(at), outcome, session_id))
+                     outcome = CASE WHEN outcome = ? THEN outcome ELSE ? END
+                   WHERE id = ?""", (_iso(at), Outcome.STOP_PAIN, ended, session_id))
 
     def discard_session(self, session_id: int) -> bool:
         """Delete a session in which nothing was recorded (it never played); True if it was.
@@ -784,8 +784,8 @@ class History:
     @staticmethod
     def _outcome(session: _Session) -> Outcome | None:
         # A 'running' session whose process is gone crashed (killed, power cut).
-        if session.outcome == "running" and not _pid_alive(session.pid):
-            return "crashed"
+        if session.outcome is Outcome.RUNNING and not _pid_alive(session.pid):
+            return Outcome.CRASHED
         return session.outcome
 
     def _load(self, routine_path: str | None, *, work: bool = True) -> _Snapshot:
@@ -832,11 +832,10 @@ class History:
             self._mark("sessions", r.get("_row"))
             return
         written, bad_written = _written(r.get("written"))
-        outcome = r.get("outcome")
         ended = r.get("ended_at")
         s = _Session(sid, _text(r.get("routine_path")), _text(r.get("routine_title")),
                      _time(r.get("started_at")), _time(ended),
-                     outcome if outcome in OUTCOMES else None, _int(r.get("pid")), written)
+                     Outcome.read(r.get("outcome")), _int(r.get("pid")), written)
         if (bad_written or s.routine_path is None or s.title is None or s.started_at is None
                 or s.outcome is None or (ended is not None and s.ended_at is None)
                 or (r.get("pid") is not None and s.pid is None)):
@@ -910,7 +909,7 @@ class History:
 
     def _real_session(self, s: _Session, work_seconds: float) -> bool:
         """Whether a session ended completed, and took at least as long as its work."""
-        if self._outcome(s) != "completed" or s.started_at is None or s.ended_at is None:
+        if self._outcome(s) is not Outcome.COMPLETED or s.started_at is None or s.ended_at is None:
             return False
         wall = (s.ended_at - s.started_at).total_seconds()
         return wall + REAL_TIME_SLACK_S >= work_seconds
@@ -1080,11 +1079,11 @@ class History:
         out = []
         for s in sessions:
             item = {k: _plain(s.get(k)) for k in _SESSION_FIELDS}
-            outcome = s.get("outcome")
-            if outcome in OUTCOMES:
+            outcome = Outcome.read(s.get("outcome"))
+            if outcome is not None:
                 pid = _int(s.get("pid"))
-                item["outcome"] = self._outcome(_Session(0, None, None, None, None, outcome,
-                                                         pid, {}))
+                seen = self._outcome(_Session(0, None, None, None, None, outcome, pid, {}))
+                item["outcome"] = None if seen is None else seen.value
             sid = s.get("id")
             key = sid if isinstance(sid, int | str | float) else None
             item["work"] = by_work.get(key, []) if key is not None else []

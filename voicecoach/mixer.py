@@ -19,12 +19,14 @@ import collections
 import queue
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from enum import StrEnum
+from typing import Literal, NamedTuple
 
 import numpy as np
 
 from voicecoach.commands import Command
 from voicecoach.dsp import CEILING, PeakLimiter
+from voicecoach.outcome import Outcome
 from voicecoach.phrases import PAIN_QUESTION, RESUMING, SAFETY_MESSAGE, countdown_text
 from voicecoach.schedule import Plan, PlannedCue
 from voicecoach.timeline import Cue
@@ -40,13 +42,35 @@ RESUME_GAP_S = 0.5
 RESUME_COUNTDOWN = 3
 INITIAL_BLOCK_FRAMES = 4096
 
-Outcome = Literal["completed", "quit", "stop_pain"]
 
-# Sources of sound, and what happens once a fade-out reaches silence.
-_SILENT, _PLAN, _INSERT = 0, 1, 2
-_PAUSE, _JUMP, _STOP, _QUIT = "pause", "jump", "stop", "quit"
-# What follows an inserted sequence.
-_RESTART_WORK, _CONTINUE, _FINISH = "restart_work", "continue", "finish"
+class _Sounding(StrEnum):
+    """What the output is playing."""
+
+    SILENCE = "silence"  # paused, or the session is over
+    PLAN = "plan"  # the plan, on the plan clock
+    INSERT = "insert"  # an inserted sequence (resume lead-in, stop-pain message)
+
+
+# `fill` tests what is sounding several times a block, and Python 3.11 loads an enum
+# member as a class attribute several times slower than a module global.
+_SILENCE, _PLAN, _INSERT = _Sounding.SILENCE, _Sounding.PLAN, _Sounding.INSERT
+
+
+class _OnSilence(StrEnum):
+    """What a fade-out is for: done once it reaches silence."""
+
+    PAUSE = "pause"
+    JUMP = "jump"  # to the segment "next" or "back" chose
+    STOP = "stop"  # stop, pain: the safety message and the pain question follow
+    QUIT = "quit"
+
+
+class _AfterInsert(StrEnum):
+    """What follows an inserted sequence."""
+
+    RESTART_WORK = "restart_work"  # the work bout again from its start (resume inside work)
+    CONTINUE = "continue"  # the plan where it was paused
+    FINISH = "finish"  # the end of the session (after the stop-pain message)
 
 
 def fade_frames(samplerate: int) -> int:
@@ -72,6 +96,26 @@ class StopReport:
     plan_frame: int
     segment_index: int
     paused: bool
+
+
+class MixerState(NamedTuple):
+    """Where the mixer is, published whole by one assignment at the end of every `Mixer.fill`.
+
+    Other threads read `Mixer.state` once and then its fields, so that they never mix
+    values from two different blocks. A NamedTuple rather than a frozen dataclass: it is
+    built once per block in the audio callback, and costs a fifth as much.
+    """
+
+    position_frames: int  # the plan clock
+    output_frames: int  # every frame written, inserted audio included
+    segment_index: int  # the plan segment the plan clock is in
+    paused: bool
+    finished: bool
+    # How the session ends: set by a quit or stop-pain at once (while it fades out),
+    # and `Outcome.COMPLETED` at the end of the plan; ``None`` before.
+    outcome: Outcome | None
+    ended_at_output_frame: int | None  # where the last frame of the session went
+    stop_report: StopReport | None  # set by stop-pain
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,12 +180,11 @@ class Mixer:
 
     Notes
     -----
-    Readable from other threads (plain attributes, updated at the end of each `fill`):
-    ``position_frames`` (plan clock), ``output_frames``, ``paused``, ``finished``,
-    ``outcome``, ``current_segment_index``, ``ended_at_output_frame``, ``stop_report``,
-    ``work_log`` and ``events``: a deque of ``(output_frame, plan_frame, PlannedCue)``
-    appended when a cue begins sounding. Inserted sounds appear there too, with roles
-    ``"resume"``, ``"countdown"``, ``"safety"`` and ``"pain_question"``.
+    Readable from other threads: ``state``, a `MixerState` replaced at the end of each
+    `fill`; ``work_log``, the `WorkEntry` list; and ``events``, a deque of
+    ``(output_frame, plan_frame, PlannedCue)`` appended when a cue begins sounding.
+    Inserted sounds appear there too, with roles ``"resume"``, ``"countdown"``,
+    ``"safety"`` and ``"pain_question"``.
     ``limiter.limited_frames`` counts the output frames the safety limiter turned down.
     """
 
@@ -204,11 +247,11 @@ class Mixer:
         self._active: list[int] = []
         self._ramp = 0  # +1 fading in, -1 fading out, 0 steady
         self._ramp_pos = 0
-        self._on_silent = _PAUSE
+        self._on_silent = _OnSilence.PAUSE
         self._jump_to = 0
         self._insert: _Insert | None = None
         self._ins_pos = 0
-        self._after_insert = _CONTINUE
+        self._after_insert = _AfterInsert.CONTINUE
         self._resume_at = 0
         self._terminal = False
         self._paused = False
@@ -216,16 +259,10 @@ class Mixer:
         self._outcome: Outcome | None = None
         self._out = 0  # output frames before the current block
         self._ended_at: int | None = None
+        self._stop_report: StopReport | None = None
 
-        # Public, read by other threads.
-        self.position_frames = 0
-        self.output_frames = 0
-        self.paused = False
-        self.finished = False
-        self.outcome: Outcome | None = None
-        self.current_segment_index = 0
-        self.ended_at_output_frame: int | None = None
-        self.stop_report: StopReport | None = None
+        # Read by other threads.
+        self.state = MixerState(0, 0, 0, False, False, None, None, None)
         self.work_log: list[WorkEntry] = []
         self.events: collections.deque[tuple[int, int, PlannedCue]] = collections.deque()
 
@@ -288,7 +325,7 @@ class Mixer:
             return float(self._down[self._ramp_pos - 1]) if self._ramp_pos else 1.0
         return 1.0
 
-    def _fade_out(self, then: str) -> None:
+    def _fade_out(self, then: _OnSilence) -> None:
         if self._ramp >= 0:
             gain = self._gain()
             self._ramp = -1
@@ -302,20 +339,21 @@ class Mixer:
             return
         if self._terminal:
             # Pain outranks a quit still fading out: the safety message must be heard.
-            if command is Command.STOP_PAIN and self._outcome == "quit":
-                self._outcome = "stop_pain"
+            if command is Command.STOP_PAIN and self._outcome is Outcome.QUIT:
+                self._outcome = Outcome.STOP_PAIN
                 self._report_stop(True, log=False)
-                self._fade_out(_STOP)
+                self._fade_out(_OnSilence.STOP)
             return
         if command is Command.STOP_PAIN or command is Command.QUIT:
             stop = command is Command.STOP_PAIN
             self._terminal = True
-            self._outcome = "stop_pain" if stop else "quit"
+            self._outcome = Outcome.STOP_PAIN if stop else Outcome.QUIT
             self._report_stop(stop)
-            if self._src == _SILENT:
-                self._on_faded(_STOP if stop else _QUIT, offset)
+            then = _OnSilence.STOP if stop else _OnSilence.QUIT
+            if self._src is _SILENCE:
+                self._on_faded(then, offset)
             else:
-                self._fade_out(_STOP if stop else _QUIT)
+                self._fade_out(then)
             return
         if self._ramp < 0:
             # A pause or jump is fading out: act on this once it is silent.
@@ -324,47 +362,47 @@ class Mixer:
         if command is Command.PAUSE:
             if not self._paused:
                 self._paused = True
-                self._fade_out(_PAUSE)
+                self._fade_out(_OnSilence.PAUSE)
             else:
                 self._resume()
         elif (command is Command.NEXT or command is Command.BACK) and self.plan.segments:
             target = self._next_target() if command is Command.NEXT else self._back_target()
-            if self._src == _SILENT:
+            if self._src is _SILENCE:
                 self._seek(target, partial=False)
             else:
                 self._jump_to = target
-                self._fade_out(_JUMP)
+                self._fade_out(_OnSilence.JUMP)
 
     def _resume(self) -> None:
         self._paused = False
         seg = self.plan.segments[self._seg] if self.plan.segments else None
         if seg is not None and seg.segment.phase == "work":
             # The brace was let go: a fresh countdown, then the hold again from its start.
-            self._start_insert(self._resume_work, _RESTART_WORK)
+            self._start_insert(self._resume_work, _AfterInsert.RESTART_WORK)
             self._resume_at = seg.start_frame
         else:
-            self._start_insert(self._resume_rest, _CONTINUE)
+            self._start_insert(self._resume_rest, _AfterInsert.CONTINUE)
             self._resume_at = self._pos
         self._ramp = 1
         self._ramp_pos = 0
 
-    def _start_insert(self, insert: _Insert, then: str) -> None:
+    def _start_insert(self, insert: _Insert, then: _AfterInsert) -> None:
         self._src = _INSERT
         self._insert = insert
         self._ins_pos = 0
         self._after_insert = then
 
-    def _on_faded(self, action: str, offset: int) -> None:
+    def _on_faded(self, action: _OnSilence, offset: int) -> None:
         """The output has faded to silence (or was silent): do what the fade was for."""
         self._ramp = 0
         self._ramp_pos = 0
-        if action == _PAUSE:
-            self._src = _SILENT
-        elif action == _JUMP:
+        if action is _OnSilence.PAUSE:
+            self._src = _SILENCE
+        elif action is _OnSilence.JUMP:
             self._src = _PLAN
             self._seek(self._jump_to, partial=False)
-        elif action == _STOP:
-            self._start_insert(self._stop_insert, _FINISH)
+        elif action is _OnSilence.STOP:
+            self._start_insert(self._stop_insert, _AfterInsert.FINISH)
         else:
             self._finish(offset)
             return
@@ -374,10 +412,10 @@ class Mixer:
                 return
 
     def _finish(self, offset: int) -> None:
-        self._src = _SILENT
+        self._src = _SILENCE
         self._finished = True
         if self._outcome is None:
-            self._outcome = "completed"
+            self._outcome = Outcome.COMPLETED
         self._ended_at = self._out + offset
 
     # --- Where things are -------------------------------------------------------------
@@ -430,18 +468,18 @@ class Mixer:
     def _report_stop(self, pain: bool, *, log: bool = True) -> None:
         """Record where the session stopped, and the work cut short, for the history."""
         sr = self.samplerate
-        paused = self._paused or self._src == _INSERT  # a resume lead-in is still a pause
+        paused = self._paused or self._src is _INSERT  # a resume lead-in is a pause
         if not self.plan.segments:
             if pain:
-                self.stop_report = StopReport(None, None, None, None, None, "outro", 0.0,
+                self._stop_report = StopReport(None, None, None, None, None, "outro", 0.0,
                                               self._pos, 0, paused)
             return
         ps = self.plan.segments[self._seg]
         s = ps.segment
         into = self._pos - ps.start_frame if s.phase == "work" else 0
         if pain:
-            self.stop_report = StopReport(s.exercise, s.name, s.set, s.rep, s.side, s.phase,
-                                          into / sr, self._pos, self._seg, paused)
+            self._stop_report = StopReport(s.exercise, s.name, s.set, s.rep, s.side, s.phase,
+                                           into / sr, self._pos, self._seg, paused)
         if log and into > 0:
             self.work_log.append(WorkEntry(self._seg, s.exercise, s.name, s.set, s.rep,
                                            s.side, into / sr, False))
@@ -451,9 +489,9 @@ class Mixer:
     def _settle(self, offset: int) -> None:
         """Apply every transition due at the current frame (boundary reached, fade done)."""
         while not self._finished:
-            if self._src == _PLAN and self._plan_boundary(offset):
+            if self._src is _PLAN and self._plan_boundary(offset):
                 continue
-            if self._src == _INSERT and self._insert_boundary(offset):
+            if self._src is _INSERT and self._insert_boundary(offset):
                 continue
             if self._ramp != 0 and self._ramp_pos >= self._fade:
                 if self._ramp > 0:
@@ -494,11 +532,11 @@ class Mixer:
             return False
         then = self._after_insert
         self._insert = None
-        if then == _FINISH:
+        if then is _AfterInsert.FINISH:
             self._finish(offset)
             return True
         self._src = _PLAN
-        if then == _RESTART_WORK:
+        if then is _AfterInsert.RESTART_WORK:
             self._seek(self._resume_at, partial=False)
         else:
             self._seek(self._resume_at, partial=True)
@@ -581,14 +619,14 @@ class Mixer:
         i = 0
         while True:
             self._settle(i)
-            if i >= n or self._finished or self._src == _SILENT:
+            if i >= n or self._finished or self._src is _SILENCE:
                 break
             # Spans end at every frame where something changes, so the output does not
             # depend on how the stream is cut into blocks.
             k = n - i
             if self._ramp != 0:
                 k = min(k, self._fade - self._ramp_pos)
-            if self._src == _PLAN:
+            if self._src is _PLAN:
                 k = min(k, self.plan.segments[self._seg].end_frame - self._pos)
                 self._mix_plan(mono, i, k)
             else:
@@ -608,48 +646,8 @@ class Mixer:
         else:
             outdata[:] = mono
         self._out += n
-        # Publish for other threads: plain attribute stores, no lock.
-        self.position_frames = self._pos
-        self.output_frames = self._out
-        self.paused = self._paused
-        self.current_segment_index = self._seg
-        self.outcome = self._outcome
-        self.ended_at_output_frame = self._ended_at
-        self.finished = self._finished
+        # Publish for other threads: one attribute store (atomic under the GIL), no lock.
+        self.state = MixerState(self._pos, self._out, self._seg, self._paused, self._finished,
+                                self._outcome, self._ended_at, self._stop_report)
         return not self._finished
 
-
-def render_all(mixer: Mixer, blocksize: int = 4096, *, max_frames: int | None = None
-               ) -> np.ndarray:
-    """Pull ``mixer`` until it finishes and return everything it played.
-
-    Parameters
-    ----------
-    mixer
-        The source; a paused mixer never finishes, so pass ``max_frames`` then.
-    blocksize
-        Frames per `Mixer.fill` call.
-    max_frames
-        Stop after this many frames even if the session has not ended.
-
-    Returns
-    -------
-    np.ndarray
-        float32, shape ``(frames, mixer.channels)``: up to the session's last frame
-        (``mixer.ended_at_output_frame``), not padded to a whole block.
-    """
-    if blocksize <= 0:
-        raise ValueError(f"blocksize must be positive, got {blocksize}")
-    blocks: list[np.ndarray] = []
-    total = 0
-    more = True
-    while more and (max_frames is None or total < max_frames):
-        block = np.zeros((blocksize, mixer.channels), dtype=np.float32)
-        more = mixer.fill(block)
-        blocks.append(block)
-        total += blocksize
-    out = np.concatenate(blocks) if blocks else np.zeros((0, mixer.channels), np.float32)
-    end = mixer.ended_at_output_frame
-    if end is None:
-        end = total if max_frames is None else min(total, max_frames)
-    return out[:end]

@@ -23,15 +23,18 @@ from voicecoach.keys import (
     command_for,
 )
 from voicecoach.mixer import Mixer, StopReport, WorkEntry
+from voicecoach.outcome import Outcome
 from voicecoach.paths import cache_dir
 from voicecoach.quiet import stderr_to
-from voicecoach.schedule import Plan
+from voicecoach.schedule import Plan, PlannedCue
 from voicecoach.timeline import Timeline
 
 if TYPE_CHECKING:
     from voicecoach.adapt import Dose
+    from voicecoach.display import PlayerView
     from voicecoach.history import History
     from voicecoach.model import Routine
+    from voicecoach.sinks import DeviceSink
 
 UI_PERIOD_S = 0.1
 # Fixed 256-frame blocks (5.3 ms at 48 kHz): measured here, silence after Space or x
@@ -58,7 +61,7 @@ def is_preview(text: bool, speed: float) -> bool:
 class PlayResult:
     """How a session ended, where, and the pain rating given (if any)."""
 
-    outcome: str  # completed | quit | stop_pain | device_lost
+    outcome: Outcome  # never RUNNING or CRASHED
     stop: StopReport | None = None
     pain_rating: int | None = None
     pain_recorded: bool = False
@@ -168,8 +171,9 @@ class Recorder:
             if entry.exercise is not None and not self._write_work(entry):
                 break
             self.seen += 1
-        stop = mixer.stop_report
-        if stop is not None and mixer.outcome == "stop_pain" and self._stop is None:
+        state = mixer.state
+        stop = state.stop_report
+        if stop is not None and state.outcome is Outcome.STOP_PAIN and self._stop is None:
             self._stop = stop
             self._record_pain()
 
@@ -207,7 +211,7 @@ class Recorder:
             except HistoryError as error:
                 self._failed(error)
 
-    def end(self, outcome: str, skipped: Sequence[WorkEntry] = ()) -> None:
+    def end(self, outcome: Outcome, skipped: Sequence[WorkEntry] = ()) -> None:
         """Close the session with how it ended, after the bouts ``skipped`` with "next".
 
         Skipped bouts are stored as unfinished work, so that an exercise skipped through
@@ -224,7 +228,8 @@ class Recorder:
             if entry.exercise is not None:
                 self._write_work(entry)
         try:
-            self.history.end_session(self.session_id, "crashed" if self.broken else outcome)
+            self.history.end_session(self.session_id,
+                                     Outcome.CRASHED if self.broken else outcome)
         except HistoryError as error:
             self._failed(error)
 
@@ -291,7 +296,6 @@ class Player:
         self.resume_error = ""
         self.underflows = 0
         self.last_spoken = ""
-        self.seen_events = 0
         # Seconds into the work bout that "next" left, per plan segment: the skipped bout
         # is stored with the work actually done.
         self.skip_seconds: dict[int, float] = {}
@@ -302,7 +306,8 @@ class Player:
     # -- keys (called on the key thread: forward at once for the lowest latency) --------
     def on_key(self, key: Key) -> None:
         """Forward a key: a command to the mixer, or a digit to the pain question."""
-        if self.mixer.outcome == "stop_pain":
+        outcome = self.mixer.state.outcome
+        if outcome is Outcome.STOP_PAIN:
             self.pain_keys.put(key)
             return
         command = command_for(key)
@@ -318,23 +323,24 @@ class Player:
         if command is None:
             return
         jump = command is Command.NEXT or command is Command.BACK
-        if jump and self.mixer.outcome is not None:
+        if jump and outcome is not None:
             return  # ending (quit fading out): the mixer ignores it, and so do we
         if command is Command.NEXT:
             self._note_skip()
-        frame = self.mixer.output_frames
+        frame = self.mixer.state.output_frames
         self.mixer.send(command)
         if jump and self.text:  # the live panel shows where a jump led by itself
             self.jumps.put((command, frame))
 
     def _note_skip(self) -> None:
         """Remember how far into a work bout "next" came (read from the published position)."""
-        i = self.mixer.current_segment_index
-        if not 0 <= i < len(self.plan.segments) or self.mixer.paused:
+        state = self.mixer.state
+        i = state.segment_index
+        if not 0 <= i < len(self.plan.segments) or state.paused:
             return
         played = self.plan.segments[i]
         if played.segment.phase == "work":
-            into = (self.mixer.position_frames - played.start_frame) / self.plan.samplerate
+            into = (state.position_frames - played.start_frame) / self.plan.samplerate
             self.skip_seconds[i] = max(0.0, into)
 
     def _skipped(self) -> list[WorkEntry]:
@@ -346,8 +352,8 @@ class Player:
         """
         logged = {e.segment_index for e in self.mixer.work_log}
         segments = self.plan.segments
-        end = len(segments) if self.mixer.outcome == "completed" \
-            else self.mixer.current_segment_index
+        state = self.mixer.state
+        end = len(segments) if state.outcome is Outcome.COMPLETED else state.segment_index
         out = []
         for i, played in enumerate(segments[:end]):
             s = played.segment
@@ -384,8 +390,8 @@ class Player:
                     exiting = request
                     self._quit_now()
                 self.recorder.sync(self.mixer)
-                if self.mixer.outcome == "stop_pain" and keys.available and not interrupted \
-                        and exiting is None:
+                if self.mixer.state.outcome is Outcome.STOP_PAIN and keys.available \
+                        and not interrupted and exiting is None:
                     try:
                         rating = self._ask_pain()
                     except KeyboardInterrupt:  # Ctrl-C at the question: no rating
@@ -395,7 +401,7 @@ class Player:
             except BaseException:
                 # Nothing ever played (the sound device would not open): no session took
                 # place, so none is left in the history.
-                if self.mixer.output_frames == 0:
+                if self.mixer.state.output_frames == 0:
                     self.recorder.discard()
                 raise
             finally:
@@ -407,7 +413,8 @@ class Player:
         outcome = self._outcome()
         self.recorder.rate(rating)
         self.recorder.end(outcome, self._skipped())
-        return PlayResult(outcome, self.mixer.stop_report if outcome == "stop_pain" else None,
+        stop = self.mixer.state.stop_report if outcome is Outcome.STOP_PAIN else None
+        return PlayResult(outcome, stop,
                           rating, self.recorder.pain_recorded, interrupted, self.underflows,
                           _exit_status(exiting), self.recorder.preview, self.recorder.note())
 
@@ -420,22 +427,24 @@ class Player:
         self.mixer.send(Command.QUIT)
         self._drain_silently(max_frames=self.mixer.samplerate)
 
-    def _outcome(self) -> str:
-        if self.mixer.outcome == "stop_pain":
-            return "stop_pain"
-        if self.device_lost and self.mixer.outcome != "completed":
-            return "device_lost"
-        return self.mixer.outcome or "quit"
+    def _outcome(self) -> Outcome:
+        """How the session ended: the mixer's outcome, unless the device was lost before."""
+        outcome = self.mixer.state.outcome
+        if outcome is Outcome.STOP_PAIN:
+            return outcome
+        if self.device_lost and outcome is not Outcome.COMPLETED:
+            return Outcome.DEVICE_LOST
+        return outcome or Outcome.QUIT
 
     def _message(self) -> str:
-        m = self.mixer
-        if m.outcome == "stop_pain":
+        state = self.mixer.state
+        if state.outcome is Outcome.STOP_PAIN:
             return f"Stopped for pain ({self._pain_saved()}). Release the brace and breathe easily."
         if self.device_lost:
             failed = f" (no luck: {self.resume_error})" if self.resume_error else ""
             return (f"Audio device lost{failed}: press {RESUME_KEY} to resume on the default "
                     "device, q to quit")
-        if m.paused:
+        if state.paused:
             return "Paused: Space to resume"
         if self.recorder.problem and not self.recorder.preview:
             # stderr is diverted while the panel is up: the panel must say it.
@@ -449,11 +458,11 @@ class Player:
             return f"NOT recorded: {self.recorder.note()}"
         return "recording..."
 
-    def _view(self):  # -> PlayerView
-        seconds = timeline_seconds(self.plan, self.timeline, self.mixer.position_frames)
+    def _view(self) -> PlayerView:
+        seconds = timeline_seconds(self.plan, self.timeline, self.mixer.state.position_frames)
         return self.views.at(seconds, message=self._message(), last_spoken=self.last_spoken)
 
-    def _drain_events(self, on_event: Callable[[object], None] | None = None) -> None:
+    def _drain_events(self, on_event: Callable[[PlannedCue], None] | None = None) -> None:
         events = self.mixer.events
         while events:
             _, _, planned = events.popleft()
@@ -472,7 +481,7 @@ class Player:
         try:
             with stderr_to(cache_dir() / "audio.log"), LiveDisplay() as display:
                 sink.start()
-                while not self.mixer.finished:
+                while not self.mixer.state.finished:
                     self.recorder.sync(self.mixer)
                     self._drain_events()
                     if sink.error and not self.device_lost:
@@ -486,13 +495,13 @@ class Player:
                     time.sleep(UI_PERIOD_S)
                 self.recorder.sync(self.mixer)
                 display.update(self._view())
-                if self.mixer.finished and not self.device_lost:
+                if self.mixer.state.finished and not self.device_lost:
                     sink.wait(timeout=1.0)
         finally:
             sink.close()
             self.underflows += sink.underflows
 
-    def _handle_lost_device(self, sink):  # -> DeviceSink
+    def _handle_lost_device(self, sink: DeviceSink) -> DeviceSink:
         from voicecoach.errors import VoicecoachError
         from voicecoach.sinks import DeviceSink
 
@@ -524,7 +533,7 @@ class Player:
         """Pull the mixer until it ends (or ``max_frames``); only while no sink pulls it."""
         import numpy as np
 
-        if self.mixer.finished:
+        if self.mixer.state.finished:
             return
         scratch = np.zeros((4096, self.mixer.channels), dtype=np.float32)
         pulled = 0
@@ -543,13 +552,13 @@ class Player:
         problem_shown = bool(self.recorder.problem)
         pending: list[tuple[Command, int]] = []
 
-        def show(planned: object) -> None:
-            log.cue(planned.cue)  # type: ignore[attr-defined]
+        def show(planned: PlannedCue) -> None:
+            log.cue(planned.cue)
 
         def on_block() -> None:
             nonlocal paused, acknowledged, problem_shown
-            m = self.mixer
-            self.recorder.sync(m)
+            self.recorder.sync(self.mixer)
+            m = self.mixer.state
             now = timeline_seconds(self.plan, self.timeline, m.position_frames)
             # Say every state change a key made, or the person cannot tell a key was
             # taken: nothing else is printed while paused.
@@ -566,7 +575,7 @@ class Player:
                 command, _ = pending.pop(0)
                 log.event(now, command.name.lower(), self._jump_text(command, now))
             self._drain_events(show)
-            if m.outcome == "stop_pain" and not acknowledged and (
+            if m.outcome is Outcome.STOP_PAIN and not acknowledged and (
                     self.recorder.pain_recorded or self.recorder.pain_failed):
                 acknowledged = True
                 self.out(f"Stopped for pain: {self._pain_saved()}. Release the brace and "

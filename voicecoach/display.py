@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from voicecoach.commands import HELP_LINE
+from voicecoach.outcome import Outcome
 from voicecoach.timeline import Cue, Phase, Segment, Timeline
 from voicecoach.wording import (
     PHASE_LABELS,
@@ -353,7 +354,7 @@ class TextLog:
 
 def session_summary(result: PlayResult) -> str:
     """One line on how the session ended (and where, after a pain stop)."""
-    if result.outcome == "stop_pain" and result.stop is not None:
+    if result.outcome == Outcome.STOP_PAIN and result.stop is not None:
         s = result.stop
         where = ", ".join(x for x in (
             s.name, f"set {s.set}" if s.set else "", f"rep {s.rep}" if s.rep else "",
@@ -368,8 +369,9 @@ def session_summary(result: PlayResult) -> str:
                     "start lower yourself.")
         return f"Stopped for pain at {where}{pain} (recorded). Next time starts below it."
     session = "Preview" if result.preview else "Session"
-    line = {"completed": "Preview complete." if result.preview else "Session complete. Well done.",
-            "quit": f"{session} ended early.",
-            "device_lost": f"{session} ended: the audio device was lost."}.get(
+    line = {Outcome.COMPLETED: "Preview complete." if result.preview
+            else "Session complete. Well done.",
+            Outcome.QUIT: f"{session} ended early.",
+            Outcome.DEVICE_LOST: f"{session} ended: the audio device was lost."}.get(
                 result.outcome, f"{session} ended: {result.outcome}.")
     return f"{line[:-1]} ({result.record_note})." if result.record_note else line

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 from voicecoach.library import library_entries
+from voicecoach.outcome import Outcome
 
 if TYPE_CHECKING:
     # Only for annotations: `voicecoach exercises` need not load SQLite (or plotext).
@@ -24,13 +25,13 @@ if TYPE_CHECKING:
 CHART_WIDTH = 80
 CHART_HEIGHT = 16
 
-OUTCOME_TEXT: dict[str, str] = {
-    "completed": "completed",
-    "quit": "quit",
-    "stop_pain": "stopped: pain",
-    "device_lost": "audio device lost",
-    "crashed": "interrupted",
-    "running": "in progress",
+OUTCOME_TEXT: dict[Outcome, str] = {
+    Outcome.COMPLETED: "completed",
+    Outcome.QUIT: "quit",
+    Outcome.STOP_PAIN: "stopped: pain",
+    Outcome.DEVICE_LOST: "audio device lost",
+    Outcome.CRASHED: "interrupted",
+    Outcome.RUNNING: "in progress",
 }
 
 
@@ -80,7 +81,7 @@ def sessions_table(summaries: Sequence[SessionSummary], *, title: str | None = N
     for s in summaries:
         minutes = "-" if s.minutes is None else f"{s.minutes:.0f}"
         ended = OUTCOME_TEXT.get(s.outcome, s.outcome)
-        style = "red" if s.outcome == "stop_pain" else None
+        style = "red" if s.outcome == Outcome.STOP_PAIN else None
         table.add_row(_when(s.started_at), s.routine_title, minutes, ended,
                       _pain_text(s.pain_stops, s.max_pain), style=style)
     return table

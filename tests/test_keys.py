@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import select
@@ -11,7 +12,9 @@ import subprocess
 import sys
 import termios
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -175,12 +178,17 @@ def _take_terminal() -> None:
 class Probe:
     """The key probe running on a fresh pseudo-terminal that the test types into."""
 
+    # Probes of the running test; `_reap_probes` kills any left behind by a failure, so a
+    # failed test does not leave a process that makes a later, unrelated test fail.
+    started: ClassVar[list[Probe]] = []
+
     def __init__(self, *args: str) -> None:
         self.master, self.slave = os.openpty()
         self.before = stty(self.slave)
         self.proc = subprocess.Popen(
             [sys.executable, str(PROBE), *args], stdin=self.slave, stdout=self.slave,
             stderr=self.slave, start_new_session=True, preexec_fn=_take_terminal, cwd=ROOT)
+        Probe.started.append(self)
         self.output = ""
         self.expect("ready pid=")
 
@@ -212,12 +220,28 @@ class Probe:
             chunk = os.read(self.master, 65536)
             self.output += chunk.decode("utf-8", "replace").replace("\r\n", "\n")
         after = stty(self.slave)
-        os.close(self.master)
-        os.close(self.slave)
+        self.close()
         return status, after
+
+    def close(self) -> None:
+        """Kill the probe if it still runs and close the terminal (idempotent)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for fd in (self.master, self.slave):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.master = self.slave = -1
 
     def lines(self) -> list[str]:
         return [line for line in self.output.splitlines() if line.startswith("key ")]
+
+
+@pytest.fixture(autouse=True)
+def _reap_probes() -> Iterator[None]:
+    yield
+    while Probe.started:
+        Probe.started.pop().close()
 
 
 KEYS_AND_LINES = [

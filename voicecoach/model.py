@@ -12,7 +12,7 @@ BreathingSound = Literal["voice", "tone"]
 KINDS: tuple[Kind, ...] = ("hold", "reps", "timed")
 SIDES: tuple[Sides, ...] = ("none", "each", "alternate")
 
-# The ranges of the model, inclusive, in each field's unit: the loader (routine.py) refuses
+# The ranges of the model, inclusive, in each field's unit: the loader (the routine package) refuses
 # values outside them with a located message, the JSON Schema (schema.py) publishes them,
 # and the compiler (timeline.py) refuses a model built some other way that breaks them.
 # The floors matter as much as the ceilings: every span of a session is at least a second

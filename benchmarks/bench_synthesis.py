@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from voicecoach import speech
+from voicecoach.speech import VoiceSettings, synthesize
 
-from voicecoach import speech  # noqa: E402
-from voicecoach.speech import VoiceSettings, synthesize  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 EXERCISES = ["Curl-up", "Side plank", "Bird dog", "Dead bug", "Glute bridge"]
 COACHING = [

@@ -46,12 +46,7 @@ from typing import Any
 import numpy as np
 import soundfile
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(REPO / "tests"))
-
-from onsets import (  # noqa: E402
+from benchmarks.onsets import (
     align,
     capture_position,
     capture_times,
@@ -63,8 +58,9 @@ from onsets import (  # noqa: E402
     percentiles_ms,
     silence_start,
 )
-from pulse import SINK_SAMPLERATE, Capture, PulseServer, available  # noqa: E402
+from tests.pulse import SINK_SAMPLERATE, Capture, PulseServer, available
 
+REPO = Path(__file__).resolve().parent.parent
 SR = SINK_SAMPLERATE
 # A cue onset must follow this much silence to be measured (shorter gaps occur inside
 # speech, and a cue that starts under another sound has no visible onset).

@@ -26,9 +26,7 @@ from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from pulse import PulseServer  # tests/ is not a package: imported from sys.path
+from tests.pulse import PulseServer
 
 REPO = Path(__file__).resolve().parent.parent
 # The product as the user runs it, from this checkout, with this interpreter.

@@ -9,17 +9,13 @@ that does not silence the output does.
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-
-import harness  # benchmarks/ is not a package: imported from sys.path
-from pulse import available
+from benchmarks import harness
+from tests.pulse import available
 
 SR = harness.SR
 # An underrun on a loaded machine shifts every later cue once; allow a couple.

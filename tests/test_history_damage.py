@@ -29,8 +29,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import VOICECOACH
 
+from tests.conftest import VOICECOACH
 from voicecoach.cli import cli
 from voicecoach.history import DB_NAME, History, HistoryError
 

@@ -1,6 +1,6 @@
 """Benchmark: cold (empty cache) and warm synthesis of a workout's phrases.
 
-Run: ``python benchmarks/bench_synthesis.py [--workers N] [--voice en-us] [--rate 200]``.
+Run: ``python -m benchmarks.bench_synthesis [--workers N] [--voice en-us] [--rate 200]``.
 Uses the phrases of ``scripts/back-basics.toml`` (compiled timeline plus the player's
 extra lines) when the routine modules are there, else a built-in list of 80 phrases.
 """

@@ -17,7 +17,7 @@ whose monitor is captured sample by sample; nothing is simulated:
 * **Start-up**: launch to first non-silent sample, warm speech cache and cold (empty).
 * **Resources**: CPU (share of one core) and peak RSS of the player from ``/proc``.
 
-Run: ``python benchmarks/harness.py [--short]`` (short: a 40 s routine, 5 + 5 presses,
+Run: ``python -m benchmarks.harness [--short]`` (short: a 40 s routine, 5 + 5 presses,
 20 s of resources; full: the shipped big-three, 20 + 20 presses, 120 s). Prints one
 table; ``--json FILE`` also writes every figure. ``tests/test_harness.py`` runs the short
 form with sample-based assertions.
@@ -837,7 +837,7 @@ def targets(report: Report) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python benchmarks/harness.py [--short]``."""
+    """Command line: ``python -m benchmarks.harness [--short]``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--short", action="store_true", help="the ~1 minute CI form")
     parser.add_argument("--routine", help="routine file or shipped name (default: by form)")

@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 VOICECOACH = [sys.executable, "-m", "voicecoach"]
 PULSE_VARS = ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "PULSE_STATE_PATH", "PULSE_COOKIE")
 
-_FUZZ_COUNTS = pytest.StashKey[collections.Counter]()
+_FUZZ_COUNTS = pytest.StashKey[collections.Counter[str]]()
 
 
 # --- Routines ----------------------------------------------------------------------------
@@ -232,7 +232,7 @@ def play_command(*args: str | Path, before: str = "", after: str = "") -> str:
 # --- Fuzz counts ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
-def fuzz_counts(pytestconfig: pytest.Config) -> collections.Counter:
+def fuzz_counts(pytestconfig: pytest.Config) -> collections.Counter[str]:
     """A counter of fuzzed inputs, shared by the fuzz tests and shown in the summary."""
     return pytestconfig.stash.setdefault(_FUZZ_COUNTS, collections.Counter())
 

@@ -4,6 +4,14 @@
 terminals on a private tmux socket (``-L``) so tests never touch anyone's tmux server;
 ``vc_env`` is an environment whose history and speech cache live in the test's tmp dir.
 ``fuzz_counts`` tallies fuzzed inputs; the totals are printed in the terminal summary.
+
+The ``e2e`` rule: a test is end to end when it runs in real time through a sound server,
+a real terminal (tmux or a pty) or a voicecoach process of its own. Every test that uses
+the ``pulse``, ``tmux`` or ``vc_env`` fixture (directly or through another fixture) is
+marked ``e2e`` here, so a new one cannot forget; a test that reaches those parts another
+way (its own pty, tmux command or subprocess session) carries ``@pytest.mark.e2e`` (or a
+module's ``pytestmark``). ``python -m pytest -m "not e2e"`` is the fast loop while you
+work; plain ``python -m pytest`` (CI, the README) runs everything.
 """
 
 from __future__ import annotations
@@ -34,6 +42,17 @@ VOICECOACH = [sys.executable, "-m", "voicecoach"]
 PULSE_VARS = ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "PULSE_STATE_PATH", "PULSE_COOKIE")
 
 _FUZZ_COUNTS = pytest.StashKey[collections.Counter[str]]()
+
+
+# Fixtures that make a test end to end (the rule in the module docstring).
+E2E_FIXTURES = frozenset({"pulse", "tmux", "vc_env"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark ``e2e`` every test that uses a real sound server, terminal or process fixture."""
+    for item in items:
+        if E2E_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
 
 
 # --- Routines ----------------------------------------------------------------------------

@@ -17,6 +17,8 @@ import pytest
 from benchmarks import harness
 from tests.pulse import available
 
+pytestmark = pytest.mark.e2e  # plays through a private sound server in tmux
+
 SR = harness.SR
 # An underrun on a loaded machine shifts every later cue once; allow a couple.
 MAX_SHIFTS = 2

@@ -484,7 +484,6 @@ def test_a_full_disk_is_said_as_disk_full(home: Path, tiny_disk: Path,
 def test_a_pain_stop_that_cannot_be_recorded_says_so_and_tells_the_person_to_go_lower(
         home: Path) -> None:
     from tests.test_history_real_work import at_work, play
-
     from voicecoach.cli import session_summary
 
     said: list[str] = []

@@ -73,6 +73,8 @@ def test_every_launch_reached_sound(report: harness.Report) -> None:
     assert len(report.startup_cold_ms) == 1
 
 
+# The control, from the same run: the capture and detector do see a peer's drift, so the
+# bounds on voicecoach above can fail. It stays here with them rather than in benchmarks/tests.
 def test_the_shell_peer_drifts_by_its_speech(report: harness.Report) -> None:
     shell = next(r for r in report.timing if r.tool == "espeak-ng; sleep N")
     assert shell.matched == shell.scheduled

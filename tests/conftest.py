@@ -6,12 +6,14 @@ terminals on a private tmux socket (``-L``) so tests never touch anyone's tmux s
 ``fuzz_counts`` tallies fuzzed inputs; the totals are printed in the terminal summary.
 
 The ``e2e`` rule: a test is end to end when it runs in real time through a sound server,
-a real terminal (tmux or a pty) or a voicecoach process of its own. Every test that uses
+a terminal driven by tmux, or a ``voicecoach`` process of its own. Every test that uses
 the ``pulse``, ``tmux`` or ``vc_env`` fixture (directly or through another fixture) is
 marked ``e2e`` here, so a new one cannot forget; a test that reaches those parts another
-way (its own pty, tmux command or subprocess session) carries ``@pytest.mark.e2e`` (or a
-module's ``pytestmark``). ``python -m pytest -m "not e2e"`` is the fast loop while you
-work; plain ``python -m pytest`` (CI, the README) runs everything.
+way (its own PulseAudio server, tmux command or ``voicecoach`` subprocess) carries
+``@pytest.mark.e2e`` (or a module's ``pytestmark``). A pty that a key probe answers at
+once is not real time: those tests stay in the fast loop. ``python -m pytest -m "not
+e2e"`` is the fast loop while you work; plain ``python -m pytest`` (CI, the README) runs
+everything.
 """
 
 from __future__ import annotations

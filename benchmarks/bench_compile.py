@@ -1,6 +1,6 @@
 """Compile speed: load and compile a generated routine of 1,000 exercises; prints figures.
 
-Run: python benchmarks/bench_compile.py
+Run: python -m benchmarks.bench_compile
 """
 
 from __future__ import annotations

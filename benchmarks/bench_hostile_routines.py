@@ -5,7 +5,7 @@ one case's memory cannot hide another's) under an address-space limit and a time
 regression shows up as a figure rather than as a machine that swaps. The target: each one
 is processed in under 2 s and under 200 MB peak (resident), or refused with a message.
 
-Run: python benchmarks/bench_hostile_routines.py [--only NAME ...] [--timeout S]
+Run: python -m benchmarks.bench_hostile_routines [--only NAME ...] [--timeout S]
 """
 
 from __future__ import annotations

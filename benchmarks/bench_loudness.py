@@ -16,7 +16,7 @@ Then, per tone, its loudness as `dsp.clip_loudness` measures one sound (gated BS
 400 ms, else the energy over its length or 100 ms, whichever is longer), its peak, and
 the speech of all routines minus the tone.
 
-Run: ``python benchmarks/bench_loudness.py [--samplerate 48000] [--voice NAME]``.
+Run: ``python -m benchmarks.bench_loudness [--samplerate 48000] [--voice NAME]``.
 It uses only what every version of voicecoach has (plus `dsp`'s meter), so the figures
 before a change come from running it against the older checkout with this checkout's
 ``voicecoach/dsp.py`` (the meter) copied in. Prints figures only; no assertions.

@@ -1,6 +1,6 @@
 """Benchmark: cold (empty cache) and warm synthesis of a workout's phrases.
 
-Run: ``python benchmarks/bench_synthesis.py [--workers N] [--voice en-us] [--rate 200]``.
+Run: ``python -m benchmarks.bench_synthesis [--workers N] [--voice en-us] [--rate 200]``.
 Uses the phrases of ``scripts/back-basics.toml`` (compiled timeline plus the player's
 extra lines) when the routine modules are there, else a built-in list of 80 phrases.
 """
@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from voicecoach import speech
+from voicecoach.speech import VoiceSettings, synthesize
 
-from voicecoach import speech  # noqa: E402
-from voicecoach.speech import VoiceSettings, synthesize  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 EXERCISES = ["Curl-up", "Side plank", "Bird dog", "Dead bug", "Glute bridge"]
 COACHING = [

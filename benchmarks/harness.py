@@ -17,7 +17,7 @@ whose monitor is captured sample by sample; nothing is simulated:
 * **Start-up**: launch to first non-silent sample, warm speech cache and cold (empty).
 * **Resources**: CPU (share of one core) and peak RSS of the player from ``/proc``.
 
-Run: ``python benchmarks/harness.py [--short]`` (short: a 40 s routine, 5 + 5 presses,
+Run: ``python -m benchmarks.harness [--short]`` (short: a 40 s routine, 5 + 5 presses,
 20 s of resources; full: the shipped big-three, 20 + 20 presses, 120 s). Prints one
 table; ``--json FILE`` also writes every figure. ``tests/test_harness.py`` runs the short
 form with sample-based assertions.
@@ -46,12 +46,7 @@ from typing import Any
 import numpy as np
 import soundfile
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(REPO / "tests"))
-
-from onsets import (  # noqa: E402
+from benchmarks.onsets import (
     align,
     capture_position,
     capture_times,
@@ -63,8 +58,9 @@ from onsets import (  # noqa: E402
     percentiles_ms,
     silence_start,
 )
-from pulse import SINK_SAMPLERATE, Capture, PulseServer, available  # noqa: E402
+from tests.pulse import SINK_SAMPLERATE, Capture, PulseServer, available
 
+REPO = Path(__file__).resolve().parent.parent
 SR = SINK_SAMPLERATE
 # A cue onset must follow this much silence to be measured (shorter gaps occur inside
 # speech, and a cue that starts under another sound has no visible onset).
@@ -841,7 +837,7 @@ def targets(report: Report) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python benchmarks/harness.py [--short]``."""
+    """Command line: ``python -m benchmarks.harness [--short]``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--short", action="store_true", help="the ~1 minute CI form")
     parser.add_argument("--routine", help="routine file or shipped name (default: by form)")

@@ -18,6 +18,8 @@ import numpy as np
 # (earcons peak near 0.35, speech near 0.7), and low enough that a 4 ms raised-cosine
 # attack crosses it within the first period of the tone.
 DEFAULT_THRESHOLD = 0.003
+# Onset times in seconds, ascending: a list or an array.
+Seconds = Sequence[float] | np.ndarray
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +163,7 @@ def isolated_onsets(cues: Iterable[Mapping[str, Any]], *, min_gap_s: float = 0.1
     return onsets
 
 
-def align(reference_s: Sequence[float], detected_s: Sequence[float], *,
+def align(reference_s: Seconds, detected_s: Seconds, *,
           early_s: float = 0.05, late_s: float = 0.05) -> Alignment:
     """Match detected onsets to scheduled ones in order, following a drifting offset.
 
@@ -212,7 +214,7 @@ def align(reference_s: Sequence[float], detected_s: Sequence[float], *,
                      int(det.size) - len(pairs))
 
 
-def match_each(reference_s: Sequence[float], detected_s: Sequence[float], *,
+def match_each(reference_s: Seconds, detected_s: Seconds, *,
                early_s: float = 0.001, late_s: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
     """Each scheduled onset paired with the first detected onset in ``[-early_s, +late_s]``.
 
@@ -264,7 +266,8 @@ def capture_times(log: Sequence[tuple[float, int]], seconds: np.ndarray, sampler
     the lower envelope of the read arrivals (see :func:`clock_ppm`), interpolated.
     """
     xs, ys = _envelope(log, samplerate, bin_s)
-    return np.asarray(seconds, dtype=float) + np.interp(seconds, xs, ys)
+    mapped: np.ndarray = np.asarray(seconds, dtype=float) + np.interp(seconds, xs, ys)
+    return mapped
 
 
 def capture_position(log: Sequence[tuple[float, int]], monotonic_s: float, samplerate: int, *,
@@ -276,7 +279,7 @@ def capture_position(log: Sequence[tuple[float, int]], monotonic_s: float, sampl
     capture's length (700 ppm over a minute is 42 ms).
     """
     xs, ys = _envelope(log, samplerate, bin_s)
-    x = monotonic_s - ys[0]
+    x = monotonic_s - float(ys[0])
     for _ in range(3):  # fixed point: the offset changes by ppm, so this converges at once
         x = monotonic_s - float(np.interp(x, xs, ys))
     return x

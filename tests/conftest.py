@@ -4,6 +4,16 @@
 terminals on a private tmux socket (``-L``) so tests never touch anyone's tmux server;
 ``vc_env`` is an environment whose history and speech cache live in the test's tmp dir.
 ``fuzz_counts`` tallies fuzzed inputs; the totals are printed in the terminal summary.
+
+The ``e2e`` rule: a test is end to end when it runs in real time through a sound server,
+a terminal driven by tmux, or a ``voicecoach`` process of its own. Every test that uses
+the ``pulse``, ``tmux`` or ``vc_env`` fixture (directly or through another fixture) is
+marked ``e2e`` here, so a new one cannot forget; a test that reaches those parts another
+way (its own PulseAudio server, tmux command or ``voicecoach`` subprocess) carries
+``@pytest.mark.e2e`` (or a module's ``pytestmark``). A pty that a key probe answers at
+once is not real time: those tests stay in the fast loop. ``python -m pytest -m "not
+e2e"`` is the fast loop while you work; plain ``python -m pytest`` (CI, the README) runs
+everything.
 """
 
 from __future__ import annotations
@@ -26,16 +36,25 @@ from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from pulse import PulseServer  # tests/ is not a package: imported from sys.path
+from tests.pulse import PulseServer
 
 REPO = Path(__file__).resolve().parent.parent
 # The product as the user runs it, from this checkout, with this interpreter.
 VOICECOACH = [sys.executable, "-m", "voicecoach"]
 PULSE_VARS = ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "PULSE_STATE_PATH", "PULSE_COOKIE")
 
-_FUZZ_COUNTS = pytest.StashKey[collections.Counter]()
+_FUZZ_COUNTS = pytest.StashKey[collections.Counter[str]]()
+
+
+# Fixtures that make a test end to end (the rule in the module docstring).
+E2E_FIXTURES = frozenset({"pulse", "tmux", "vc_env"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark ``e2e`` every test that uses a real sound server, terminal or process fixture."""
+    for item in items:
+        if E2E_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
 
 
 # --- Routines ----------------------------------------------------------------------------
@@ -234,7 +253,7 @@ def play_command(*args: str | Path, before: str = "", after: str = "") -> str:
 # --- Fuzz counts ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
-def fuzz_counts(pytestconfig: pytest.Config) -> collections.Counter:
+def fuzz_counts(pytestconfig: pytest.Config) -> collections.Counter[str]:
     """A counter of fuzzed inputs, shared by the fuzz tests and shown in the summary."""
     return pytestconfig.stash.setdefault(_FUZZ_COUNTS, collections.Counter())
 

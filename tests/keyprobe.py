@@ -14,9 +14,6 @@ import argparse
 import os
 import queue
 import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from voicecoach.keys import (
     CbreakKeys,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import soundfile
 from click.testing import CliRunner
-from conftest import record_training
 
+from tests.conftest import record_training
 from voicecoach.cli import cli
 
 SHORT = """\

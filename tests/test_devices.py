@@ -11,10 +11,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-import pulse as pulse_harness
-
+from tests import pulse as pulse_harness
 from voicecoach.devices import (
     NO_DEVICE_MESSAGE,
     DeviceError,

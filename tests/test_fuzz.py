@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import watchdog
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
+from tests.conftest import watchdog
 from voicecoach.errors import RoutineError
 from voicecoach.model import Breathing, Exercise, Routine
 from voicecoach.paths import shipped_routines

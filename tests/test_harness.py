@@ -9,17 +9,15 @@ that does not silence the output does.
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from benchmarks import harness
+from tests.pulse import available
 
-import harness  # benchmarks/ is not a package: imported from sys.path
-from pulse import available
+pytestmark = pytest.mark.e2e  # plays through a private sound server in tmux
 
 SR = harness.SR
 # An underrun on a loaded machine shifts every later cue once; allow a couple.
@@ -75,6 +73,8 @@ def test_every_launch_reached_sound(report: harness.Report) -> None:
     assert len(report.startup_cold_ms) == 1
 
 
+# The control, from the same run: the capture and detector do see a peer's drift, so the
+# bounds on voicecoach above can fail. It stays here with them rather than in benchmarks/tests.
 def test_the_shell_peer_drifts_by_its_speech(report: harness.Report) -> None:
     shell = next(r for r in report.timing if r.tool == "espeak-ng; sleep N")
     assert shell.matched == shell.scheduled

@@ -29,8 +29,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import VOICECOACH
 
+from tests.conftest import VOICECOACH
 from voicecoach.cli import cli
 from voicecoach.history import DB_NAME, History, HistoryError
 
@@ -483,8 +483,7 @@ def test_a_full_disk_is_said_as_disk_full(home: Path, tiny_disk: Path,
 
 def test_a_pain_stop_that_cannot_be_recorded_says_so_and_tells_the_person_to_go_lower(
         home: Path) -> None:
-    from test_history_real_work import at_work, play
-
+    from tests.test_history_real_work import at_work, play
     from voicecoach.display import session_summary
 
     said: list[str] = []

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import VOICECOACH
 
+from tests.conftest import VOICECOACH
 from voicecoach.cli import cli
 from voicecoach.errors import VoicecoachError
 from voicecoach.history import History, routine_key, timeline_hash

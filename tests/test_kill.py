@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from conftest import VOICECOACH, Tmux, play_command, write_routine
+from tests.conftest import VOICECOACH, Tmux, play_command, write_routine
 
 RUNS = 15
 LANES = 5

@@ -14,8 +14,8 @@ import pyloudnorm
 import pytest
 import scipy.signal
 import soundfile
-from test_mixer import drive
 
+from tests.test_mixer import drive
 from voicecoach import dsp
 from voicecoach.dsp import SPEECH_LUFS, clip_loudness, integrated_loudness, k_weighted
 from voicecoach.earcons import EARCON_NAMES, earcon

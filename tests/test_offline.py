@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 
 import soundfile
-from conftest import REPO, VOICECOACH, write_routine
+
+from tests.conftest import REPO, VOICECOACH, write_routine
 
 SITECUSTOMIZE = '''\
 """Test fake: no network. Every attempt to create a socket fails, and is logged."""

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 import soundfile
 from click.testing import CliRunner
-from conftest import record_training
-from test_cli import SHORT as ROUTINE
 
+from tests.conftest import record_training
+from tests.test_cli import SHORT as ROUTINE
 from voicecoach.cli import cli
 from voicecoach.errors import VoicecoachError
 from voicecoach.files import atomic_output, atomic_write, check_output_paths, os_error_text

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import (
+
+from tests.conftest import (
     VOICECOACH,
     Tmux,
     history_rows,
@@ -25,7 +26,7 @@ from conftest import (
     pulse_env,
     write_routine,
 )
-from pulse import Capture, PulseServer
+from tests.pulse import Capture, PulseServer
 
 SR = 48_000
 # Silence in the capture is exact zeros (the keep-alive client plays zeros); speech and

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import watchdog
-from test_routine import HEAD, errors, one_error
 
+from tests.conftest import watchdog
+from tests.test_routine import HEAD, errors, one_error
 from voicecoach import routine as routine_module
 from voicecoach import timeline as timeline_module
 from voicecoach.cli import cli

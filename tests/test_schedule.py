@@ -14,10 +14,11 @@ from voicecoach.schedule import (
     OVERLAPS_SPEECH,
     PAST_THE_END,
     Plan,
+    PlannedCue,
     fallback_tone,
     plan_session,
 )
-from voicecoach.timeline import TONES, Cue, Segment, Timeline, compile_routine
+from voicecoach.timeline import TONES, Cue, Phase, Segment, Timeline, compile_routine
 
 SR = 1000  # one frame per millisecond keeps hand-made expectations readable
 GAP = 150  # default gap_s = 0.15 s at SR
@@ -27,7 +28,7 @@ def tones(frames: int = 50) -> dict[str, int]:
     return {name: frames for name in TONES}
 
 
-def speech(plan: Plan) -> list:
+def speech(plan: Plan) -> list[PlannedCue]:
     return [e for e in plan.events if e.kind == "speech"]
 
 
@@ -46,8 +47,8 @@ def check_plan(plan: Plan, tl: Timeline, gap: int) -> None:
     starts = [e.start_frame for e in plan.events]
     assert starts == sorted(starts)
     spoken = speech(plan)
-    for a, b in itertools.pairwise(spoken):
-        assert a.end_frame + gap <= b.start_frame, (a, b)
+    for before, after in itertools.pairwise(spoken):
+        assert before.end_frame + gap <= after.start_frame, (before, after)
     # Every cue of the timeline is either played or accounted for.
     assert len(plan.events) + sum(d.replaced_by is None for d in plan.dropped) == len(tl.cues)
 
@@ -108,9 +109,9 @@ def test_a_long_lead_in_stretches_its_segment_and_shifts_everything_after_by_the
     assert long.total_frames == short.total_frames + overflow
     for a, b in zip(short.segments[1:], long.segments[1:], strict=True):
         assert (b.start_frame, b.end_frame) == (a.start_frame + overflow, a.end_frame + overflow)
-    for a, b in zip(short.events[1:], long.events[1:], strict=True):
-        assert b.cue == a.cue
-        assert b.start_frame == a.start_frame + overflow
+    for ea, eb in zip(short.events[1:], long.events[1:], strict=True):
+        assert eb.cue == ea.cue
+        assert eb.start_frame == ea.start_frame + overflow
     check_plan(long, tl, GAP)
 
 
@@ -209,8 +210,10 @@ def test_a_simulated_hour_does_not_drift_by_a_single_sample() -> None:
     cues: list[Cue] = []
     t = 0.0
     while t < 3600.0:
-        for phase, seconds in (("get_ready", 5.0 + rng.random() * 3), ("work", 7.3 + rng.random()),
-                               ("rest", 12.0 + rng.random() * 20)):
+        steps: list[tuple[Phase, float]] = [
+            ("get_ready", 5.0 + rng.random() * 3), ("work", 7.3 + rng.random()),
+            ("rest", 12.0 + rng.random() * 20)]
+        for phase, seconds in steps:
             end = round(t + seconds, 6)
             segs.append(Segment(t, end, phase, 0, "x", 1))
             if phase == "get_ready":

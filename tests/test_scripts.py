@@ -26,7 +26,7 @@ def schema_problems(value: Any, schema: dict[str, Any], where: str = "$") -> lis
     """The keywords of draft 2020-12 that routine_schema uses, checked by hand."""
     found: list[str] = []
     kind = schema.get("type")
-    types = {
+    types: dict[str, type | tuple[type, ...]] = {
         "object": dict,
         "array": list,
         "string": str,
@@ -86,35 +86,35 @@ def estimate_seconds(exercises: tuple[Exercise, ...], lead_in: float = 10.0) -> 
     return total
 
 
-def test_the_three_routines_are_shipped():
+def test_the_three_routines_are_shipped() -> None:
     assert [p.name for p in SCRIPTS] == ["back-basics.toml", "big-three.toml", "quick-five.toml"]
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
-def test_each_shipped_routine_loads(path: Path):
+def test_each_shipped_routine_loads(path: Path) -> None:
     routine = load_routine(path)
     assert routine.title
     assert routine.exercises
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
-def test_each_shipped_routine_matches_the_schema(path: Path):
+def test_each_shipped_routine_matches_the_schema(path: Path) -> None:
     assert schema_problems(tomllib.loads(path.read_text("utf-8")), routine_schema()) == []
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
-def test_each_shipped_routine_explains_itself_in_comments(path: Path):
+def test_each_shipped_routine_explains_itself_in_comments(path: Path) -> None:
     lines = path.read_text("utf-8").splitlines()
     assert lines[0].startswith("# ")
     assert sum(line.lstrip().startswith("#") or " # " in line for line in lines) >= 5
 
 
-def test_back_basics_uses_all_nine_library_exercises():
+def test_back_basics_uses_all_nine_library_exercises() -> None:
     routine = load_routine(ROOT / "scripts" / "back-basics.toml")
     assert sorted(e.use for e in routine.exercises if e.use) == sorted(LIBRARY)
 
 
-def test_big_three_is_ten_second_holds_in_a_reverse_pyramid():
+def test_big_three_is_ten_second_holds_in_a_reverse_pyramid() -> None:
     routine = load_routine(ROOT / "scripts" / "big-three.toml")
     assert [e.use for e in routine.exercises] == ["curl-up", "side-plank", "bird-dog"]
     for ex in routine.exercises:
@@ -122,13 +122,13 @@ def test_big_three_is_ten_second_holds_in_a_reverse_pyramid():
         assert list(ex.reps) == sorted(ex.reps, reverse=True) and len(set(ex.reps)) == 3
 
 
-def test_quick_five_takes_about_five_minutes():
+def test_quick_five_takes_about_five_minutes() -> None:
     routine = load_routine(ROOT / "scripts" / "quick-five.toml")
     assert len(routine.exercises) == 5
     assert 4.5 * 60 <= compile_routine(routine).duration <= 6 * 60
 
 
-def test_the_starter_shows_every_key_of_the_format():
+def test_the_starter_shows_every_key_of_the_format() -> None:
     text = STARTER.read_text("utf-8")
     props = routine_schema()["properties"]
     keys = {
@@ -143,13 +143,13 @@ def test_the_starter_shows_every_key_of_the_format():
     assert missing == []
 
 
-def test_the_shipped_schema_file_is_the_generated_schema():
+def test_the_shipped_schema_file_is_the_generated_schema() -> None:
     shipped = (ROOT / "voicecoach" / "routine.schema.json").read_text("utf-8")
     assert shipped == schema_json()
     assert json.loads(shipped)["$schema"] == "https://json-schema.org/draft/2020-12/schema"
 
 
-def test_the_schema_closes_every_table_and_describes_every_key():
+def test_the_schema_closes_every_table_and_describes_every_key() -> None:
     def walk(node: dict[str, Any], where: str) -> None:
         if node.get("type") == "object":
             assert node.get("additionalProperties") is False, where
@@ -164,7 +164,7 @@ def test_the_schema_closes_every_table_and_describes_every_key():
     walk(routine_schema(), "$")
 
 
-def test_the_schema_ranges_reject_what_the_loader_rejects():
+def test_the_schema_ranges_reject_what_the_loader_rejects() -> None:
     schema = routine_schema()
     bad = {"routine": {"title": "T"}, "exercise": [{"use": "bird-dog", "hold": 0}]}
     assert schema_problems(bad, schema) == ["$.exercise[0].hold: below minimum"]
@@ -172,12 +172,12 @@ def test_the_schema_ranges_reject_what_the_loader_rejects():
         parse_routine('[routine]\ntitle = "T"\n[[exercise]]\nuse = "bird-dog"\nhold = 0\n')
 
 
-def test_the_schema_offers_every_library_slug():
+def test_the_schema_offers_every_library_slug() -> None:
     use = routine_schema()["properties"]["exercise"]["items"]["properties"]["use"]
     assert use["enum"] == list(LIBRARY)
 
 
-def test_the_error_example_in_the_docs_is_what_the_loader_says():
+def test_the_error_example_in_the_docs_is_what_the_loader_says() -> None:
     doc = (ROOT / "docs" / "routines.md").read_text("utf-8")
     section = doc[doc.index("For this `back.toml`:") :]
     source = section.split("```toml\n", 1)[1].split("```", 1)[0]

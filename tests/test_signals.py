@@ -14,7 +14,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import VOICECOACH, history_rows, write_routine
+
+from tests.conftest import VOICECOACH, history_rows, write_routine
 
 # Long enough (over a minute) that the signal always lands inside the session.
 ROUTINE = """\

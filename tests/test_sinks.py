@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-import pulse as pulse_harness
-
+from tests import pulse as pulse_harness
 from voicecoach.devices import NO_DEVICE_MESSAGE, DeviceError
 from voicecoach.errors import VoicecoachError
 from voicecoach.sinks import DeviceSink, render_to_file, run_clock

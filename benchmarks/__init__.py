@@ -1,0 +1,1 @@
+"""Benchmarks and the real-audio harness: run each as ``python -m benchmarks.NAME``."""

@@ -33,9 +33,10 @@ import numpy as np
 
 from voicecoach.dsp import clip_loudness, integrated_loudness
 from voicecoach.earcons import EARCON_NAMES, earcon
+from voicecoach.model import Voice
 from voicecoach.paths import shipped_routines
 from voicecoach.routine import load_routine
-from voicecoach.session import Prepared, VoiceChoice, build_mixer, prepare_speech
+from voicecoach.session import Prepared, build_mixer, prepare_speech
 from voicecoach.timeline import Timeline, compile_routine
 
 MINUS_1_DBFS = 10 ** (-1 / 20)
@@ -133,7 +134,7 @@ def main() -> None:
     for name, path in shipped_routines().items():
         routine = load_routine(path)
         timeline = compile_routine(routine)
-        prepared = prepare_speech(timeline, routine, VoiceChoice(name=args.voice), rate, cache)
+        prepared = prepare_speech(timeline, routine, Voice(name=args.voice), rate, cache)
         speech, _ = _pull(timeline, _silenced(prepared, speech=False, tones=True), keep=True)
         tones, _ = _pull(timeline, _silenced(prepared, speech=True, tones=False), keep=True)
         _, whole = _pull(timeline, prepared, keep=False)

@@ -9,7 +9,7 @@ realistic length (the compiler's speaking-rate estimate), plans it at 48 kHz, th
    ``fill`` call, and prints the mean, median, p99 and worst cost in microseconds, and the
    mean as a share of one core (cost / block duration).
 
-Run: ``python benchmarks/bench_render.py [--minutes 60] [--samplerate 48000]``.
+Run: ``python -m benchmarks.bench_render [--minutes 60] [--samplerate 48000]``.
 Prints figures only; no assertions.
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -29,20 +30,19 @@ from voicecoach.timeline import TONES, compile_routine, estimate_speech_seconds
 
 def synthetic_routine(minutes: float) -> Routine:
     """Hold, reps and timed exercises, repeated until the session lasts about ``minutes``."""
-    kinds = [
-        dict(kind="hold", hold=10.0, sides="each", cues=("Keep the hips level.",)),
-        dict(kind="reps", tempo=3.0),
-        dict(kind="timed", duration=40.0),
-        dict(kind="hold", hold=8.0, breathing_sound="tone"),
+    kinds: list[Callable[[int, str], Exercise]] = [
+        lambda i, name: Exercise(i, name, "hold", (6, 5, 4), rest=30.0, hold=10.0,
+                                 sides="each", cues=("Keep the hips level.",)),
+        lambda i, name: Exercise(i, name, "reps", (6, 5, 4), rest=30.0, tempo=3.0),
+        lambda i, name: Exercise(i, name, "timed", (6, 5, 4), rest=30.0, duration=40.0),
+        lambda i, name: Exercise(i, name, "hold", (6, 5, 4), rest=30.0, hold=8.0,
+                                 breathing_sound="tone"),
     ]
     exercises: list[Exercise] = []
     duration = 0.0
     while duration < minutes * 60:
-        spec = dict(kinds[len(exercises) % len(kinds)])
-        kind = spec.pop("kind")
         index = len(exercises)
-        exercises.append(Exercise(index, f"Exercise {index + 1}", kind, (6, 5, 4), rest=30.0,
-                                  **spec))
+        exercises.append(kinds[index % len(kinds)](index, f"Exercise {index + 1}"))
         duration = compile_routine(Routine("Bench", tuple(exercises))).duration
     return Routine("Bench", tuple(exercises))
 

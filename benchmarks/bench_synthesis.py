@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 from voicecoach import speech
-from voicecoach.speech import VoiceSettings, synthesize
+from voicecoach.model import Voice
+from voicecoach.speech import synthesize
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -66,7 +67,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=None)
     args = parser.parse_args()
     source, phrases = routine_phrases()
-    settings = VoiceSettings(name=args.voice, rate=args.rate)
+    settings = Voice(name=args.voice, rate=args.rate)
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp)
         t0 = time.perf_counter()

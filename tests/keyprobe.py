@@ -55,9 +55,9 @@ def main() -> int:
                 got: queue.Queue[Key] = queue.Queue()
                 with KeyReader(keys, got.put, poll_seconds=0.1):
                     while True:
-                        key = got.get()
-                        report(key)
-                        if key == "q":
+                        queued = got.get()
+                        report(queued)
+                        if queued == "q":
                             return 0
             while True:
                 key = keys.read_key(0.5)

@@ -7,8 +7,8 @@ terminals on a private tmux socket (``-L``) so tests never touch anyone's tmux s
 
 The ``e2e`` rule: a test is end to end when it runs in real time through a sound server,
 a terminal driven by tmux, or a ``voicecoach`` process of its own. Every test that uses
-the ``pulse``, ``tmux`` or ``vc_env`` fixture (directly or through another fixture) is
-marked ``e2e`` here, so a new one cannot forget; a test that reaches those parts another
+one of `E2E_FIXTURES` (directly or through another fixture) is marked ``e2e`` here, so a
+new one cannot forget; a test that reaches those parts another
 way (its own PulseAudio server, tmux command or ``voicecoach`` subprocess) carries
 ``@pytest.mark.e2e`` (or a module's ``pytestmark``). A pty that a key probe answers at
 once is not real time: those tests stay in the fast loop. ``python -m pytest -m "not
@@ -47,7 +47,8 @@ _FUZZ_COUNTS = pytest.StashKey[collections.Counter[str]]()
 
 
 # Fixtures that make a test end to end (the rule in the module docstring).
-E2E_FIXTURES = frozenset({"pulse", "tmux", "vc_env"})
+# own_pulse (tests/test_sinks.py): a private server that the test kills.
+E2E_FIXTURES = frozenset({"pulse", "own_pulse", "tmux", "vc_env"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

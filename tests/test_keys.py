@@ -358,6 +358,7 @@ def test_cbreak_mode_comes_back_after_the_shell_resets_the_terminal_on_continue(
 
 # --- tmux: a real terminal emulator ----------------------------------------------------
 
+@pytest.mark.e2e
 def test_keys_sent_through_tmux_are_decoded_and_the_terminal_is_restored(
         tmp_path: Path) -> None:
     socket = f"vc-keys-{os.getpid()}"

@@ -8,10 +8,10 @@ terminals on a private tmux socket (``-L``) so tests never touch anyone's tmux s
 The ``e2e`` rule: a test is end to end when it runs in real time through a sound server,
 a terminal driven by tmux, or a ``voicecoach`` process of its own. Every test that uses
 one of `E2E_FIXTURES` (directly or through another fixture) is marked ``e2e`` here, so a
-new one cannot forget; a test that reaches those parts another
-way (its own PulseAudio server, tmux command or ``voicecoach`` subprocess) carries
-``@pytest.mark.e2e`` (or a module's ``pytestmark``). A pty that a key probe answers at
-once is not real time: those tests stay in the fast loop. ``python -m pytest -m "not
+new one cannot forget; a test that reaches those parts another way (its own PulseAudio
+server, tmux command or ``voicecoach`` subprocess) carries ``@pytest.mark.e2e`` (or a
+module's ``pytestmark``). A pty that a key probe answers at once is not real time: those
+tests stay in the fast loop. ``python -m pytest -m "not
 e2e"`` is the fast loop while you work; plain ``python -m pytest`` (CI, the README) runs
 everything.
 """

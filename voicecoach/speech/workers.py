@@ -4,7 +4,8 @@ Engine-neutral: the parent spawns the workers (``spawn``, so no engine state is 
 hands out phrases longest first, and turns a worker's death, a stuck engine or a failure
 it reports into a `SynthesisError`, `SpeechUnavailable` or `VoiceNotFound` with a plain
 message. In each worker a `Speaker`, made by the engine's factory, speaks one phrase at a
-time; it reports a failure by raising `WorkerFailure`.
+time; it reports a failure by raising `WorkerFailure`. (The messages' advice still names
+pyttsx3 and espeak-ng, the one engine there is.)
 """
 
 from __future__ import annotations

@@ -115,7 +115,7 @@ def _damage(path: Path, how: str, others: list[Path], data: st.DataObject) -> No
 @given(data=st.data())
 def test_a_damaged_cache_prepares_exactly_what_a_fresh_synthesis_gives(
         data: st.DataObject, pristine: tuple[Path, Prepared],
-        fuzz_counts: collections.Counter) -> None:
+        fuzz_counts: collections.Counter[str]) -> None:
     cache_source, want = pristine
     with tempfile.TemporaryDirectory(prefix="voicecoach-fuzz-") as tmp, \
             pytest.MonkeyPatch.context() as mp:

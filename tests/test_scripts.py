@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tomlkit
 
 from voicecoach.errors import RoutineError
 from voicecoach.library import LIBRARY
 from voicecoach.model import Exercise
-from voicecoach.routine import load_routine, parse_routine
+from voicecoach.routine import keys, load_routine, parse_routine
+from voicecoach.routine.keys import KeySpec
 from voicecoach.schema import routine_schema, schema_json
 from voicecoach.timeline import compile_routine
 
@@ -185,3 +187,27 @@ def test_the_error_example_in_the_docs_is_what_the_loader_says() -> None:
     with pytest.raises(RoutineError) as info:
         parse_routine(source, "back.toml")
     assert str(info.value) + "\n" == shown
+
+
+
+def _text_keys() -> list[tuple[str, KeySpec]]:
+    tables = [("routine", keys.ROUTINE), ("voice", keys.VOICE), ("exercise", keys.EXERCISE)]
+    return [(table, spec) for table, specs in tables for spec in specs if spec.type == "text"]
+
+
+@pytest.mark.parametrize("table, spec", _text_keys(), ids=lambda x: getattr(x, "name", x))
+def test_every_text_length_the_schema_publishes_is_the_loaders(table: str,
+                                                                 spec: KeySpec) -> None:
+    assert spec.minimum is not None and spec.maximum is not None, "publish both bounds"
+
+    def document(value: str) -> str:
+        data: dict[str, Any] = {"routine": {"title": "T"}, "exercise": [{"use": "bird-dog"}]}
+        place = {"routine": data["routine"], "exercise": data["exercise"][0],
+                 "voice": data["routine"].setdefault("voice", {})}[table]
+        place[spec.name] = value
+        return tomlkit.dumps(data)
+
+    parse_routine(document("x" * int(spec.maximum)))
+    for length in (int(spec.minimum) - 1, int(spec.maximum) + 1):
+        with pytest.raises(RoutineError):
+            parse_routine(document("x" * length))

@@ -16,7 +16,12 @@ from typing import Final, Literal
 
 from voicecoach import model as m
 from voicecoach.library import LIBRARY
-from voicecoach.routine.limits import MAX_NAME_CHARS, MAX_NOTES_CHARS, MAX_TITLE_CHARS
+from voicecoach.routine.limits import (
+    MAX_NAME_CHARS,
+    MAX_NOTES_CHARS,
+    MAX_TITLE_CHARS,
+    MAX_VOICE_NAME_CHARS,
+)
 
 # Where a key sits in the parsed document: ("exercise", 1, "breathing", "inhale"); array
 # items by index.
@@ -64,16 +69,15 @@ def _breath(name: str, description: str) -> KeySpec:
 
 
 VOICE: Final = (
-    # Capped at MAX_VOICE_NAME_CHARS by the checker; the schema has never published it.
-    KeySpec("name", "text", "A voice id, e.g. gmw/en-us (espeak-ng).", minimum=1),
+    KeySpec("name", "text", "A voice id, e.g. gmw/en-us (espeak-ng).", 1, MAX_VOICE_NAME_CHARS),
     KeySpec("rate", "integer", "Words per minute.", *m.VOICE_RATE, unit="words per minute"),
     KeySpec("volume", "number", "0 silent to 1 full.", *m.VOICE_VOLUME),
 )
 
-# [routine]. The checker refuses empty notes too, though the schema has never said so.
+# [routine].
 ROUTINE: Final = (
     KeySpec("title", "text", "Spoken at the start.", 1, MAX_TITLE_CHARS),
-    KeySpec("notes", "text", "Free notes for yourself; never spoken.", maximum=MAX_NOTES_CHARS),
+    KeySpec("notes", "text", "Free notes for yourself; never spoken.", 1, MAX_NOTES_CHARS),
     KeySpec("voice", "table", "Speech settings; each key optional.", keys=VOICE),
 )
 

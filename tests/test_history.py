@@ -85,8 +85,8 @@ def test_wal_journal_and_full_sync_are_on(history: History) -> None:
     finally:
         other.close()
     # synchronous is per connection: 2 is FULL.
-    assert history._conn.execute("PRAGMA synchronous").fetchone()[0] == 2
-    assert history._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert history._store.conn.execute("PRAGMA synchronous").fetchone()[0] == 2
+    assert history._store.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert history.schema_version == 3
     assert SCHEMA_VERSION == 3
 

@@ -429,8 +429,8 @@ def test_sqlite_full_while_recording_is_said_as_disk_full_and_the_session_goes_o
     # SQLite's own SQLITE_FULL, from a page limit on this connection.
     with History.open(tmp_path) as h:
         sid = h.start_session(str(tmp_path / "r.toml"), "R", "h")
-        pages = h._conn.execute("PRAGMA page_count").fetchone()[0]
-        h._conn.execute(f"PRAGMA max_page_count = {pages}")
+        pages = h._store.conn.execute("PRAGMA page_count").fetchone()[0]
+        h._store.conn.execute(f"PRAGMA max_page_count = {pages}")
         with pytest.raises(HistoryError) as caught:
             for rep in range(1, 200):
                 h.record_work(sid, exercise_index=0, exercise_name="x" * 500, kind="hold",

@@ -150,6 +150,7 @@ def test_the_seeded_history_regresses_the_holds(home: Path) -> None:
 
 # --- files that cannot be read at all -------------------------------------------------------
 
+@pytest.mark.e2e  # plays a session in real time (play_briefly)
 @pytest.mark.parametrize("content, problem", [
     (b"this is not a database\n" * 200, "it is not an SQLite database"),
     (b"SQLite format 3\x00" + b"\xff" * 4080, "not"),
@@ -203,6 +204,7 @@ def test_a_data_directory_that_is_a_file_is_named(home: Path,
     assert code == 2 and f"'{folder}' is a file" in err
 
 
+@pytest.mark.e2e  # plays a session in real time (play_briefly)
 def test_a_history_from_a_newer_voicecoach_is_left_alone(home: Path) -> None:
     edit(home, "PRAGMA user_version = 99")
     code, out, err = run("compile", str(home / "back.toml"))
@@ -246,6 +248,7 @@ def read_only(path: Path) -> Iterator[None]:
         subprocess.run(["chattr", "-i", str(path)], check=True)
 
 
+@pytest.mark.e2e  # plays a session in real time (play_briefly)
 def test_a_read_only_history_is_read_and_pain_and_play_say_they_cannot_record(
         home: Path) -> None:
     with read_only(db_of(home)):
@@ -279,6 +282,7 @@ sys.stdin.read()
 """
 
 
+@pytest.mark.e2e  # plays a session in real time (play_briefly)
 def test_a_history_locked_by_another_program_is_read_and_writes_give_up_with_a_message(
         home: Path) -> None:
     import sys
@@ -308,6 +312,7 @@ def test_a_history_locked_by_another_program_is_read_and_writes_give_up_with_a_m
 
 # --- rows and columns damaged one by one ------------------------------------------------------
 
+@pytest.mark.e2e  # plays a session in real time (play_briefly)
 def test_a_missing_column_is_named_and_the_rest_still_adapts(home: Path) -> None:
     edit(home, "ALTER TABLE sessions DROP COLUMN written")
     code, out, err = run("compile", str(home / "back.toml"))

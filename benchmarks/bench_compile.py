@@ -20,8 +20,10 @@ KINDS = (
 
 def routine_text(n: int) -> str:
     """A routine of ``n`` short exercises of every kind (under the 4-hour cap)."""
-    parts = ['[routine]\ntitle = "Benchmark"\n\n[defaults]\nrest = 0\nget_ready = 1\n'
-             'between_reps = 1\nswitch_sides = 1\nbrace = false\ncountdown = 1\n']
+    parts = [
+        '[routine]\ntitle = "Benchmark"\n\n[defaults]\nrest = 0\nget_ready = 1\n'
+        "between_reps = 1\nswitch_sides = 1\nbrace = false\ncountdown = 1\n"
+    ]
     for i in range(n):
         parts.append(f'[[exercise]]\nname = "Exercise {i + 1}"\n{KINDS[i % len(KINDS)]}\n')
     return "\n".join(parts)
@@ -39,8 +41,10 @@ def main() -> None:
         t2 = time.perf_counter()
         parse_s.append(t1 - t0)
         compile_s.append(t2 - t1)
-    print(f"exercises: {len(routine.exercises)}, segments: {len(timeline.segments)}, "
-          f"cues: {len(timeline.cues)}, session: {timeline.duration / 3600:.2f} h")
+    print(
+        f"exercises: {len(routine.exercises)}, segments: {len(timeline.segments)}, "
+        f"cues: {len(timeline.cues)}, session: {timeline.duration / 3600:.2f} h"
+    )
     print(f"load (parse + validate): median {statistics.median(parse_s) * 1000:.0f} ms")
     print(f"compile:                 median {statistics.median(compile_s) * 1000:.0f} ms")
 

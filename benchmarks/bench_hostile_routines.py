@@ -43,14 +43,15 @@ CASES: dict[str, Callable[[], str]] = {
     "deep dotted table header": lambda: "[a" + ".a" * (SIZE // 2 - 10) + "]\n",
     "deep inline tables": lambda: "x = " + "{a=" * (SIZE // 4) + "1" + "}" * (SIZE // 4),
     "deep arrays": lambda: "x = " + "[" * (SIZE // 2) + "]" * (SIZE // 2),
-    "480k unknown keys": lambda: HEAD + EXERCISE
-    + "".join(f"k{i}=1\n" for i in range(480_000)),
-    "380k unknown keys near a real one": lambda: HEAD + EXERCISE
-    + "".join(f"hodl{i}=1\n" for i in range(380_000)),
+    "480k unknown keys": lambda: HEAD + EXERCISE + "".join(f"k{i}=1\n" for i in range(480_000)),
+    "380k unknown keys near a real one": lambda: (
+        HEAD + EXERCISE + "".join(f"hodl{i}=1\n" for i in range(380_000))
+    ),
     "4.9 MB string value": lambda: HEAD.replace('"Hostile"', '"' + "x" * SIZE + '"'),
     "4.9 MB key": lambda: HEAD + EXERCISE + '"' + "k" * SIZE + '" = 1\n',
-    "4.9 MB multi-line string": lambda: '[routine]\ntitle = "T"\nnotes = """'
-    + "x\n" * (SIZE // 2) + '"""\n' + EXERCISE,
+    "4.9 MB multi-line string": lambda: (
+        '[routine]\ntitle = "T"\nnotes = """' + "x\n" * (SIZE // 2) + '"""\n' + EXERCISE
+    ),
     "4.9 MB of \\u escapes": lambda: '[routine]\ntitle = "' + "\\u0041" * (SIZE // 6) + '"\n',
     "unclosed 4.9 MB string": lambda: HEAD + 'notes = "' + "x" * SIZE,
     "unclosed 4.9 MB multi-line string": lambda: HEAD + 'notes = """' + "x\\n" * (SIZE // 3),
@@ -58,32 +59,41 @@ CASES: dict[str, Callable[[], str]] = {
     "huge int literal (4.9M digits)": lambda: HEAD + EXERCISE + "hold = " + "9" * SIZE + "\n",
     "huge float literal (4.9M digits)": lambda: HEAD + EXERCISE + "hold = 0." + "9" * SIZE,
     "long line of commas": lambda: "x = [" + "1," * (SIZE // 2) + "]\n",
-    "one inline table of 400k keys": lambda: "x = {"
-    + ",".join(f"k{i}=1" for i in range(400_000)) + "}\n",
+    "one inline table of 400k keys": lambda: (
+        "x = {" + ",".join(f"k{i}=1" for i in range(400_000)) + "}\n"
+    ),
     "2.4M comment lines": lambda: _lines("#\n", HEAD + EXERCISE),
     "500k empty tables": lambda: "".join(f"[t{i}]\n" for i in range(500_000)),
-    "cues list of 1.2M strings": lambda: HEAD + EXERCISE + "cues = [" + '"a",' * (SIZE // 4)
-    + "]\n",
+    "cues list of 1.2M strings": lambda: (
+        HEAD + EXERCISE + "cues = [" + '"a",' * (SIZE // 4) + "]\n"
+    ),
     # Just under the limits: the whole pipeline runs.
-    "66k unknown keys (under the token cap)": lambda: HEAD + EXERCISE
-    + "".join(f"hodl{i} = 1\n" for i in range(66_000)),
-    "66k empty unknown tables": lambda: HEAD + EXERCISE
-    + "".join(f"[t{i}]\n" for i in range(66_000)),
+    "66k unknown keys (under the token cap)": lambda: (
+        HEAD + EXERCISE + "".join(f"hodl{i} = 1\n" for i in range(66_000))
+    ),
+    "66k empty unknown tables": lambda: (
+        HEAD + EXERCISE + "".join(f"[t{i}]\n" for i in range(66_000))
+    ),
     "2,000 exercises, 25 bad keys each": lambda: _exercises(
         2_000, 'kind = "hold"\nhold = 0\n' + "".join(f"x{k} = 1\n" for k in range(25))
     ),
     "1,000 valid exercises (compiles)": lambda: _exercises(
-        1_000, 'kind = "hold"\nhold = 2\nreps = 2\nrest = 0\nget_ready = 1\nbrace = false\n'
-        "countdown = 1\n"
+        1_000,
+        'kind = "hold"\nhold = 2\nreps = 2\nrest = 0\nget_ready = 1\nbrace = false\n'
+        "countdown = 1\n",
     ),
     "199k comment lines": lambda: HEAD + EXERCISE + "# comment\n" * 199_000,
     "array of 99k numbers": lambda: HEAD + EXERCISE + "x = [" + "1," * 99_000 + "]\n",
-    "98 strings of 49,000 characters": lambda: HEAD + EXERCISE
-    + "".join(f'x{i} = "' + "y" * 49_000 + '"\n' for i in range(98)),
-    "98 keys of 49,000 characters": lambda: HEAD + EXERCISE
-    + "".join(f'"{i}' + "k" * 49_000 + '" = 1\n' for i in range(98)),
-    "8-part keys under 8-deep tables": lambda: HEAD + EXERCISE + "".join(
-        f"[a{i}.b.c.d.e.f.g.h]\n" + "x = [[[[[[[1]]]]]]]\n" for i in range(5_000)
+    "98 strings of 49,000 characters": lambda: (
+        HEAD + EXERCISE + "".join(f'x{i} = "' + "y" * 49_000 + '"\n' for i in range(98))
+    ),
+    "98 keys of 49,000 characters": lambda: (
+        HEAD + EXERCISE + "".join(f'"{i}' + "k" * 49_000 + '" = 1\n' for i in range(98))
+    ),
+    "8-part keys under 8-deep tables": lambda: (
+        HEAD
+        + EXERCISE
+        + "".join(f"[a{i}.b.c.d.e.f.g.h]\n" + "x = [[[[[[[1]]]]]]]\n" for i in range(5_000))
     ),
 }
 

@@ -47,8 +47,9 @@ def _db(value: float) -> str:
     return f"{20 * np.log10(value):6.1f}" if value > 0 else "  -inf"
 
 
-def _pull(timeline: Timeline, prepared: Prepared, *, keep: bool
-          ) -> tuple[np.ndarray | None, dict[str, float]]:
+def _pull(
+    timeline: Timeline, prepared: Prepared, *, keep: bool
+) -> tuple[np.ndarray | None, dict[str, float]]:
     """Render the session mono; the samples (if ``keep``) and figures about its peaks.
 
     Where the mixer has a safety limiter, the mix is also looked at just before it: how
@@ -58,8 +59,16 @@ def _pull(timeline: Timeline, prepared: Prepared, *, keep: bool
     _, mixer = build_mixer(timeline, prepared, channels=1)
     block = np.zeros((BLOCK, 1), dtype=np.float32)
     kept: list[np.ndarray] = []
-    figures = {"peak": 0.0, "over": 0, "full": 0, "frames": 0, "mix peak": 0.0,
-               "mix over": 0, "moments": 0, "limited": float("nan")}
+    figures = {
+        "peak": 0.0,
+        "over": 0,
+        "full": 0,
+        "frames": 0,
+        "mix peak": 0.0,
+        "mix over": 0,
+        "moments": 0,
+        "limited": float("nan"),
+    }
     last_over = -(10**9)
     limiter = getattr(mixer, "limiter", None)
 
@@ -117,19 +126,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samplerate", type=int, default=48_000)
     parser.add_argument("--voice", default=None, help="voice name (default: the routine's)")
-    parser.add_argument("--cache", type=Path, default=None,
-                        help="speech cache folder (default: a fresh temporary one)")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="speech cache folder (default: a fresh temporary one)",
+    )
     args = parser.parse_args()
     rate = args.samplerate
     cache = args.cache or Path(tempfile.mkdtemp(prefix="voicecoach-bench-"))
     config = Path(tempfile.mkdtemp(prefix="voicecoach-bench-config-"))  # no overrides
     os.environ["VOICECOACH_CONFIG_DIR"] = str(config)
 
-    print(f"speech and tones at {rate} Hz, voice {args.voice or 'of each routine'}; "
-          f"cache {cache}")
-    print(f"{'routine':<12} {'min':>5} {'speech':>7} {'tones':>7} {'mix peak':>8} "
-          f"{'mix >-1':>7} {'moments':>7} {'out peak':>8} {'out >-1':>7} {'out >=0':>7} "
-          f"{'limited':>8}")
+    print(f"speech and tones at {rate} Hz, voice {args.voice or 'of each routine'}; cache {cache}")
+    print(
+        f"{'routine':<12} {'min':>5} {'speech':>7} {'tones':>7} {'mix peak':>8} "
+        f"{'mix >-1':>7} {'moments':>7} {'out peak':>8} {'out >-1':>7} {'out >=0':>7} "
+        f"{'limited':>8}"
+    )
     speech_tracks: list[np.ndarray] = []
     for name, path in shipped_routines().items():
         routine = load_routine(path)
@@ -141,11 +155,13 @@ def main() -> None:
         assert speech is not None and tones is not None
         speech_tracks.append(speech)
         limited = whole["limited"]
-        print(f"{name:<12} {whole['frames'] / rate / 60:5.1f} "
-              f"{integrated_loudness(speech, rate):7.1f} {integrated_loudness(tones, rate):7.1f} "
-              f"{_db(whole['mix peak']):>8} {int(whole['mix over']):7d} "
-              f"{int(whole['moments']):7d} {_db(whole['peak']):>8} {int(whole['over']):7d} "
-              f"{int(whole['full']):7d} {'n/a' if np.isnan(limited) else int(limited):>8}")
+        print(
+            f"{name:<12} {whole['frames'] / rate / 60:5.1f} "
+            f"{integrated_loudness(speech, rate):7.1f} {integrated_loudness(tones, rate):7.1f} "
+            f"{_db(whole['mix peak']):>8} {int(whole['mix over']):7d} "
+            f"{int(whole['moments']):7d} {_db(whole['peak']):>8} {int(whole['over']):7d} "
+            f"{int(whole['full']):7d} {'n/a' if np.isnan(limited) else int(limited):>8}"
+        )
     all_speech = integrated_loudness(np.concatenate(speech_tracks), rate)
     print(f"{'all':<12} {'':>7} {all_speech:11.1f}")
     print()
@@ -153,8 +169,10 @@ def main() -> None:
     for name in EARCON_NAMES:
         tone = earcon(name, rate, config / "earcons")
         loudness = clip_loudness(tone, rate)
-        print(f"{name:<8} {loudness:6.1f} {_db(float(np.abs(tone).max())):>9} "
-              f"{all_speech - loudness:18.1f}")
+        print(
+            f"{name:<8} {loudness:6.1f} {_db(float(np.abs(tone).max())):>9} "
+            f"{all_speech - loudness:18.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -38,8 +38,12 @@ COACHING = [
 
 def fallback_phrases() -> list[str]:
     """About 80 phrases typical of a workout, for when no routine can be compiled."""
-    phrases = [f"{name}. Set {s} of 3. {side}"
-               for name in EXERCISES for s in (1, 2, 3) for side in ("Left side.", "Right side.")]
+    phrases = [
+        f"{name}. Set {s} of 3. {side}"
+        for name in EXERCISES
+        for s in (1, 2, 3)
+        for side in ("Left side.", "Right side.")
+    ]
     phrases += ["Breathe in", "Breathe out", "3", "2", "1", "Relax."]
     phrases += [f"Rep {n}" for n in range(1, 11)]
     phrases += COACHING
@@ -83,9 +87,11 @@ def main() -> None:
     print(f"workers started: {speech.stats.workers_started}")
     print(f"cold: {cold:.3f} s total, {1000 * cold / n:.1f} ms per phrase")
     print(f"warm: {warm:.3f} s total, {1000 * warm / n:.2f} ms per phrase")
-    print(f"audio: {sum(seconds):.1f} s of speech, clips {min(seconds):.2f} to "
-          f"{max(seconds):.2f} s; peak median {statistics.median(peaks):.2f}, "
-          f"max {max(peaks):.2f}")
+    print(
+        f"audio: {sum(seconds):.1f} s of speech, clips {min(seconds):.2f} to "
+        f"{max(seconds):.2f} s; peak median {statistics.median(peaks):.2f}, "
+        f"max {max(peaks):.2f}"
+    )
 
 
 if __name__ == "__main__":

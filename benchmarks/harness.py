@@ -101,8 +101,15 @@ reps = 3
 """
 
 # One word per segment for the shell peer: what an interval script would say.
-PEER_WORDS = {"intro": "Start", "get_ready": "Get ready", "work": "Go", "relax": "Relax",
-              "switch": "Switch", "rest": "Rest", "outro": "Done"}
+PEER_WORDS = {
+    "intro": "Start",
+    "get_ready": "Get ready",
+    "work": "Go",
+    "relax": "Relax",
+    "switch": "Switch",
+    "rest": "Rest",
+    "outro": "Done",
+}
 TERMDOWN_SPOKEN = frozenset({5, 10, 20, 30, 60})
 TERMDOWN_CRITICAL = 3
 
@@ -172,8 +179,13 @@ class Tmux:
         self.socket = directory / "tmux.sock"
 
     def _run(self, *args: str, check: bool = True) -> str:
-        done = subprocess.run(["tmux", "-S", str(self.socket), *args], capture_output=True,
-                              text=True, check=False, timeout=10)
+        done = subprocess.run(
+            ["tmux", "-S", str(self.socket), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=10,
+        )
         if check and done.returncode != 0:
             raise RuntimeError(f"tmux {' '.join(args)} failed: {done.stderr.strip()}")
         return done.stdout
@@ -182,8 +194,20 @@ class Tmux:
         """Start ``argv`` in a detached 100x30 session; return its pid (``exec``'d in the pane)."""
         assignments = " ".join(shlex.quote(f"{k}={v}") for k, v in env.items())
         command = f"exec env {assignments} {shlex.join(argv)}"
-        out = self._run("new-session", "-d", "-s", name, "-x", "100", "-y", "30", "-P",
-                        "-F", "#{pane_pid}", command)
+        out = self._run(
+            "new-session",
+            "-d",
+            "-s",
+            name,
+            "-x",
+            "100",
+            "-y",
+            "30",
+            "-P",
+            "-F",
+            "#{pane_pid}",
+            command,
+        )
         return int(out.strip())
 
     def send(self, name: str, key: str) -> tuple[float, float]:
@@ -234,8 +258,8 @@ def recent(capture: Capture, seconds: float) -> tuple[np.ndarray, int]:
                 break
         total = capture.log[-1][1] if capture.log else 0
     data = b"".join(reversed(chunks))
-    data = data[len(data) - min(len(data), want):]
-    data = data[len(data) % 2:]
+    data = data[len(data) - min(len(data), want) :]
+    data = data[len(data) % 2 :]
     x = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
     return x, total - x.size
 
@@ -254,8 +278,9 @@ def time_of(capture: Capture, index: int) -> float:
     return float(capture_times(log, np.array([index / SR]), SR)[0])
 
 
-def wait_for_sound(capture: Capture, since_s: float, timeout_s: float = SOUND_WAIT_S
-                   ) -> float | None:
+def wait_for_sound(
+    capture: Capture, since_s: float, timeout_s: float = SOUND_WAIT_S
+) -> float | None:
     """Monotonic time of the first loud sample sounded after ``since_s``; ``None`` on timeout."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -326,11 +351,31 @@ class Bench:
     def render(self) -> tuple[np.ndarray, dict[str, Any]]:
         """Render the routine (warming the cache); mono samples and the as-played timeline."""
         wav, js = self.work / "render.wav", self.work / "render.json"
-        env = dict(os.environ, VOICECOACH_CACHE_DIR=str(self.cache),
-                   VOICECOACH_DATA_DIR=str(self.data), PYTHONPATH=str(REPO))
-        done = subprocess.run([self.python, "-m", "voicecoach", "render", self.routine, "-o",
-                               str(wav), "--timeline", str(js), "--as-written"], env=env,
-                              capture_output=True, text=True, cwd=REPO, check=False)
+        env = dict(
+            os.environ,
+            VOICECOACH_CACHE_DIR=str(self.cache),
+            VOICECOACH_DATA_DIR=str(self.data),
+            PYTHONPATH=str(REPO),
+        )
+        done = subprocess.run(
+            [
+                self.python,
+                "-m",
+                "voicecoach",
+                "render",
+                self.routine,
+                "-o",
+                str(wav),
+                "--timeline",
+                str(js),
+                "--as-written",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            check=False,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"voicecoach render failed:\n{done.stderr}")
         samples, sr = soundfile.read(wav, dtype="float32", always_2d=True)
@@ -342,8 +387,9 @@ class Bench:
 # --- Timing --------------------------------------------------------------------------
 
 
-def reference_onsets(render: np.ndarray, timeline: dict[str, Any]
-                     ) -> tuple[list[float], np.ndarray, np.ndarray]:
+def reference_onsets(
+    render: np.ndarray, timeline: dict[str, Any]
+) -> tuple[list[float], np.ndarray, np.ndarray]:
     """Measurable onsets of the schedule, in seconds as the detector sees them in the render.
 
     The detector's own bias (a soft consonant crosses the threshold a few ms after the
@@ -361,9 +407,17 @@ def reference_onsets(render: np.ndarray, timeline: dict[str, Any]
     return scheduled, at, in_render
 
 
-def timing_row(tool: str, reference_s: Sequence[float], capture: np.ndarray, *,
-               gap_s: float, early_s: float, late_s: float, note: str = "",
-               log: Sequence[tuple[float, int]] | None = None) -> TimingRow:
+def timing_row(
+    tool: str,
+    reference_s: Sequence[float],
+    capture: np.ndarray,
+    *,
+    gap_s: float,
+    early_s: float,
+    late_s: float,
+    note: str = "",
+    log: Sequence[tuple[float, int]] | None = None,
+) -> TimingRow:
     """Detect onsets in ``capture`` and align them to ``reference_s``.
 
     With the capture's read ``log``, onsets are first mapped to monotonic time: for a
@@ -377,8 +431,19 @@ def timing_row(tool: str, reference_s: Sequence[float], capture: np.ndarray, *,
     span = float(result.reference_s[-1] - result.reference_s[0]) if result.matched else 0.0
     errors = [round(e * SR) for e in result.errors_s]
     shifts = int(np.count_nonzero(np.abs(np.diff(errors)) > 2)) if errors else 0
-    return TimingRow(tool, len(reference_s), result.matched, p50, p99, worst,
-                     result.drift_s * 1000.0, span, shifts, note, errors)
+    return TimingRow(
+        tool,
+        len(reference_s),
+        result.matched,
+        p50,
+        p99,
+        worst,
+        result.drift_s * 1000.0,
+        span,
+        shifts,
+        note,
+        errors,
+    )
 
 
 @dataclass
@@ -436,8 +501,9 @@ def measure_usage(pid: int, seconds: float) -> Usage:
     return Usage(100.0 * (c1 - c0) / ticks / (t1 - t0), _peak_rss_kb(pids) / 1024.0)
 
 
-def run_voicecoach_timing(bench: Bench, pulse: PulseServer, duration_s: float,
-                          resources_s: float, out: dict[str, Any]) -> None:
+def run_voicecoach_timing(
+    bench: Bench, pulse: PulseServer, duration_s: float, resources_s: float, out: dict[str, Any]
+) -> None:
     """Play the whole routine in tmux, capture it, and measure resources meanwhile."""
     capture = pulse.start_capture()
     time.sleep(0.3)
@@ -478,8 +544,9 @@ def shell_schedule(intervals: Sequence[tuple[str, int]]) -> tuple[str, list[floa
     return "\n".join(lines) + "\n", onsets
 
 
-def termdown_schedule(intervals: Sequence[tuple[str, int]], termdown: str
-                      ) -> tuple[str, list[float]]:
+def termdown_schedule(
+    intervals: Sequence[tuple[str, int]], termdown: str
+) -> tuple[str, list[float]]:
     """One ``termdown N --voice en`` per interval, and when each announcement is due.
 
     termdown announces "N seconds" when the whole seconds left are 5, 10, 20, 30 or 60,
@@ -495,8 +562,9 @@ def termdown_schedule(intervals: Sequence[tuple[str, int]], termdown: str
     return "\n".join(lines) + "\n", onsets
 
 
-def run_peer(bench: Bench, pulse: PulseServer, script: str, timeout_s: float,
-             out: dict[str, Any]) -> None:
+def run_peer(
+    bench: Bench, pulse: PulseServer, script: str, timeout_s: float, out: dict[str, Any]
+) -> None:
     """Run a peer's script in tmux into ``pulse`` and keep its capture."""
     path = bench.work / f"peer-{bench.name('script')}.sh"
     path.write_text(script)
@@ -532,8 +600,9 @@ class Press:
     sent_s: float
 
 
-def measure_presses(capture: Capture, presses: Sequence[Press], row: LatencyRow,
-                    min_silence_s: float) -> None:
+def measure_presses(
+    capture: Capture, presses: Sequence[Press], row: LatencyRow, min_silence_s: float
+) -> None:
     """Time from each press to the start of the first ``min_silence_s`` silence after it."""
     x = capture.samples()
     for p in presses:
@@ -562,8 +631,7 @@ def press_counts(capture: Capture, sent_s: float, min_silence_s: float) -> bool:
     return end is not None and end > k
 
 
-def pause_presses(bench: Bench, pulse: PulseServer, count: int, rng: random.Random
-                  ) -> LatencyRow:
+def pause_presses(bench: Bench, pulse: PulseServer, count: int, rng: random.Random) -> LatencyRow:
     """Space at random moments while sound plays, each followed by a resume."""
     row = LatencyRow("Space (pause)")
     capture = pulse.start_capture()
@@ -597,8 +665,9 @@ def pause_presses(bench: Bench, pulse: PulseServer, count: int, rng: random.Rand
     return row
 
 
-def stop_presses(bench: Bench, pulse: PulseServer, count: int, rng: random.Random,
-                 startups: list[float]) -> LatencyRow:
+def stop_presses(
+    bench: Bench, pulse: PulseServer, count: int, rng: random.Random, startups: list[float]
+) -> LatencyRow:
     """x (stop, pain) in a fresh process each time; launch-to-sound is kept as warm start-up."""
     row = LatencyRow("x (stop, pain)")
     capture = pulse.start_capture()
@@ -664,9 +733,18 @@ def servers(count: int) -> Iterator[list[PulseServer]]:
             server.stop()
 
 
-def run(*, short: bool, routine: str | None = None, presses: int | None = None,
-        resources_s: float | None = None, termdown: str | None = None, peers: bool = True,
-        seed: int = 1, overlap: bool | None = None, timing: bool = True) -> Report:
+def run(
+    *,
+    short: bool,
+    routine: str | None = None,
+    presses: int | None = None,
+    resources_s: float | None = None,
+    termdown: str | None = None,
+    peers: bool = True,
+    seed: int = 1,
+    overlap: bool | None = None,
+    timing: bool = True,
+) -> Report:
     """Run every measurement; see the module docstring. Returns the figures.
 
     ``overlap`` plays the peers at the same time as voicecoach (default: in the short form
@@ -685,20 +763,39 @@ def run(*, short: bool, routine: str | None = None, presses: int | None = None,
     n_press = presses if presses is not None else (5 if short else 20)
     res_s = resources_s if resources_s is not None else (20.0 if short else 120.0)
     report = Report("short" if short else "full", routine, resources_window_s=res_s)
-    report.machine = f"{os.uname().sysname} {os.uname().release} {os.uname().machine}, " \
-                     f"{os.cpu_count()} CPUs"
+    report.machine = (
+        f"{os.uname().sysname} {os.uname().release} {os.uname().machine}, {os.cpu_count()} CPUs"
+    )
     bench = Bench(routine, work)
     try:
-        _run(bench, report, rng, n_press, res_s, find_termdown(termdown), peers,
-             overlap=short if overlap is None else overlap, timing=timing)
+        _run(
+            bench,
+            report,
+            rng,
+            n_press,
+            res_s,
+            find_termdown(termdown),
+            peers,
+            overlap=short if overlap is None else overlap,
+            timing=timing,
+        )
     finally:
         bench.tmux.kill_server()
         shutil.rmtree(work, ignore_errors=True)
     return report
 
 
-def _run(bench: Bench, report: Report, rng: random.Random, n_press: int, res_s: float,
-         termdown: str | None, peers: bool, overlap: bool, timing: bool = True) -> None:
+def _run(
+    bench: Bench,
+    report: Report,
+    rng: random.Random,
+    n_press: int,
+    res_s: float,
+    termdown: str | None,
+    peers: bool,
+    overlap: bool,
+    timing: bool = True,
+) -> None:
     with servers(3 if peers else 1) as pulses:
         # Cold first: the render afterwards warms the shared cache for everything else.
         report.startup_cold_ms = cold_startups(bench, pulses[0], 1 if n_press <= 5 else 3)
@@ -713,8 +810,12 @@ def _run(bench: Bench, report: Report, rng: random.Random, n_press: int, res_s: 
         # Each tool plays into its own null sink. The short form runs all three at once
         # (to fit a minute); the full form gives voicecoach the machine to itself first.
         results: dict[str, dict[str, Any]] = {"vc": {}, "shell": {}, "termdown": {}}
-        threads = [threading.Thread(target=run_voicecoach_timing,
-                                    args=(bench, pulses[0], duration, res_s, results["vc"]))]
+        threads = [
+            threading.Thread(
+                target=run_voicecoach_timing,
+                args=(bench, pulses[0], duration, res_s, results["vc"]),
+            )
+        ]
         if not timing:
             threads = []
         elif not overlap:
@@ -722,13 +823,21 @@ def _run(bench: Bench, report: Report, rng: random.Random, n_press: int, res_s: 
             threads[0].join()
         shell_script, shell_onsets = shell_schedule(intervals)
         if peers:
-            threads.append(threading.Thread(target=run_peer, args=(
-                bench, pulses[1], shell_script, duration * 2 + 60, results["shell"])))
+            threads.append(
+                threading.Thread(
+                    target=run_peer,
+                    args=(bench, pulses[1], shell_script, duration * 2 + 60, results["shell"]),
+                )
+            )
         td_onsets: list[float] = []
         if peers and termdown:
             td_script, td_onsets = termdown_schedule(intervals, termdown)
-            threads.append(threading.Thread(target=run_peer, args=(
-                bench, pulses[2], td_script, duration * 2 + 60, results["termdown"])))
+            threads.append(
+                threading.Thread(
+                    target=run_peer,
+                    args=(bench, pulses[2], td_script, duration * 2 + 60, results["termdown"]),
+                )
+            )
         for t in threads:
             if not t.is_alive() and t.ident is None:
                 t.start()
@@ -737,15 +846,30 @@ def _run(bench: Bench, report: Report, rng: random.Random, n_press: int, res_s: 
 
         vc = results["vc"]
         if "samples" in vc:
-            report.timing.append(timing_row(
-                "voicecoach play", list(in_render), vc["samples"], gap_s=ONSET_GAP_S,
-                early_s=VC_WINDOW_S, late_s=VC_LATE_S,
-                note=f"sample clock; {len(in_render)} of {len(scheduled)} onsets after "
-                     f"silence found in the render; {len(timeline['cues'])} cues"))
-            report.timing.append(timing_row(
-                "voicecoach (wall)", list(in_render), vc["samples"], gap_s=ONSET_GAP_S,
-                early_s=VC_WINDOW_S, late_s=VC_LATE_S, log=vc["log"],
-                note="same onsets on CLOCK_MONOTONIC: includes the sink's clock error"))
+            report.timing.append(
+                timing_row(
+                    "voicecoach play",
+                    list(in_render),
+                    vc["samples"],
+                    gap_s=ONSET_GAP_S,
+                    early_s=VC_WINDOW_S,
+                    late_s=VC_LATE_S,
+                    note=f"sample clock; {len(in_render)} of {len(scheduled)} onsets after "
+                    f"silence found in the render; {len(timeline['cues'])} cues",
+                )
+            )
+            report.timing.append(
+                timing_row(
+                    "voicecoach (wall)",
+                    list(in_render),
+                    vc["samples"],
+                    gap_s=ONSET_GAP_S,
+                    early_s=VC_WINDOW_S,
+                    late_s=VC_LATE_S,
+                    log=vc["log"],
+                    note="same onsets on CLOCK_MONOTONIC: includes the sink's clock error",
+                )
+            )
             report.sink_ppm = vc["ppm"]
         if "startup_warm_ms" in vc:
             report.startup_warm_ms.append(vc["startup_warm_ms"])
@@ -753,24 +877,36 @@ def _run(bench: Bench, report: Report, rng: random.Random, n_press: int, res_s: 
             report.cpu_percent = vc["usage"].cpu_percent
             report.peak_rss_mb = vc["usage"].peak_rss_mb
         if peers:
-            report.timing.append(timing_row(
-                "espeak-ng; sleep N", shell_onsets, results["shell"].get("samples", np.zeros(0)),
-                gap_s=PEER_GAP_S, early_s=PEER_EARLY_S, late_s=SHELL_LATE_S,
-                log=results["shell"].get("log"),
-                note="shell loop, one word per interval"))
+            report.timing.append(
+                timing_row(
+                    "espeak-ng; sleep N",
+                    shell_onsets,
+                    results["shell"].get("samples", np.zeros(0)),
+                    gap_s=PEER_GAP_S,
+                    early_s=PEER_EARLY_S,
+                    late_s=SHELL_LATE_S,
+                    log=results["shell"].get("log"),
+                    note="shell loop, one word per interval",
+                )
+            )
             if termdown:
-                report.timing.append(timing_row(
-                    "termdown --voice", td_onsets, results["termdown"].get("samples",
-                                                                           np.zeros(0)),
-                    gap_s=PEER_GAP_S, early_s=PEER_EARLY_S, late_s=TERMDOWN_LATE_S,
-                    log=results["termdown"].get("log"),
-                    note="one termdown per interval"))
+                report.timing.append(
+                    timing_row(
+                        "termdown --voice",
+                        td_onsets,
+                        results["termdown"].get("samples", np.zeros(0)),
+                        gap_s=PEER_GAP_S,
+                        early_s=PEER_EARLY_S,
+                        late_s=TERMDOWN_LATE_S,
+                        log=results["termdown"].get("log"),
+                        note="one termdown per interval",
+                    )
+                )
             else:
                 report.timing.append(TimingRow("termdown --voice", 0, note="not installed"))
 
         report.latency.append(pause_presses(bench, pulses[0], n_press, rng))
-        report.latency.append(stop_presses(bench, pulses[0], n_press, rng,
-                                           report.startup_warm_ms))
+        report.latency.append(stop_presses(bench, pulses[0], n_press, rng, report.startup_warm_ms))
 
 
 # --- Output --------------------------------------------------------------------------
@@ -788,28 +924,40 @@ def format_report(report: Report) -> str:
     for r in report.timing:
         cues = f"{r.matched}/{r.scheduled}"
         shifts = f"{r.shifts} steps; " if r.tool.startswith("voicecoach") else ""
-        lines.append(f"{r.tool:<22} {cues:>9} {_f(r.p50_ms, 2):>8} {_f(r.p99_ms, 2):>8} "
-                     f"{_f(r.max_ms, 2):>8} {_f(r.drift_ms, 2):>9}   {shifts}{r.note}")
+        lines.append(
+            f"{r.tool:<22} {cues:>9} {_f(r.p50_ms, 2):>8} {_f(r.p99_ms, 2):>8} "
+            f"{_f(r.max_ms, 2):>8} {_f(r.drift_ms, 2):>9}   {shifts}{r.note}"
+        )
     lines.append("")
     head = f"{'key to silence':<22} {'presses':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}"
     lines += [head, "-" * len(head)]
     for k in report.latency:
         p50, p99, worst = k.stats()
-        extra = f"  ({k.skipped} pressed in silence, {k.unresolved} unresolved)" \
-            if k.skipped or k.unresolved else ""
-        lines.append(f"{k.key:<22} {len(k.latencies_ms):>9} {_f(p50):>8} {_f(p99):>8} "
-                     f"{_f(worst):>8}{extra}")
+        extra = (
+            f"  ({k.skipped} pressed in silence, {k.unresolved} unresolved)"
+            if k.skipped or k.unresolved
+            else ""
+        )
+        lines.append(
+            f"{k.key:<22} {len(k.latencies_ms):>9} {_f(p50):>8} {_f(p99):>8} {_f(worst):>8}{extra}"
+        )
     lines.append("")
     warm = np.array(report.startup_warm_ms)
     cold = np.array(report.startup_cold_ms)
-    lines.append(f"start to first sound: warm p50 {_f(np.median(warm) if warm.size else np.nan, 0)}"
-                 f" ms, max {_f(warm.max() if warm.size else np.nan, 0)} ms ({warm.size} runs); "
-                 f"cold {', '.join(_f(c, 0) for c in cold) or 'n/a'} ms")
-    lines.append(f"resources over {report.resources_window_s:g} s of play: CPU "
-                 f"{_f(report.cpu_percent)} % of one core, peak RSS {_f(report.peak_rss_mb)} MB "
-                 f"({report.resources_method})")
-    lines.append(f"sink clock vs CLOCK_MONOTONIC: {_f(report.sink_ppm)} ppm; detector bias on "
-                 f"render tones vs timeline 'at': max {_f(report.render_tone_bias_ms, 2)} ms")
+    lines.append(
+        f"start to first sound: warm p50 {_f(np.median(warm) if warm.size else np.nan, 0)}"
+        f" ms, max {_f(warm.max() if warm.size else np.nan, 0)} ms ({warm.size} runs); "
+        f"cold {', '.join(_f(c, 0) for c in cold) or 'n/a'} ms"
+    )
+    lines.append(
+        f"resources over {report.resources_window_s:g} s of play: CPU "
+        f"{_f(report.cpu_percent)} % of one core, peak RSS {_f(report.peak_rss_mb)} MB "
+        f"({report.resources_method})"
+    )
+    lines.append(
+        f"sink clock vs CLOCK_MONOTONIC: {_f(report.sink_ppm)} ppm; detector bias on "
+        f"render tones vs timeline 'at': max {_f(report.render_tone_bias_ms, 2)} ms"
+    )
     lines += ["", "targets:"] + [f"  {t}" for t in targets(report)]
     return "\n".join(lines)
 
@@ -830,8 +978,12 @@ def targets(report: Report) -> list[str]:
     for k in report.latency:
         check(f"{k.key} silence p99", k.stats()[1], 30.0, "ms")
     warm = report.startup_warm_ms
-    check("warm start to first sound p50", float(np.median(warm)) if warm else float("nan"),
-          700.0, "ms")
+    check(
+        "warm start to first sound p50",
+        float(np.median(warm)) if warm else float("nan"),
+        700.0,
+        "ms",
+    )
     check("CPU", report.cpu_percent, 3.0, "% of one core")
     return out
 
@@ -845,15 +997,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--resources-s", type=float, help="resource window (default 20 / 120)")
     parser.add_argument("--termdown", help="path to termdown (default: PATH or /tmp venv)")
     parser.add_argument("--no-peers", action="store_true", help="measure voicecoach only")
-    parser.add_argument("--keys-only", action="store_true",
-                        help="only key latency and start-up (no timing run, no peers)")
+    parser.add_argument(
+        "--keys-only",
+        action="store_true",
+        help="only key latency and start-up (no timing run, no peers)",
+    )
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     args = parser.parse_args(argv)
     # SIGTERM unwinds like Ctrl-C so the servers and tmux are always cleaned up.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    report = run(short=args.short, routine=args.routine, presses=args.presses,
-                 resources_s=args.resources_s, termdown=args.termdown,
-                 peers=not (args.no_peers or args.keys_only), timing=not args.keys_only)
+    report = run(
+        short=args.short,
+        routine=args.routine,
+        presses=args.presses,
+        resources_s=args.resources_s,
+        termdown=args.termdown,
+        peers=not (args.no_peers or args.keys_only),
+        timing=not args.keys_only,
+    )
     print(format_report(report))
     if args.json:
         args.json.write_text(json.dumps(asdict(report), indent=1, default=float) + "\n")

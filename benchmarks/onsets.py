@@ -68,8 +68,13 @@ def loud_indices(samples: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> n
     return np.flatnonzero(np.abs(samples) > threshold)
 
 
-def detect_onsets(samples: np.ndarray, samplerate: int, *, threshold: float = DEFAULT_THRESHOLD,
-                  min_gap_s: float = 0.1) -> np.ndarray:
+def detect_onsets(
+    samples: np.ndarray,
+    samplerate: int,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    min_gap_s: float = 0.1,
+) -> np.ndarray:
     """Sample indices where sound starts after at least ``min_gap_s`` of silence.
 
     A sound already playing at index 0 has no observable onset and is skipped.
@@ -101,8 +106,14 @@ def detect_onsets(samples: np.ndarray, samplerate: int, *, threshold: float = DE
     return np.concatenate([first, later])
 
 
-def silence_start(samples: np.ndarray, from_index: int, samplerate: int, *,
-                  threshold: float = DEFAULT_THRESHOLD, min_silence_s: float = 0.1) -> int | None:
+def silence_start(
+    samples: np.ndarray,
+    from_index: int,
+    samplerate: int,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    min_silence_s: float = 0.1,
+) -> int | None:
     """The first index at or after ``from_index`` that begins ``min_silence_s`` of silence.
 
     This is one past the last loud sample before the first silent run that long; a
@@ -139,11 +150,17 @@ def silence_start(samples: np.ndarray, from_index: int, samplerate: int, *,
     return end if samples.size - end >= run else None
 
 
-def is_sounding(samples: np.ndarray, index: int, samplerate: int, *,
-                window_s: float = 0.02, threshold: float = DEFAULT_THRESHOLD) -> bool:
+def is_sounding(
+    samples: np.ndarray,
+    index: int,
+    samplerate: int,
+    *,
+    window_s: float = 0.02,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> bool:
     """Whether any sample in the ``window_s`` before ``index`` is loud (sound was playing)."""
     lo = max(0, index - max(1, round(window_s * samplerate)))
-    return bool(np.any(np.abs(samples[lo:max(lo, index)]) > threshold))
+    return bool(np.any(np.abs(samples[lo : max(lo, index)]) > threshold))
 
 
 def isolated_onsets(cues: Iterable[Mapping[str, Any]], *, min_gap_s: float = 0.1) -> list[float]:
@@ -163,8 +180,9 @@ def isolated_onsets(cues: Iterable[Mapping[str, Any]], *, min_gap_s: float = 0.1
     return onsets
 
 
-def align(reference_s: Seconds, detected_s: Seconds, *,
-          early_s: float = 0.05, late_s: float = 0.05) -> Alignment:
+def align(
+    reference_s: Seconds, detected_s: Seconds, *, early_s: float = 0.05, late_s: float = 0.05
+) -> Alignment:
     """Match detected onsets to scheduled ones in order, following a drifting offset.
 
     The first detected onset is taken as the first scheduled one (every tool starts from
@@ -210,12 +228,14 @@ def align(reference_s: Seconds, detected_s: Seconds, *,
     matched_ref = np.array([p[0] for p in pairs])
     matched_det = np.array([p[1] for p in pairs])
     offsets = matched_det - matched_ref
-    return Alignment(matched_ref, matched_det, offsets - offsets[0], missed,
-                     int(det.size) - len(pairs))
+    return Alignment(
+        matched_ref, matched_det, offsets - offsets[0], missed, int(det.size) - len(pairs)
+    )
 
 
-def match_each(reference_s: Seconds, detected_s: Seconds, *,
-               early_s: float = 0.001, late_s: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+def match_each(
+    reference_s: Seconds, detected_s: Seconds, *, early_s: float = 0.001, late_s: float = 0.05
+) -> tuple[np.ndarray, np.ndarray]:
     """Each scheduled onset paired with the first detected onset in ``[-early_s, +late_s]``.
 
     For a capture on the same clock as the schedule (a render): no offset to follow.
@@ -237,12 +257,16 @@ def percentiles_ms(errors_s: np.ndarray) -> tuple[float, float, float]:
     if errors_s.size == 0:
         return (float("nan"),) * 3
     magnitude = np.abs(errors_s) * 1000.0
-    return (float(np.percentile(magnitude, 50)), float(np.percentile(magnitude, 99)),
-            float(magnitude.max()))
+    return (
+        float(np.percentile(magnitude, 50)),
+        float(np.percentile(magnitude, 99)),
+        float(magnitude.max()),
+    )
 
 
-def _envelope(log: Sequence[tuple[float, int]], samplerate: int, bin_s: float
-              ) -> tuple[np.ndarray, np.ndarray]:
+def _envelope(
+    log: Sequence[tuple[float, int]], samplerate: int, bin_s: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Lower envelope of ``arrival - n/samplerate`` per ``bin_s`` of samples: (sample s, offset)."""
     arrival = np.array([t for t, _ in log])
     sample_s = np.array([c for _, c in log], dtype=float) / samplerate
@@ -257,8 +281,9 @@ def _envelope(log: Sequence[tuple[float, int]], samplerate: int, bin_s: float
     return np.array(xs), np.array(ys)
 
 
-def capture_times(log: Sequence[tuple[float, int]], seconds: np.ndarray, samplerate: int, *,
-                  bin_s: float = 5.0) -> np.ndarray:
+def capture_times(
+    log: Sequence[tuple[float, int]], seconds: np.ndarray, samplerate: int, *, bin_s: float = 5.0
+) -> np.ndarray:
     """Map capture positions (seconds of samples) to ``time.monotonic()`` seconds.
 
     For tools timed by the wall clock (``sleep``): their schedule is in monotonic time,
@@ -270,8 +295,9 @@ def capture_times(log: Sequence[tuple[float, int]], seconds: np.ndarray, sampler
     return mapped
 
 
-def capture_position(log: Sequence[tuple[float, int]], monotonic_s: float, samplerate: int, *,
-                     bin_s: float = 2.0) -> float:
+def capture_position(
+    log: Sequence[tuple[float, int]], monotonic_s: float, samplerate: int, *, bin_s: float = 2.0
+) -> float:
     """The capture position (seconds of samples) that sounded at ``monotonic_s``.
 
     The inverse of :func:`capture_times`, with a finer envelope: a single offset for a

@@ -104,23 +104,36 @@ def record_training(data: Path, routine: Path, count: int = 2) -> None:
     with History.open(data) as history:
         for k in range(count):
             start = now - timedelta(days=count - k)
-            sid = history.start_session(str(routine), loaded.title, timeline_hash(timeline),
-                                        started_at=start)
+            sid = history.start_session(
+                str(routine), loaded.title, timeline_hash(timeline), started_at=start
+            )
             for ex in loaded.exercises:
                 for s, reps in enumerate(ex.reps, start=1):
                     for side in ex.side_names:
                         for rep in range(1, reps + 1):
                             history.record_work(
-                                sid, exercise_index=ex.index, exercise_name=ex.name,
-                                kind=ex.kind, set=s, rep=rep, side=side,
-                                seconds=(ex.hold if ex.kind == "hold" else ex.duration
-                                         if ex.kind == "timed" else ex.tempo) or 0.0,
-                                at=start)
-            history.end_session(sid, "completed",
-                                at=start + timedelta(seconds=timeline.duration))
+                                sid,
+                                exercise_index=ex.index,
+                                exercise_name=ex.name,
+                                kind=ex.kind,
+                                set=s,
+                                rep=rep,
+                                side=side,
+                                seconds=(
+                                    ex.hold
+                                    if ex.kind == "hold"
+                                    else ex.duration
+                                    if ex.kind == "timed"
+                                    else ex.tempo
+                                )
+                                or 0.0,
+                                at=start,
+                            )
+            history.end_session(sid, "completed", at=start + timedelta(seconds=timeline.duration))
 
 
 # --- The environment ---------------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def speech_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -132,10 +145,12 @@ def speech_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def vc_env(tmp_path: Path, speech_cache: Path) -> dict[str, str]:
     """Environment for a voicecoach process: history in ``tmp_path/data``, shared cache."""
     env = {k: v for k, v in os.environ.items() if k not in PULSE_VARS}
-    env.update(VOICECOACH_DATA_DIR=str(tmp_path / "data"),
-               VOICECOACH_CACHE_DIR=str(speech_cache),
-               VOICECOACH_CONFIG_DIR=str(tmp_path / "config"),
-               PYTHONPATH=str(REPO))
+    env.update(
+        VOICECOACH_DATA_DIR=str(tmp_path / "data"),
+        VOICECOACH_CACHE_DIR=str(speech_cache),
+        VOICECOACH_CONFIG_DIR=str(tmp_path / "config"),
+        PYTHONPATH=str(REPO),
+    )
     return env
 
 
@@ -151,6 +166,7 @@ def history_rows(data_dir: Path, sql: str, params: tuple[Any, ...] = ()) -> list
 
 # --- PulseAudio --------------------------------------------------------------------------
 
+
 @pytest.fixture
 def pulse() -> Iterator[PulseServer]:
     """A private PulseAudio server with the null sink ``cuesink``, stopped afterwards."""
@@ -165,6 +181,7 @@ def pulse_env(server: PulseServer) -> dict[str, str]:
 
 # --- tmux ------------------------------------------------------------------------------------
 
+
 class Tmux:
     """Real terminals on a private tmux server (``tmux -L NAME``), killed at teardown."""
 
@@ -173,18 +190,35 @@ class Tmux:
 
     def run(self, *args: str, check: bool = True) -> str:
         """Run a tmux command on the private server; its stdout."""
-        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
-                              text=True, timeout=10)
+        done = subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=10
+        )
         if check and done.returncode != 0:
             raise RuntimeError(f"tmux {' '.join(args)} failed: {done.stderr.strip()}")
         return done.stdout
 
-    def start(self, name: str, command: str, env: Mapping[str, str], *,
-              cwd: Path | None = None, width: int = 100, height: int = 30) -> None:
+    def start(
+        self,
+        name: str,
+        command: str,
+        env: Mapping[str, str],
+        *,
+        cwd: Path | None = None,
+        width: int = 100,
+        height: int = 30,
+    ) -> None:
         """Start ``command`` (a shell command line) in a new detached session ``name``."""
         args = ["new-session", "-d", "-s", name, "-x", str(width), "-y", str(height)]
-        for key in ("PATH", "HOME", "LANG", "PYTHONPATH", *PULSE_VARS,
-                    "VOICECOACH_DATA_DIR", "VOICECOACH_CACHE_DIR", "VOICECOACH_CONFIG_DIR"):
+        for key in (
+            "PATH",
+            "HOME",
+            "LANG",
+            "PYTHONPATH",
+            *PULSE_VARS,
+            "VOICECOACH_DATA_DIR",
+            "VOICECOACH_CACHE_DIR",
+            "VOICECOACH_CONFIG_DIR",
+        ):
             if key in env:
                 args += ["-e", f"{key}={env[key]}"]
         if cwd is not None:
@@ -217,8 +251,9 @@ class Tmux:
         shell = int(self.run("display-message", "-p", "-t", name, "#{pane_pid}").strip())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(shell)],
-                                 capture_output=True, text=True).stdout.split()
+            out = subprocess.run(
+                ["ps", "-o", "pid=", "--ppid", str(shell)], capture_output=True, text=True
+            ).stdout.split()
             if out:
                 return int(out[0])
             time.sleep(0.02)
@@ -253,14 +288,14 @@ def play_command(*args: str | Path, before: str = "", after: str = "") -> str:
 
 # --- Fuzz counts ---------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def fuzz_counts(pytestconfig: pytest.Config) -> collections.Counter[str]:
     """A counter of fuzzed inputs, shared by the fuzz tests and shown in the summary."""
     return pytestconfig.stash.setdefault(_FUZZ_COUNTS, collections.Counter())
 
 
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int,
-                            config: pytest.Config) -> None:
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     """Print how many fuzzed inputs were tried (and how they came out)."""
     counts = config.stash.get(_FUZZ_COUNTS, None)
     if counts:

@@ -29,8 +29,11 @@ def report(key: Key) -> None:
     """Print the decoded key, its command and its digit as one line."""
     command = command_for(key)
     digit = digit_for(key)
-    print(f"key {describe_key(key)} command {command.name if command else '-'} "
-          f"digit {'-' if digit is None else digit}", flush=True)
+    print(
+        f"key {describe_key(key)} command {command.name if command else '-'} "
+        f"digit {'-' if digit is None else digit}",
+        flush=True,
+    )
 
 
 def main() -> int:

@@ -15,25 +15,50 @@ from voicecoach.adapt import (
 from voicecoach.model import Exercise, Progression, Routine
 
 
-def exercise(kind: str = "hold", name: str = "side plank", reps: tuple[int, ...] = (3, 3),
-             hold: float | None = 10.0, duration: float | None = None,
-             progression: Progression | None = None, index: int = 0) -> Exercise:
+def exercise(
+    kind: str = "hold",
+    name: str = "side plank",
+    reps: tuple[int, ...] = (3, 3),
+    hold: float | None = 10.0,
+    duration: float | None = None,
+    progression: Progression | None = None,
+    index: int = 0,
+) -> Exercise:
     if kind == "reps":
         hold = None
     if kind == "timed":
         hold, reps = None, tuple(1 for _ in reps)
-    return Exercise(index=index, name=name, kind=kind, reps=reps, hold=hold,  # type: ignore[arg-type]
-                    duration=duration, progression=progression)
+    return Exercise(
+        index=index,
+        name=name,
+        kind=kind,
+        reps=reps,
+        hold=hold,  # type: ignore[arg-type]
+        duration=duration,
+        progression=progression,
+    )
 
 
 def routine(*exercises: Exercise) -> Routine:
     return Routine(title="Back", exercises=exercises)
 
 
-def session(day: int, played: Dose | None, *, completed: bool = True,
-            pain: PainPoint | None = None, session_pain: bool = False) -> ExerciseSession:
-    return ExerciseSession(day, datetime(2026, 1, day, 8, tzinfo=UTC), played,
-                           completed and pain is None, pain, session_pain or pain is not None)
+def session(
+    day: int,
+    played: Dose | None,
+    *,
+    completed: bool = True,
+    pain: PainPoint | None = None,
+    session_pain: bool = False,
+) -> ExerciseSession:
+    return ExerciseSession(
+        day,
+        datetime(2026, 1, day, 8, tzinfo=UTC),
+        played,
+        completed and pain is None,
+        pain,
+        session_pain or pain is not None,
+    )
 
 
 def hold_dose(seconds: float, reps: tuple[int, ...] = (3, 3)) -> Dose:
@@ -52,9 +77,11 @@ def test_pain_at_7_seconds_makes_the_next_holds_5_seconds_and_says_why() -> None
     assert ex.hold == 5.0
     assert ex.reps == (3, 3)
     assert ex.adjustment == (
-        "Last time side plank hurt at 7 seconds, so today's holds are 5 seconds.")
+        "Last time side plank hurt at 7 seconds, so today's holds are 5 seconds."
+    )
     assert [(a.index, a.reason, a.old.hold, a.new.hold) for a in adjustments] == [
-        (0, "regress", 10.0, 5.0)]
+        (0, "regress", 10.0, 5.0)
+    ]
     later = {"side plank": [session(1, hold_dose(10), pain=pain_at(9.9))]}
     assert adapt_routine(r, later)[0].exercises[0].hold == 7.0
 
@@ -65,7 +92,8 @@ def test_two_pain_free_sessions_step_holds_up_one_second() -> None:
     adapted, adjustments = adapt_routine(r, records)
     assert adapted.exercises[0].hold == 11.0
     assert adapted.exercises[0].adjustment == (
-        "Two pain-free sessions in a row: bird dog holds go up to 11 seconds.")
+        "Two pain-free sessions in a row: bird dog holds go up to 11 seconds."
+    )
     assert adjustments[0].reason == "progress"
 
 
@@ -77,9 +105,11 @@ def test_one_pain_free_session_changes_nothing() -> None:
 
 
 def test_regression_never_goes_below_the_floors() -> None:
-    r = routine(exercise(),
-                exercise("reps", name="curl up", reps=(1, 2), index=1),
-                exercise("timed", name="march", duration=30.0, index=2))
+    r = routine(
+        exercise(),
+        exercise("reps", name="curl up", reps=(1, 2), index=1),
+        exercise("timed", name="march", duration=30.0, index=2),
+    )
     records = {
         "side plank": [session(1, hold_dose(10), pain=pain_at(2.0))],
         "curl up": [session(1, Dose("reps", (1, 2)), pain=pain_at(1.0, 2, 2))],
@@ -98,11 +128,14 @@ def test_regression_never_raises_a_dose_that_already_sits_below_the_floor() -> N
 
 
 def test_progression_stops_at_the_built_in_and_the_per_exercise_ceiling() -> None:
-    r = routine(exercise(hold=60.0),
-                exercise(name="bird dog", hold=11.0, index=1,
-                         progression=Progression(step=5, max=12)))
-    records = {"side plank": [session(1, hold_dose(60)), session(2, hold_dose(60))],
-               "bird dog": [session(1, hold_dose(11)), session(2, hold_dose(11))]}
+    r = routine(
+        exercise(hold=60.0),
+        exercise(name="bird dog", hold=11.0, index=1, progression=Progression(step=5, max=12)),
+    )
+    records = {
+        "side plank": [session(1, hold_dose(60)), session(2, hold_dose(60))],
+        "bird dog": [session(1, hold_dose(11)), session(2, hold_dose(11))],
+    }
     adapted, adjustments = adapt_routine(r, records)
     assert adapted.exercises[0].hold == 60.0
     assert adapted.exercises[1].hold == 12.0
@@ -117,7 +150,8 @@ def test_per_exercise_progression_after_and_step_override_the_defaults() -> None
     adapted, _ = adapt_routine(r, three)
     assert adapted.exercises[0].hold == 12.0
     assert adapted.exercises[0].adjustment == (
-        "Three pain-free sessions in a row: side plank holds go up to 12 seconds.")
+        "Three pain-free sessions in a row: side plank holds go up to 12 seconds."
+    )
 
 
 def test_progress_after_argument_sets_the_default_run_length() -> None:
@@ -128,14 +162,17 @@ def test_progress_after_argument_sets_the_default_run_length() -> None:
 
 def test_regressed_level_stays_until_completed_pain_free_then_progresses_from_it() -> None:
     r = routine(exercise())
-    history = [session(1, hold_dose(10), pain=pain_at(7.0)),
-               session(2, hold_dose(5), completed=False)]
+    history = [
+        session(1, hold_dose(10), pain=pain_at(7.0)),
+        session(2, hold_dose(5), completed=False),
+    ]
     adapted, adjustments = adapt_routine(r, {"side plank": history})
     assert adapted.exercises[0].hold == 5.0
     assert adjustments[0].reason == "regressed"
     assert adapted.exercises[0].adjustment == (
         "Side plank hurt at 7 seconds recently, so today's holds are 5 seconds "
-        "until you finish it pain-free.")
+        "until you finish it pain-free."
+    )
     history.append(session(3, hold_dose(5)))
     adapted, adjustments = adapt_routine(r, {"side plank": history})
     assert adapted.exercises[0].hold == 5.0
@@ -148,8 +185,11 @@ def test_regressed_level_stays_until_completed_pain_free_then_progresses_from_it
 
 def test_pain_in_another_exercise_breaks_the_run_without_regressing() -> None:
     r = routine(exercise())
-    history = [session(1, hold_dose(10)), session(2, hold_dose(10), session_pain=True),
-               session(3, hold_dose(10))]
+    history = [
+        session(1, hold_dose(10)),
+        session(2, hold_dose(10), session_pain=True),
+        session(3, hold_dose(10)),
+    ]
     adapted, adjustments = adapt_routine(r, {"side plank": history})
     assert adapted.exercises[0].hold == 10.0
     assert adjustments == []
@@ -161,13 +201,14 @@ def test_reps_regress_one_per_set_and_a_reverse_pyramid_keeps_its_shape() -> Non
     adapted, adjustments = adapt_routine(r, records)
     assert adapted.exercises[0].reps == (7, 5, 3)
     assert adapted.exercises[0].adjustment == (
-        "Last time curl up hurt at rep 5, so today's sets are one rep shorter: 7, 5 and 3 reps.")
-    records["curl up"] += [session(2, Dose("reps", (7, 5, 3))),
-                           session(3, Dose("reps", (7, 5, 3)))]
+        "Last time curl up hurt at rep 5, so today's sets are one rep shorter: 7, 5 and 3 reps."
+    )
+    records["curl up"] += [session(2, Dose("reps", (7, 5, 3))), session(3, Dose("reps", (7, 5, 3)))]
     adapted, adjustments = adapt_routine(r, records)
     assert adapted.exercises[0].reps == (8, 6, 4)
     assert adjustments[0].spoken == (
-        "Two pain-free sessions in a row: curl up goes up to 8, 6 and 4 reps.")
+        "Two pain-free sessions in a row: curl up goes up to 8, 6 and 4 reps."
+    )
 
 
 def test_reps_progress_caps_each_set_at_the_ceiling() -> None:
@@ -182,7 +223,8 @@ def test_timed_work_regresses_to_75_percent_and_steps_up_5_seconds() -> None:
     adapted, _ = adapt_routine(r, records)
     assert adapted.exercises[0].duration == 30.0
     assert adapted.exercises[0].adjustment == (
-        "Last time march hurt at 40 seconds, so today's work is 30 seconds.")
+        "Last time march hurt at 40 seconds, so today's work is 30 seconds."
+    )
     records["march"] += [session(d, Dose("timed", (1, 1), duration=30)) for d in (2, 3)]
     adapted, _ = adapt_routine(r, records)
     assert adapted.exercises[0].duration == 35.0
@@ -197,8 +239,12 @@ def test_a_level_written_back_into_the_file_is_not_counted_twice() -> None:
 
 def test_the_same_history_in_any_order_gives_the_same_routine() -> None:
     r = routine(exercise())
-    history = [session(1, hold_dose(10)), session(2, hold_dose(10)),
-               session(3, hold_dose(11), pain=pain_at(9.0)), session(4, hold_dose(6))]
+    history = [
+        session(1, hold_dose(10)),
+        session(2, hold_dose(10)),
+        session(3, hold_dose(11), pain=pain_at(9.0)),
+        session(4, hold_dose(6)),
+    ]
     a = adapt_routine(r, {"side plank": history})
     b = adapt_routine(r, {"side plank": list(reversed(history))})
     assert a == b
@@ -219,4 +265,5 @@ def test_a_pain_stop_before_the_work_began_steps_down_from_the_level_not_to_the_
     adapted, _ = adapt_routine(r, records)
     assert adapted.exercises[0].hold == 9.0
     assert adapted.exercises[0].adjustment == (
-        "Last time side plank hurt before the work began, so today's holds are 9 seconds.")
+        "Last time side plank hurt before the work began, so today's holds are 9 seconds."
+    )

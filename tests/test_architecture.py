@@ -20,14 +20,49 @@ PACKAGE = ROOT / "voicecoach"
 MAP = ROOT / "docs" / "architecture.md"
 
 # The core of docs/architecture.md: pure, testable without audio, a terminal or files.
-CORE = frozenset({"model", "library", "adapt", "timeline", "schedule", "mixer", "dsp",
-                  "source", "commands", "outcome", "phrases", "wording", "errors"})
+CORE = frozenset(
+    {
+        "model",
+        "library",
+        "adapt",
+        "timeline",
+        "schedule",
+        "mixer",
+        "dsp",
+        "source",
+        "commands",
+        "outcome",
+        "phrases",
+        "wording",
+        "errors",
+    }
+)
 # What the core may import besides the core itself and the standard library's pure parts.
 CORE_THIRD_PARTY = frozenset({"numpy", "soxr"})
 # Standard-library modules that do I/O or talk to the system: the edges' business.
-IO_STDLIB = frozenset({"os", "pathlib", "io", "subprocess", "socket", "sqlite3", "threading",
-                       "select", "signal", "termios", "tty", "shutil", "tempfile", "tomllib",
-                       "multiprocessing", "ctypes", "fcntl", "sys", "atexit"})
+IO_STDLIB = frozenset(
+    {
+        "os",
+        "pathlib",
+        "io",
+        "subprocess",
+        "socket",
+        "sqlite3",
+        "threading",
+        "select",
+        "signal",
+        "termios",
+        "tty",
+        "shutil",
+        "tempfile",
+        "tomllib",
+        "multiprocessing",
+        "ctypes",
+        "fcntl",
+        "sys",
+        "atexit",
+    }
+)
 
 
 def modules() -> dict[str, Path]:
@@ -75,7 +110,7 @@ def imports(path: Path, *, at_import: bool = False) -> Iterator[tuple[str, bool]
         if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
             typing_only.update(id(n) for child in node.body for n in ast.walk(child))
     package = ".".join(("voicecoach", *path.relative_to(PACKAGE).parent.parts))
-    for node in (_module_level(tree) if at_import else ast.walk(tree)):
+    for node in _module_level(tree) if at_import else ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield alias.name, id(node) in typing_only
@@ -119,8 +154,9 @@ def test_the_map_names_every_module_and_only_modules_that_exist() -> None:
             expected.add(f"{top}/")
     assert sorted(expected - named) == [], "modules missing from docs/architecture.md"
     packages = {f"{p.name}/" for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
-    assert sorted(named - expected - packages) == [], \
+    assert sorted(named - expected - packages) == [], (
         "docs/architecture.md names modules that do not exist"
+    )
 
 
 def test_the_core_does_no_io_and_uses_no_edge_module() -> None:
@@ -153,9 +189,14 @@ def test_imports_flow_one_way() -> None:
     for name, path in known.items():
         # A submodule's import of its own package is Python initialising the package first,
         # not a dependency of the design.
-        graph[name] = {mine for imported, typing_only in imports(path, at_import=True)
-                       if (mine := own(imported, known)) and not typing_only
-                       and mine != name and not name.startswith(f"{mine}.")}
+        graph[name] = {
+            mine
+            for imported, typing_only in imports(path, at_import=True)
+            if (mine := own(imported, known))
+            and not typing_only
+            and mine != name
+            and not name.startswith(f"{mine}.")
+        }
     cycle = _find_cycle(graph)
     assert cycle is None, " -> ".join(cycle or ())
 
@@ -169,7 +210,7 @@ def _find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt):], nxt]
+                return [*stack[stack.index(nxt) :], nxt]
             if nxt not in state and (found := visit(nxt)):
                 return found
         stack.pop()
@@ -182,10 +223,14 @@ def _find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-@pytest.mark.parametrize("graph, cyclic", [
-    ({"a": {"b"}, "b": {"c"}, "c": set()}, False),
-    ({"a": {"b"}, "b": {"c"}, "c": {"a"}}, True),
-])
-def test_the_cycle_finder_finds_a_cycle_and_only_a_cycle(graph: dict[str, set[str]],
-                                                         cyclic: bool) -> None:
+@pytest.mark.parametrize(
+    "graph, cyclic",
+    [
+        ({"a": {"b"}, "b": {"c"}, "c": set()}, False),
+        ({"a": {"b"}, "b": {"c"}, "c": {"a"}}, True),
+    ],
+)
+def test_the_cycle_finder_finds_a_cycle_and_only_a_cycle(
+    graph: dict[str, set[str]], cyclic: bool
+) -> None:
     assert (_find_cycle(graph) is not None) is cyclic

@@ -53,8 +53,9 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Prepared]:
     root = tmp_path_factory.mktemp("prepared")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("VOICECOACH_CONFIG_DIR", str(root / "config"))
-        return root / "cache", prepare_speech(TIMELINE, ROUTINE, Voice(name="en-us"),
-                                              48_000, root / "cache")
+        return root / "cache", prepare_speech(
+            TIMELINE, ROUTINE, Voice(name="en-us"), 48_000, root / "cache"
+        )
 
 
 def entry(folder: Path, text: str, settings: Voice = SETTINGS) -> Path:
@@ -98,8 +99,12 @@ def read_only(folder: Path) -> Iterator[None]:
 def tiny_filesystem(folder: Path, size: str) -> Iterator[None]:
     """A real file system of ``size`` mounted at ``folder`` (root only), to fill up."""
     folder.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs",
-                           str(folder)], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here ({done.stderr.strip()}); needs root")
     try:
@@ -109,7 +114,8 @@ def tiny_filesystem(folder: Path, size: str) -> Iterator[None]:
 
 
 def test_a_read_only_cache_with_a_new_phrase_gives_the_clip_and_a_note(
-        pristine: tuple[Path, dict[str, Clip]], tmp_path: Path) -> None:
+    pristine: tuple[Path, dict[str, Clip]], tmp_path: Path
+) -> None:
     folder = Path(shutil.copytree(pristine[0], tmp_path / "speech"))
     before = sorted(p.name for p in folder.iterdir())
     fresh = synthesize([*PHRASES, "Rest."], SETTINGS, tmp_path / "fresh")
@@ -126,8 +132,8 @@ def test_a_read_only_cache_with_a_new_phrase_gives_the_clip_and_a_note(
 
 
 def test_a_resampled_entry_whose_header_claims_1e11_samples_is_made_again(
-        prepared: tuple[Path, Prepared], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-        ) -> None:
+    prepared: tuple[Path, Prepared], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cache = Path(shutil.copytree(prepared[0], tmp_path / "cache"))
     monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(tmp_path / "config"))
     entries = sorted((cache / "speech-48000").glob("*.npy"))
@@ -136,7 +142,8 @@ def test_a_resampled_entry_whose_header_claims_1e11_samples_is_made_again(
         data = path.read_bytes()
         with open(path, "wb") as f:
             np.lib.format.write_array_header_1_0(
-                f, {"descr": "<f4", "fortran_order": False, "shape": (10**11,)})
+                f, {"descr": "<f4", "fortran_order": False, "shape": (10**11,)}
+            )
             f.write(data[128:])
     rejected = speech.stats.cache_rejected
 
@@ -152,14 +159,15 @@ def test_a_resampled_entry_whose_header_claims_1e11_samples_is_made_again(
     assert peak_bytes < 200_000_000  # the clips themselves, never 400 GB
     # Each entry was written again, whole: the next start reads them all.
     rejected = speech.stats.cache_rejected
-    same_prepared(prepare_speech(TIMELINE, ROUTINE, Voice(name="en-us"), 48_000, cache),
-                  prepared[1])
+    same_prepared(
+        prepare_speech(TIMELINE, ROUTINE, Voice(name="en-us"), 48_000, cache), prepared[1]
+    )
     assert speech.stats.cache_rejected == rejected
 
 
 def test_a_directory_in_place_of_an_entry_is_passed_over(
-        prepared: tuple[Path, Prepared], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-        ) -> None:
+    prepared: tuple[Path, Prepared], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cache = Path(shutil.copytree(prepared[0], tmp_path / "cache"))
     monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(tmp_path / "config"))
     # prepare_speech resolves the voice's name to its id, which keys the cache.
@@ -171,19 +179,23 @@ def test_a_directory_in_place_of_an_entry_is_passed_over(
     npy.mkdir()  # empty: it makes way for the entry
     notes: list[str] = []
 
-    again = prepare_speech(TIMELINE, ROUTINE, Voice(name="en-us"), 48_000, cache,
-                           on_note=notes.append)
+    again = prepare_speech(
+        TIMELINE, ROUTINE, Voice(name="en-us"), 48_000, cache, on_note=notes.append
+    )
 
     same_prepared(again, prepared[1])
     assert wav.is_dir()
     assert npy.is_file() and np.load(npy).dtype == np.float32
-    assert notes == [f"1 phrase could not be saved in the speech cache {cache / 'speech'} "
-                     "(is a directory); the session goes on, and they will be synthesized "
-                     "again next time"]
+    assert notes == [
+        f"1 phrase could not be saved in the speech cache {cache / 'speech'} "
+        "(is a directory); the session goes on, and they will be synthesized "
+        "again next time"
+    ]
 
 
 def test_a_truncated_entry_is_made_again_whole(
-        pristine: tuple[Path, dict[str, Clip]], tmp_path: Path) -> None:
+    pristine: tuple[Path, dict[str, Clip]], tmp_path: Path
+) -> None:
     folder = Path(shutil.copytree(pristine[0], tmp_path / "speech"))
     path = entry(folder, "Breathe in")
     whole = path.read_bytes()
@@ -204,7 +216,8 @@ def test_a_truncated_entry_is_made_again_whole(
 
 @pytest.mark.parametrize("damage", ["nan", "over full scale", "nan with its digest"])
 def test_an_entry_with_nan_or_out_of_range_samples_is_made_again(
-        damage: str, pristine: tuple[Path, dict[str, Clip]], tmp_path: Path) -> None:
+    damage: str, pristine: tuple[Path, dict[str, Clip]], tmp_path: Path
+) -> None:
     folder = Path(shutil.copytree(pristine[0], tmp_path / "speech"))
     path = entry(folder, "3")
     samples, rate = soundfile.read(path, dtype="float32")
@@ -215,8 +228,7 @@ def test_an_entry_with_nan_or_out_of_range_samples_is_made_again(
     with soundfile.SoundFile(path, "w", rate, 1, format="WAV", subtype="FLOAT") as f:
         if damage == "nan with its digest":
             # As the cache would write it: only the check of the samples catches this.
-            f.comment = "voicecoach sha256 " + clip_digest(cache_key("3", SETTINGS), rate,
-                                                           samples)
+            f.comment = "voicecoach sha256 " + clip_digest(cache_key("3", SETTINGS), rate, samples)
         f.write(samples)
 
     clips = synthesize(PHRASES, SETTINGS, folder)
@@ -225,7 +237,8 @@ def test_an_entry_with_nan_or_out_of_range_samples_is_made_again(
 
 
 def test_another_phrases_entry_never_plays_in_its_place(
-        pristine: tuple[Path, dict[str, Clip]], tmp_path: Path) -> None:
+    pristine: tuple[Path, dict[str, Clip]], tmp_path: Path
+) -> None:
     # A copy of "3" as "Breathe in", and a link from the safety message's entry to "3":
     # each is a whole, valid clip, but not of the phrase it is filed under.
     folder = Path(shutil.copytree(pristine[0], tmp_path / "speech"))
@@ -245,7 +258,8 @@ def test_another_phrases_entry_never_plays_in_its_place(
 
 
 def test_a_cache_folder_that_is_a_file_costs_time_not_the_session(
-        pristine: tuple[Path, dict[str, Clip]], tmp_path: Path) -> None:
+    pristine: tuple[Path, dict[str, Clip]], tmp_path: Path
+) -> None:
     folder = tmp_path / "speech"
     folder.write_bytes(b"not a folder")
     notes: list[str] = []
@@ -254,12 +268,14 @@ def test_a_cache_folder_that_is_a_file_costs_time_not_the_session(
 
     same_clips(clips, pristine[1])
     assert folder.read_bytes() == b"not a folder"
-    assert notes == [f"the speech cache folder {folder} cannot be used (file exists); speech "
-                     "is made afresh"]
+    assert notes == [
+        f"the speech cache folder {folder} cannot be used (file exists); speech is made afresh"
+    ]
 
 
 def test_a_cache_folder_open_to_others_is_made_private(
-        pristine: tuple[Path, dict[str, Clip]], tmp_path: Path) -> None:
+    pristine: tuple[Path, dict[str, Clip]], tmp_path: Path
+) -> None:
     folder = tmp_path / "speech"
     folder.mkdir()
     folder.chmod(0o777)
@@ -273,7 +289,8 @@ def test_a_cache_folder_open_to_others_is_made_private(
 
 
 def test_a_cache_folder_of_another_user_is_neither_read_nor_written(
-        pristine: tuple[Path, dict[str, Clip]], tmp_path: Path) -> None:
+    pristine: tuple[Path, dict[str, Clip]], tmp_path: Path
+) -> None:
     if os.geteuid() != 0:
         pytest.skip("only root can give a folder to another user")
     folder = Path(shutil.copytree(pristine[0], tmp_path / "speech"))
@@ -292,20 +309,23 @@ def test_a_cache_folder_of_another_user_is_neither_read_nor_written(
     assert speech.stats.cache_hits == hits
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
     assert folder.stat().st_mode == mode
-    assert notes == [f"the speech cache folder {folder} belongs to another user; it is not "
-                     "used (speech is made afresh)"]
+    assert notes == [
+        f"the speech cache folder {folder} belongs to another user; it is not "
+        "used (speech is made afresh)"
+    ]
 
 
 def test_a_full_disk_while_storing_goes_on_without_caching(
-        prepared: tuple[Path, Prepared], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-        ) -> None:
+    prepared: tuple[Path, Prepared], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(tmp_path / "config"))
     cache = tmp_path / "cache"
     notes: list[str] = []
     # 64 KB: room for the folders and a few short clips, not for the safety message.
     with tiny_filesystem(cache, "64k"):
-        again = prepare_speech(TIMELINE, ROUTINE, Voice(name="en-us"), 48_000, cache,
-                               on_note=notes.append)
+        again = prepare_speech(
+            TIMELINE, ROUTINE, Voice(name="en-us"), 48_000, cache, on_note=notes.append
+        )
         left = [p.name for p in cache.rglob("*") if p.name.endswith(".part")]
         kept = list(cache.rglob("*.wav"))
 
@@ -313,19 +333,32 @@ def test_a_full_disk_while_storing_goes_on_without_caching(
     assert left == []
     assert 0 < len(kept) < len(again.clips)
     assert len(notes) == 2
-    assert notes[0].endswith(f"could not be saved in the speech cache {cache / 'speech'} "
-                             "(disk full); the session goes on, and they will be synthesized "
-                             "again next time")
-    assert notes[1] == (f"resampled speech could not be saved in the cache "
-                        f"{cache / 'speech-48000'} (disk full); the session goes on, and it "
-                        "will be made again next time")
+    assert notes[0].endswith(
+        f"could not be saved in the speech cache {cache / 'speech'} "
+        "(disk full); the session goes on, and they will be synthesized "
+        "again next time"
+    )
+    assert notes[1] == (
+        f"resampled speech could not be saved in the cache "
+        f"{cache / 'speech-48000'} (disk full); the session goes on, and it "
+        "will be made again next time"
+    )
 
 
-@pytest.mark.parametrize(("from_rate", "to_rate"), [(22050, 48000), (22050, 44100),
-                                                    (22050, 16000), (24000, 48000),
-                                                    (44100, 48000), (96000, 48000)])
+@pytest.mark.parametrize(
+    ("from_rate", "to_rate"),
+    [
+        (22050, 48000),
+        (22050, 44100),
+        (22050, 16000),
+        (24000, 48000),
+        (44100, 48000),
+        (96000, 48000),
+    ],
+)
 def test_the_length_a_resampled_entry_must_have_is_the_resamplers(
-        from_rate: int, to_rate: int) -> None:
+    from_rate: int, to_rate: int
+) -> None:
     # An entry of any other length is refused unread, so this must be exact (soxr rounds
     # halves up, not to even), or the cache would never hit.
     for frames in [1, 2, 3, 7, 1001, 2205, 12_345, 216_676, 333_333]:
@@ -334,8 +367,8 @@ def test_the_length_a_resampled_entry_must_have_is_the_resamplers(
 
 
 def test_a_resampled_entry_whose_header_is_not_python_is_made_again(
-        prepared: tuple[Path, Prepared], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-        ) -> None:
+    prepared: tuple[Path, Prepared], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Found by the fuzz: a header dict that is never closed made numpy's parser raise
     # tokenize.TokenError, which is neither ValueError nor OSError.
     cache = Path(shutil.copytree(prepared[0], tmp_path / "cache"))
@@ -344,8 +377,7 @@ def test_a_resampled_entry_whose_header_is_not_python_is_made_again(
     data = path.read_bytes()
     header = b"{'descr': '<f4', 'fortran_order': False, 'shape': (1000,), "
     header += b" " * (117 - len(header)) + b"\n"
-    path.write_bytes(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header
-                     + data[128:])
+    path.write_bytes(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header + data[128:])
 
     again = prepare_speech(TIMELINE, ROUTINE, Voice(name="en-us"), 48_000, cache)
 

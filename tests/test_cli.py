@@ -50,9 +50,12 @@ def write(path: Path, text: str) -> str:
 
 
 def test_validate_reports_every_problem_with_its_location(env: Path) -> None:
-    bad = write(env / "bad.toml", '[routine]\ntitle = "x"\n\n[[exercise]]\nuse = "bird-dgo"\n'
-                '\n[[exercise]]\nname = "Side plank"\nkind = "hold"\nhold = 10\nreps = 2\n'
-                'hodl = 3\n')
+    bad = write(
+        env / "bad.toml",
+        '[routine]\ntitle = "x"\n\n[[exercise]]\nuse = "bird-dgo"\n'
+        '\n[[exercise]]\nname = "Side plank"\nkind = "hold"\nhold = 10\nreps = 2\n'
+        "hodl = 3\n",
+    )
     code, out, err = run("validate", bad)
     assert code == 1
     assert out == ""
@@ -66,14 +69,20 @@ def test_validate_accepts_the_shipped_routines_by_name(env: Path) -> None:
     code, out, err = run("validate", "back-basics", "big-three", "quick-five")
     assert code == 0, err
     assert [line.split(":")[0] for line in out.splitlines()] == [
-        "back-basics", "big-three", "quick-five"]
+        "back-basics",
+        "big-three",
+        "quick-five",
+    ]
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"\xff\xfe\x00garbage", "error:"),
-    (b'[routine]\ntitle = "x"\n', "no exercises"),
-    (b"[routine\n", "error:"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"\xff\xfe\x00garbage", "error:"),
+        (b'[routine]\ntitle = "x"\n', "no exercises"),
+        (b"[routine\n", "error:"),
+    ],
+)
 def test_bad_files_never_give_a_traceback(env: Path, content: bytes, message: str) -> None:
     path = env / "r.toml"
     path.write_bytes(content)
@@ -127,8 +136,17 @@ def test_new_writes_a_valid_starter_and_refuses_to_overwrite(env: Path) -> None:
 def test_exercises_lists_the_whole_library(env: Path) -> None:
     code, out, _ = run("exercises")
     assert code == 0
-    for slug in ("farmer-carry", "dead-bug", "stir-the-pot", "leg-drops", "pallof-press",
-                 "front-plank", "side-plank", "bird-dog", "curl-up"):
+    for slug in (
+        "farmer-carry",
+        "dead-bug",
+        "stir-the-pot",
+        "leg-drops",
+        "pallof-press",
+        "front-plank",
+        "side-plank",
+        "bird-dog",
+        "curl-up",
+    ):
         assert slug in out
 
 
@@ -147,8 +165,8 @@ def test_render_writes_audio_and_the_as_rendered_timeline(env: Path) -> None:
     for cue in doc["cues"]:
         if cue["role"] == "start":
             at = round(cue["at"] * rate)
-            assert abs(audio[at:at + 480]).max() > 0.05
-            assert abs(audio[at - 48:at]).max() < 0.05 or cue["at"] == 0
+            assert abs(audio[at : at + 480]).max() > 0.05
+            assert abs(audio[at - 48 : at]).max() < 0.05 or cue["at"] == 0
 
 
 def test_render_refuses_an_unknown_format_before_any_work(env: Path) -> None:
@@ -176,7 +194,8 @@ def test_pain_notes_are_recorded(env: Path) -> None:
     assert run("pain", "3", "--note", "stiff in the morning", "--exercise", "Side plank")[0] == 0
     db = sqlite3.connect(env / "data" / "history.sqlite3")
     assert db.execute("select rating, text from pain_notes").fetchall() == [
-        (3, "stiff in the morning")]
+        (3, "stiff in the morning")
+    ]
     assert run("pain", "11")[0] == 2
 
 

@@ -24,19 +24,29 @@ from voicecoach.wording import clock, seconds_left_text
 HELP = "Space pause · x stop (pain) · n next · b back · q quit"
 
 VIEW = PlayerView(
-    title="Core basics", exercise="Side plank", exercise_number=2, exercise_count=5,
-    set=2, sets=3, rep=4, reps=8, side="left", phase="Work", phase_seconds_left=11.3,
-    elapsed_seconds=754.0, total_seconds=1500.0,
+    title="Core basics",
+    exercise="Side plank",
+    exercise_number=2,
+    exercise_count=5,
+    set=2,
+    sets=3,
+    rep=4,
+    reps=8,
+    side="left",
+    phase="Work",
+    phase_seconds_left=11.3,
+    elapsed_seconds=754.0,
+    total_seconds=1500.0,
     next_up="rest 30 s, then Bird dog, set 1 of 3",
     message="Audio device lost: press r to resume on the default device or q to quit",
-    last_spoken="Brace: pull your belly in, squeeze your sides and low back, and keep breathing.")
+    last_spoken="Brace: pull your belly in, squeeze your sides and low back, and keep breathing.",
+)
 
 SGR = re.compile(r"\x1b\[([0-9;]*)m")
 
 
 def render(view: PlayerView, width: int = 80, height: int = 24) -> str:
-    console = Console(width=width, height=height, record=True, no_color=True,
-                      file=io.StringIO())
+    console = Console(width=width, height=height, record=True, no_color=True, file=io.StringIO())
     console.print(render_view(view))
     return console.export_text()
 
@@ -93,10 +103,19 @@ def test_a_short_terminal_gets_the_panel_without_big_digits() -> None:
 
 @pytest.mark.parametrize("width", [80, 60, 40])
 def test_long_texts_are_clipped_so_the_panel_stays_within_its_size(width: int) -> None:
-    long = PlayerView(title="T" * 200, exercise="E" * 200, exercise_number=1,
-                      exercise_count=1, next_up="N " * 200, message="M " * 200,
-                      last_spoken="S " * 200, phase="Rest", phase_seconds_left=3725.0,
-                      total_seconds=7200.0, elapsed_seconds=3600.0)
+    long = PlayerView(
+        title="T" * 200,
+        exercise="E" * 200,
+        exercise_number=1,
+        exercise_count=1,
+        next_up="N " * 200,
+        message="M " * 200,
+        last_spoken="S " * 200,
+        phase="Rest",
+        phase_seconds_left=3725.0,
+        total_seconds=7200.0,
+        elapsed_seconds=3600.0,
+    )
     lines = render(long, width=width).splitlines()
     assert len(lines) <= 24
     assert max(len(line) for line in lines) <= width
@@ -105,8 +124,14 @@ def test_long_texts_are_clipped_so_the_panel_stays_within_its_size(width: int) -
 def test_no_color_output_has_no_color_codes_but_color_output_does() -> None:
     def ansi(no_color: bool) -> str:
         out = io.StringIO()
-        console = Console(width=80, height=24, file=out, force_terminal=True,
-                          color_system="truecolor", no_color=no_color)
+        console = Console(
+            width=80,
+            height=24,
+            file=out,
+            force_terminal=True,
+            color_system="truecolor",
+            no_color=no_color,
+        )
         console.print(render_view(VIEW))
         return out.getvalue()
 
@@ -117,8 +142,9 @@ def test_no_color_output_has_no_color_codes_but_color_output_does() -> None:
 def test_the_no_color_environment_variable_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     out = io.StringIO()
-    Console(width=80, height=24, file=out, force_terminal=True,
-            color_system="truecolor").print(render_view(VIEW))
+    Console(width=80, height=24, file=out, force_terminal=True, color_system="truecolor").print(
+        render_view(VIEW)
+    )
     assert "Side plank" in out.getvalue()
     assert color_codes(out.getvalue()) == []
 
@@ -136,7 +162,15 @@ def test_an_ascii_only_terminal_gets_hash_digits_and_bar() -> None:
 
 def test_seconds_left_round_up_and_turn_into_minutes_from_60() -> None:
     assert [seconds_left_text(s) for s in (0.0, 0.2, 1.0, 2.5, 59.9, 60.0, 61.0, 3725.0)] == [
-        "0", "1", "1", "3", "1:00", "1:00", "1:01", "62:05"]
+        "0",
+        "1",
+        "1",
+        "3",
+        "1:00",
+        "1:00",
+        "1:01",
+        "62:05",
+    ]
     assert [clock(s) for s in (0, 59.9, 754, 3725)] == ["0:00", "0:59", "12:34", "1:02:05"]
 
 
@@ -147,6 +181,7 @@ def test_the_progress_bar_has_the_asked_width_and_fill() -> None:
 
 
 # --- views from a timeline -------------------------------------------------------------
+
 
 def tiny_timeline() -> Timeline:
     segs = (
@@ -168,11 +203,23 @@ def tiny_timeline() -> Timeline:
 def test_a_view_inside_a_rep_names_the_exercise_set_rep_and_what_follows() -> None:
     view = TimelineViews(tiny_timeline()).at(16.0, message="Paused — Space to resume")
     assert view == PlayerView(
-        title="Core basics", exercise="Dead bug", exercise_number=1, exercise_count=2,
-        set=1, sets=1, rep=2, reps=2, side=None, phase="Work", phase_seconds_left=2.0,
-        elapsed_seconds=16.0, total_seconds=106.0,
+        title="Core basics",
+        exercise="Dead bug",
+        exercise_number=1,
+        exercise_count=2,
+        set=1,
+        sets=1,
+        rep=2,
+        reps=2,
+        side=None,
+        phase="Work",
+        phase_seconds_left=2.0,
+        elapsed_seconds=16.0,
+        total_seconds=106.0,
         next_up="rest 30 s, then Side plank, set 1 of 1",
-        message="Paused — Space to resume", last_spoken="")
+        message="Paused — Space to resume",
+        last_spoken="",
+    )
 
 
 def test_views_follow_the_phases_sides_and_end_of_the_session() -> None:
@@ -190,6 +237,7 @@ def test_views_follow_the_phases_sides_and_end_of_the_session() -> None:
 
 
 # --- live display and text log ---------------------------------------------------------
+
 
 def test_the_live_display_redraws_only_when_the_shown_text_changes() -> None:
     out = io.StringIO()

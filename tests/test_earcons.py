@@ -34,7 +34,8 @@ MINUS_1_DBFS = 10 ** (-1 / 20)
 @pytest.mark.parametrize("rate", [22050, 44100, 48000])
 @pytest.mark.parametrize("name", EARCON_NAMES)
 def test_builtin_earcons_have_their_length_and_sit_just_under_the_voice(
-        name: str, rate: int, tmp_path: Path) -> None:
+    name: str, rate: int, tmp_path: Path
+) -> None:
     x = earcon(name, rate, tmp_path)
     assert x.dtype == np.float32
     assert x.shape == (round(SECONDS[name] * rate),)
@@ -53,7 +54,7 @@ def test_builtin_earcons_have_no_dc_and_start_and_end_silent(name: str, tmp_path
     # Raised-cosine edges: no jump at the start (even the tick's 0.8 ms attack is a
     # ramp), and the last millisecond has died away.
     assert np.abs(x[: RATE // 4000]).max() < 0.5 * np.abs(x).max()
-    assert np.abs(x[-RATE // 1000:]).max() < 0.05 * np.abs(x).max()
+    assert np.abs(x[-RATE // 1000 :]).max() < 0.05 * np.abs(x).max()
 
 
 @pytest.mark.parametrize("rate", [22050, 44100, 48000])
@@ -75,7 +76,8 @@ def _sine(seconds: float, rate: int, amplitude: float, freq: float = 1000.0) -> 
 
 
 def test_an_override_file_is_mixed_to_mono_resampled_and_brought_to_the_tone_level(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     tone = _sine(0.1, 44100, 1.0)  # 0.1 s of 1 kHz, louder on the right
     soundfile.write(tmp_path / "tick.wav", np.stack([0.02 * tone, 0.06 * tone], axis=1), 44100)
 
@@ -129,7 +131,8 @@ def test_a_click_too_short_to_measure_gets_the_builtin_peak(tmp_path: Path) -> N
 
 
 def test_a_multichannel_override_is_mixed_down_and_too_many_channels_are_refused(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     six = np.stack([_sine(0.2, 48000, a) for a in (0.1, 0.2, 0.3, 0.0, 0.1, 0.5)], axis=1)
     soundfile.write(tmp_path / "done.wav", six, 48000)
     x = earcon("done", RATE, tmp_path)
@@ -154,8 +157,7 @@ def test_an_override_with_nan_samples_is_refused_naming_the_file(tmp_path: Path)
     assert "\n" not in message
 
 
-def test_a_long_override_is_refused_from_its_header_without_reading_it(
-        tmp_path: Path) -> None:
+def test_a_long_override_is_refused_from_its_header_without_reading_it(tmp_path: Path) -> None:
     # A 10-minute 48 kHz stereo float WAV, sparse on disk: its header is real, its data
     # would be 230 MB if read.
     path = tmp_path / "done.wav"
@@ -165,10 +167,10 @@ def test_a_long_override_is_refused_from_its_header_without_reading_it(
     data_bytes = frames * 2 * 4
     raw = bytearray(path.read_bytes())
     at = raw.index(b"data")
-    raw[at + 4:at + 8] = struct.pack("<I", data_bytes)
+    raw[at + 4 : at + 8] = struct.pack("<I", data_bytes)
     raw[4:8] = struct.pack("<I", at + 8 + data_bytes - 8)
     with open(path, "wb") as f:
-        f.write(raw[:at + 8])
+        f.write(raw[: at + 8])
         f.truncate(at + 8 + data_bytes)
     assert soundfile.info(str(path)).frames == frames
 
@@ -190,35 +192,51 @@ def test_an_absurd_sample_rate_is_refused(tmp_path: Path) -> None:
     raw = bytearray(path.read_bytes())
     raw[24:28] = struct.pack("<I", 2**31 - 1)  # the fmt chunk's sample rate
     path.write_bytes(bytes(raw))
-    with pytest.raises(VoicecoachError,
-                       match=r"tick\.wav: the earcon's sample rate of 2147483647 Hz is not "
-                             r"supported .* remove it to get the built-in tone"):
+    with pytest.raises(
+        VoicecoachError,
+        match=r"tick\.wav: the earcon's sample rate of 2147483647 Hz is not "
+        r"supported .* remove it to get the built-in tone",
+    ):
         earcon("tick", RATE, tmp_path)
 
 
-@pytest.mark.parametrize(("kind", "problem"), [
-    ("empty", r"the earcon file is empty \(0 bytes\)"),
-    ("no frames", r"the earcon file holds no audio \(0 samples\)")])
+@pytest.mark.parametrize(
+    ("kind", "problem"),
+    [
+        ("empty", r"the earcon file is empty \(0 bytes\)"),
+        ("no frames", r"the earcon file holds no audio \(0 samples\)"),
+    ],
+)
 def test_an_empty_override_says_how_to_get_the_builtin_tone_back(
-        kind: str, problem: str, tmp_path: Path) -> None:
+    kind: str, problem: str, tmp_path: Path
+) -> None:
     path = tmp_path / "exhale.wav"
     if kind == "empty":
         path.write_bytes(b"")
     else:
         soundfile.write(path, np.zeros(0), 48000)
-    with pytest.raises(VoicecoachError, match=rf"exhale\.wav: {problem}; replace it, or "
-                                              rf"remove it to get the built-in tone\.$"):
+    with pytest.raises(
+        VoicecoachError,
+        match=rf"exhale\.wav: {problem}; replace it, or "
+        rf"remove it to get the built-in tone\.$",
+    ):
         earcon("exhale", RATE, tmp_path)
 
 
 def test_a_directory_or_a_fifo_in_place_of_an_override_is_reported(tmp_path: Path) -> None:
     (tmp_path / "start.wav").mkdir()
     os.mkfifo(tmp_path / "stop.ogg")  # opened without blocking, then refused
-    with pytest.raises(VoicecoachError, match=r"start\.wav: this earcon is a directory, not "
-                                              r"an audio file"):
+    with pytest.raises(
+        VoicecoachError,
+        match=r"start\.wav: this earcon is a directory, not "
+        r"an audio file",
+    ):
         earcon("start", RATE, tmp_path)
-    with pytest.raises(VoicecoachError, match=r"stop\.ogg: this earcon is a named pipe "
-                                              r"\(FIFO\), not an audio file; .* remove it"):
+    with pytest.raises(
+        VoicecoachError,
+        match=r"stop\.ogg: this earcon is a named pipe "
+        r"\(FIFO\), not an audio file; .* remove it",
+    ):
         earcon("stop", RATE, tmp_path)
 
 
@@ -232,22 +250,31 @@ def test_an_override_that_cannot_be_opened_names_the_file(tmp_path: Path) -> Non
         soundfile.write(path, _sine(0.1, 48000, 0.3), 48000)
         path.chmod(0)
         reason = "permission denied"
-    with pytest.raises(VoicecoachError, match=rf"tick\.wav: cannot open this earcon file "
-                                              rf"\({reason}.*\); make it readable, or remove "
-                                              rf"it to get the built-in tone"):
+    with pytest.raises(
+        VoicecoachError,
+        match=rf"tick\.wav: cannot open this earcon file "
+        rf"\({reason}.*\); make it readable, or remove "
+        rf"it to get the built-in tone",
+    ):
         earcon("tick", RATE, tmp_path)
     (tmp_path / "done.wav").symlink_to(tmp_path / "missing.wav")
-    with pytest.raises(VoicecoachError, match=r"done\.wav: this earcon is a link to a file "
-                                              r"that does not exist"):
+    with pytest.raises(
+        VoicecoachError,
+        match=r"done\.wav: this earcon is a link to a file "
+        r"that does not exist",
+    ):
         earcon("done", RATE, tmp_path)
 
 
 def test_an_unreadable_override_names_the_file(tmp_path: Path) -> None:
     bad = tmp_path / "stop.wav"
     bad.write_bytes(b"not a wav file")
-    with pytest.raises(VoicecoachError, match=r"stop\.wav: cannot read this earcon file "
-                                              r"\(.*\); use a WAV, FLAC or Ogg file, or "
-                                              r"remove it to get the built-in tone"):
+    with pytest.raises(
+        VoicecoachError,
+        match=r"stop\.wav: cannot read this earcon file "
+        r"\(.*\); use a WAV, FLAC or Ogg file, or "
+        r"remove it to get the built-in tone",
+    ):
         earcon("stop", RATE, tmp_path)
 
 

@@ -47,14 +47,35 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 # Documents use every key of the format (the *_KEYS of the table of keys), so they reach
 # deep into the checks instead of stopping at "unknown key", and these words as values.
-WORDS = ("hold", "reps", "timed", "none", "each", "alternate", "voice", "tone", "left",
-         "right", "curl-up", "side-plank", "bird-dog", "front-plank", "dead-bug",
-         "leg-drops", "pallof-press", "stir-the-pot", "farmer-carry", "gmw/en-us", "")
+WORDS = (
+    "hold",
+    "reps",
+    "timed",
+    "none",
+    "each",
+    "alternate",
+    "voice",
+    "tone",
+    "left",
+    "right",
+    "curl-up",
+    "side-plank",
+    "bird-dog",
+    "front-plank",
+    "dead-bug",
+    "leg-drops",
+    "pallof-press",
+    "stir-the-pot",
+    "farmer-carry",
+    "gmw/en-us",
+    "",
+)
 
 
 # --- A TOML writer of our own: every generated value must be expressible, including
 # --- the odd ones (huge integers, nan, control characters, any key) that a library
 # --- serializer might refuse or normalise away.
+
 
 def toml_string(text: str) -> str:
     """A TOML basic string: escapes for quote, backslash and every control character."""
@@ -92,8 +113,9 @@ def toml_value(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{toml_string(k)} = {toml_value(v)}"
-                               for k, v in value.items()) + "}"
+        return (
+            "{" + ", ".join(f"{toml_string(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
+        )
     return str(value)  # dates and times: their isoformat is TOML
 
 
@@ -111,10 +133,34 @@ def toml_table(header: str, table: dict[str, Any]) -> str:
 # failure, which makes it reproducible; the document is noted too) and this generator,
 # which knows the format, builds the document from it in plain Python.
 
-CHOICES = {"sides": ("none", "each", "alternate"), "breathing_sound": ("voice", "tone"),
-           "use": ("curl-up", "side-plank", "bird-dog", "dead-bug", "stir-the-pot")}
-UNICODE_SAMPLES = ("é", "ß", "日本", "\u200b", "\u202e", "😀", "\ufeff", "\x00", "\n", "\t",
-                   "\x7f", "\u0301", "\U0010ffff", "'", '"', "\\", "[", "]", "=", "#", " ")
+CHOICES = {
+    "sides": ("none", "each", "alternate"),
+    "breathing_sound": ("voice", "tone"),
+    "use": ("curl-up", "side-plank", "bird-dog", "dead-bug", "stir-the-pot"),
+}
+UNICODE_SAMPLES = (
+    "é",
+    "ß",
+    "日本",
+    "\u200b",
+    "\u202e",
+    "😀",
+    "\ufeff",
+    "\x00",
+    "\n",
+    "\t",
+    "\x7f",
+    "\u0301",
+    "\U0010ffff",
+    "'",
+    '"',
+    "\\",
+    "[",
+    "]",
+    "=",
+    "#",
+    " ",
+)
 
 
 class DocumentMaker:
@@ -165,8 +211,13 @@ class DocumentMaker:
         if pick == 7:
             return r.choice((math.inf, -math.inf, math.nan, 1e308, -0.0, 5e-324, 1e-9))
         if pick == 8:
-            return dt.datetime(r.randint(1, 9999), r.randint(1, 12), r.randint(1, 28),
-                               r.randint(0, 23), r.randint(0, 59))
+            return dt.datetime(
+                r.randint(1, 9999),
+                r.randint(1, 12),
+                r.randint(1, 28),
+                r.randint(0, 23),
+                r.randint(0, 59),
+            )
         if pick == 9:
             return dt.date(r.randint(1, 9999), r.randint(1, 12), r.randint(1, 28))
         return self.text(r.choice((5, 40, 300)))
@@ -258,8 +309,11 @@ class DocumentMaker:
             routine = self.table(ROUTINE_KEYS, 3)
             if self.chance(0.9):
                 routine.setdefault("title", self.text(20) or "t")
-            parts.append(toml_table("[routine]", routine) if self.chance(0.8)
-                         else f"routine = {toml_value(routine)}\n")
+            parts.append(
+                toml_table("[routine]", routine)
+                if self.chance(0.8)
+                else f"routine = {toml_value(routine)}\n"
+            )
         if self.chance(0.5):
             parts.append(toml_table("[defaults]", self.table(DEFAULT_KEYS, 4)))
         parts.extend(toml_table("[[exercise]]", ex) for ex in exercises)
@@ -305,9 +359,9 @@ def mutated_seeds(draw: st.DrawFn) -> bytes:
         if edit == 0:
             data[at:at] = chunk
         elif edit == 1:
-            del data[at:at + len(chunk)]
+            del data[at : at + len(chunk)]
         else:
-            data[at:at + len(chunk)] = chunk
+            data[at : at + len(chunk)] = chunk
     return bytes(data)
 
 
@@ -315,6 +369,7 @@ raw_bytes = st.one_of(st.binary(max_size=300), mutated_seeds())
 
 
 # --- The property ------------------------------------------------------------------------
+
 
 def check_outcome(run: Any) -> str:
     """Run ``run()``; it must compile or raise a RoutineError whose lines are all located."""
@@ -338,8 +393,12 @@ def byte_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def fuzz_settings(examples: int) -> settings:
     """No deadline (a slow CI machine is not a bug), no example database in the repo."""
-    return settings(max_examples=examples, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
 
 
 @fuzz_settings(3000)
@@ -360,8 +419,7 @@ def test_deep_nesting_and_random_unicode_give_a_routine_error_not_a_crash(text, 
 
 @fuzz_settings(1000)
 @given(data=raw_bytes)
-def test_any_bytes_in_a_file_compile_or_are_a_located_routine_error(data, byte_dir,
-                                                                    fuzz_counts):
+def test_any_bytes_in_a_file_compile_or_are_a_located_routine_error(data, byte_dir, fuzz_counts):
     path = byte_dir / FILE
     path.write_bytes(data)
     outcome = check_outcome(lambda: load_routine(path, display_name=FILE))
@@ -400,12 +458,57 @@ MAX_SEGMENTS = int(MAX_ROUTINE_S) + 2
 MAX_TIMELINE_CUES = 8 * int(MAX_ROUTINE_S)
 
 HOSTILE_NUMBERS = (
-    "1e-9", "5e-324", "2.2250738585072014e-308", "1e-320", "-0.0", "0", "0.0", "-0",
-    "nan", "-nan", "+nan", "inf", "+inf", "-inf", "1e308", "-1e308", "1.7976931348623157e308",
-    str(2**63), str(-(2**63) - 1), str(2**64), "1" + "0" * 400, "-" + "9" * 500,
-    "0.1", "0.5", "0.999999999", "1", "1.0", "1.0000001", "2", "3", "10", "20", "20.000001",
-    "21", "50", "100", "101", "300", "301", "500", "501", "600", "600.5", "1800", "1801",
-    "-1", "1_000", "1e3", "0x10", "0o7", "0b1",
+    "1e-9",
+    "5e-324",
+    "2.2250738585072014e-308",
+    "1e-320",
+    "-0.0",
+    "0",
+    "0.0",
+    "-0",
+    "nan",
+    "-nan",
+    "+nan",
+    "inf",
+    "+inf",
+    "-inf",
+    "1e308",
+    "-1e308",
+    "1.7976931348623157e308",
+    str(2**63),
+    str(-(2**63) - 1),
+    str(2**64),
+    "1" + "0" * 400,
+    "-" + "9" * 500,
+    "0.1",
+    "0.5",
+    "0.999999999",
+    "1",
+    "1.0",
+    "1.0000001",
+    "2",
+    "3",
+    "10",
+    "20",
+    "20.000001",
+    "21",
+    "50",
+    "100",
+    "101",
+    "300",
+    "301",
+    "500",
+    "501",
+    "600",
+    "600.5",
+    "1800",
+    "1801",
+    "-1",
+    "1_000",
+    "1e3",
+    "0x10",
+    "0o7",
+    "0b1",
 )
 
 
@@ -431,11 +534,28 @@ numbers = st.one_of(
     st.integers(-(2**70), 2**70).map(str),
 )
 
-DEFAULTS_NUMERIC = ("rest", "get_ready", "between_reps", "switch_sides", "countdown",
-                    "breathing.inhale", "breathing.exhale")
+DEFAULTS_NUMERIC = (
+    "rest",
+    "get_ready",
+    "between_reps",
+    "switch_sides",
+    "countdown",
+    "breathing.inhale",
+    "breathing.exhale",
+)
 VOICE_NUMERIC = ("rate", "volume")
-EXERCISE_NUMERIC = ("hold", "reps", "sets", "tempo", "duration", *DEFAULTS_NUMERIC,
-                    "progression.step", "progression.max", "progression.after", "reps[1]")
+EXERCISE_NUMERIC = (
+    "hold",
+    "reps",
+    "sets",
+    "tempo",
+    "duration",
+    *DEFAULTS_NUMERIC,
+    "progression.step",
+    "progression.max",
+    "progression.after",
+    "reps[1]",
+)
 # One exercise of each kind, valid as written: the drawn numbers replace or add keys.
 BASE_EXERCISES = (
     {"name": '"Plank"', "kind": '"hold"', "hold": "10", "reps": "2", "sides": '"each"'},
@@ -478,7 +598,6 @@ def numeric_documents(draw: st.DrawFn) -> str:
     return "\n".join(lines) + "\n"
 
 
-
 def check_bounded(run: Any) -> str:
     """Like check_outcome, under a watchdog, and a compiled timeline must be bounded."""
     with watchdog(20):
@@ -498,8 +617,7 @@ def check_bounded(run: Any) -> str:
 
 @fuzz_settings(200)
 @given(text=numeric_documents())
-def test_any_number_in_any_numeric_key_is_refused_cleanly_or_compiles_bounded(text,
-                                                                              fuzz_counts):
+def test_any_number_in_any_numeric_key_is_refused_cleanly_or_compiles_bounded(text, fuzz_counts):
     note(f"document: {text!r}")
     outcome = check_bounded(lambda: parse_routine(text, FILE))
     fuzz_counts["numbers"] += 1
@@ -533,6 +651,7 @@ any_ints = st.one_of(st.integers(1, 6), st.integers(-(2**64), 2**64))
 @st.composite
 def hostile_models(draw: st.DrawFn) -> Routine:
     """Routines built in code, past the loader: any float in any field of seconds."""
+
     def seconds(usual: float) -> float:
         return draw(st.one_of(st.just(usual), any_floats))
 
@@ -540,11 +659,19 @@ def hostile_models(draw: st.DrawFn) -> Routine:
     sets = draw(st.sampled_from([1, 2, 3, 0, 21]))
     breathing = draw(st.one_of(st.none(), st.builds(Breathing, any_floats, any_floats)))
     exercise = Exercise(
-        0, "Ex", kind, tuple(draw(any_ints) for _ in range(sets)),
-        hold=seconds(10), tempo=seconds(3), duration=seconds(30),
+        0,
+        "Ex",
+        kind,
+        tuple(draw(any_ints) for _ in range(sets)),
+        hold=seconds(10),
+        tempo=seconds(3),
+        duration=seconds(30),
         sides=draw(st.sampled_from(["none", "each", "alternate"])),
-        rest=seconds(30), get_ready=seconds(5), between_reps=seconds(3),
-        switch_sides=seconds(5), breathing=breathing,
+        rest=seconds(30),
+        get_ready=seconds(5),
+        between_reps=seconds(3),
+        switch_sides=seconds(5),
+        breathing=breathing,
         countdown=draw(st.one_of(st.integers(0, 10), any_ints)),
     )
     return Routine("Model", (exercise,))

@@ -31,9 +31,22 @@ ROUTINE = Routine("Tiny", (Exercise(0, "Bird dog", "hold", (1,), hold=3.0),))
 TIMELINE = compile_routine(ROUTINE)
 RATE = 48_000
 MINUS_1_DBFS = 10 ** (-1 / 20)
-DAMAGES = ("random bytes", "truncated", "flipped bytes", "appended bytes", "empty",
-           "huge shape", "wrong dtype", "directory", "full directory", "fifo",
-           "symlink to another entry", "dangling symlink", "symlink loop", "swapped")
+DAMAGES = (
+    "random bytes",
+    "truncated",
+    "flipped bytes",
+    "appended bytes",
+    "empty",
+    "huge shape",
+    "wrong dtype",
+    "directory",
+    "full directory",
+    "fifo",
+    "symlink to another entry",
+    "dangling symlink",
+    "symlink loop",
+    "swapped",
+)
 
 
 @pytest.fixture(scope="module")
@@ -71,24 +84,36 @@ def _damage(path: Path, how: str, others: list[Path], data: st.DataObject) -> No
     elif how == "huge shape":
         if path.suffix == ".npy":
             frames = (len(raw) - 128 - 32) // 4
-            shape = data.draw(st.sampled_from([(10**11,), (2**62,), (frames + 1,),
-                                               (frames - 1,), (0,), (frames, 2), ()]))
+            shape = data.draw(
+                st.sampled_from(
+                    [(10**11,), (2**62,), (frames + 1,), (frames - 1,), (0,), (frames, 2), ()]
+                )
+            )
             path.write_bytes(_npy_header("<f4", shape) + raw[128:])
         else:  # a WAV whose data chunk claims 2**32 - 1 bytes
             at = raw.find(b"data")
             if at >= 0:  # (not in a file an earlier damage cut short)
-                path.write_bytes(raw[:at + 4] + struct.pack("<I", 2**32 - 1) + raw[at + 8:])
+                path.write_bytes(raw[: at + 4] + struct.pack("<I", 2**32 - 1) + raw[at + 8 :])
     elif how == "wrong dtype":
         if path.suffix == ".npy":
             frames = (len(raw) - 128 - 32) // 4
-            descr, shape = data.draw(st.sampled_from([
-                ("<f8", (frames // 2,)), (">f4", (frames,)), ("<i4", (frames,)),
-                ("<i2", (frames * 2,)), ("<c8", (frames // 2,)), ("|u1", (frames * 4,))]))
+            descr, shape = data.draw(
+                st.sampled_from(
+                    [
+                        ("<f8", (frames // 2,)),
+                        (">f4", (frames,)),
+                        ("<i4", (frames,)),
+                        ("<i2", (frames * 2,)),
+                        ("<c8", (frames // 2,)),
+                        ("|u1", (frames * 4,)),
+                    ]
+                )
+            )
             path.write_bytes(_npy_header(descr, shape) + raw[128:])
         else:  # 32-bit integer PCM in place of float: format tag 1, not 3
             at = raw.find(b"fmt ")
             if at >= 0:
-                path.write_bytes(raw[:at + 8] + struct.pack("<H", 1) + raw[at + 10:])
+                path.write_bytes(raw[: at + 8] + struct.pack("<H", 1) + raw[at + 10 :])
     elif how in ("directory", "full directory"):
         path.unlink()
         path.mkdir()
@@ -110,15 +135,20 @@ def _damage(path: Path, how: str, others: list[Path], data: st.DataObject) -> No
         shutil.copyfile(data.draw(st.sampled_from(others)), path)
 
 
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(data=st.data())
 def test_a_damaged_cache_prepares_exactly_what_a_fresh_synthesis_gives(
-        data: st.DataObject, pristine: tuple[Path, Prepared],
-        fuzz_counts: collections.Counter[str]) -> None:
+    data: st.DataObject, pristine: tuple[Path, Prepared], fuzz_counts: collections.Counter[str]
+) -> None:
     cache_source, want = pristine
-    with tempfile.TemporaryDirectory(prefix="voicecoach-fuzz-") as tmp, \
-            pytest.MonkeyPatch.context() as mp:
+    with (
+        tempfile.TemporaryDirectory(prefix="voicecoach-fuzz-") as tmp,
+        pytest.MonkeyPatch.context() as mp,
+    ):
         mp.setenv("VOICECOACH_CONFIG_DIR", str(Path(tmp) / "config"))
         cache = Path(shutil.copytree(cache_source, Path(tmp) / "cache", symlinks=True))
         entries = sorted([*cache.glob("speech/*.wav"), *cache.glob("speech-48000/*.npy")])
@@ -128,8 +158,15 @@ def test_a_damaged_cache_prepares_exactly_what_a_fresh_synthesis_gives(
                 continue  # already damaged in another way
             how = data.draw(st.sampled_from(DAMAGES), label="damage")
             # Whole entries of the same kind (an earlier damage may have spoiled some).
-            others = [e for e in entries if e.suffix == path.suffix and e != path
-                      and not e.is_symlink() and e.is_file() and e.stat().st_size > 0]
+            others = [
+                e
+                for e in entries
+                if e.suffix == path.suffix
+                and e != path
+                and not e.is_symlink()
+                and e.is_file()
+                and e.stat().st_size > 0
+            ]
             if not others and how in ("symlink to another entry", "swapped"):
                 continue
             _damage(path, how, others, data)

@@ -59,12 +59,42 @@ kind = "reps"
 reps = 6
 """
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "sessions": ("id", "routine_path", "routine_title", "timeline_hash", "started_at",
-                 "ended_at", "outcome", "pid", "written"),
-    "work": ("id", "session_id", "exercise_index", "exercise_name", "kind", "set", "rep",
-             "side", "seconds", "completed", "at"),
-    "pain_stops": ("id", "session_id", "exercise_index", "exercise_name", "set", "rep",
-                   "side", "seconds_into_work", "rating", "recorded_at"),
+    "sessions": (
+        "id",
+        "routine_path",
+        "routine_title",
+        "timeline_hash",
+        "started_at",
+        "ended_at",
+        "outcome",
+        "pid",
+        "written",
+    ),
+    "work": (
+        "id",
+        "session_id",
+        "exercise_index",
+        "exercise_name",
+        "kind",
+        "set",
+        "rep",
+        "side",
+        "seconds",
+        "completed",
+        "at",
+    ),
+    "pain_stops": (
+        "id",
+        "session_id",
+        "exercise_index",
+        "exercise_name",
+        "set",
+        "rep",
+        "side",
+        "seconds_into_work",
+        "rating",
+        "recorded_at",
+    ),
     "pain_notes": ("id", "at", "rating", "text", "exercise_name"),
 }
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -84,24 +114,47 @@ def seed(data: Path, routine: Path) -> None:
     """Sessions of every ending, stored doses, a pain rating, pain notes."""
     written = {"side plank": Dose("hold", (1, 1), hold=10.0), "bird dog": Dose("reps", (6,))}
     with History.open(data) as h:
-        for day, ending in enumerate(("completed", "completed", "stop_pain", "quit",
-                                      "running", "device_lost")):
+        for day, ending in enumerate(
+            ("completed", "completed", "stop_pain", "quit", "running", "device_lost")
+        ):
             start = T0 + timedelta(days=day)
-            sid = h.start_session(str(routine), "Back", "hash", started_at=start,
-                                  written=written)
+            sid = h.start_session(str(routine), "Back", "hash", started_at=start, written=written)
             for set_no in (1, 2):
-                h.record_work(sid, exercise_index=0, exercise_name="Side plank", kind="hold",
-                              set=set_no, rep=1, side=None, seconds=10.0,
-                              completed=ending != "quit" or set_no == 1,
-                              at=start + timedelta(minutes=set_no))
+                h.record_work(
+                    sid,
+                    exercise_index=0,
+                    exercise_name="Side plank",
+                    kind="hold",
+                    set=set_no,
+                    rep=1,
+                    side=None,
+                    seconds=10.0,
+                    completed=ending != "quit" or set_no == 1,
+                    at=start + timedelta(minutes=set_no),
+                )
             for rep in range(1, 7):
-                h.record_work(sid, exercise_index=1, exercise_name="Bird dog", kind="reps",
-                              set=1, rep=rep, side="left" if rep % 2 else "right",
-                              seconds=3.0, at=start + timedelta(minutes=3))
+                h.record_work(
+                    sid,
+                    exercise_index=1,
+                    exercise_name="Bird dog",
+                    kind="reps",
+                    set=1,
+                    rep=rep,
+                    side="left" if rep % 2 else "right",
+                    seconds=3.0,
+                    at=start + timedelta(minutes=3),
+                )
             if ending == "stop_pain":
-                stop = h.record_pain_stop(sid, exercise_index=1, exercise_name="Bird dog",
-                                          set=1, rep=4, side="right", seconds_into_work=1.5,
-                                          at=start + timedelta(minutes=4))
+                stop = h.record_pain_stop(
+                    sid,
+                    exercise_index=1,
+                    exercise_name="Bird dog",
+                    set=1,
+                    rep=4,
+                    side="right",
+                    seconds_into_work=1.5,
+                    at=start + timedelta(minutes=4),
+                )
                 h.set_pain_rating(stop, 5)
             elif ending != "running":
                 h.end_session(sid, ending, at=start + timedelta(minutes=10))
@@ -151,25 +204,55 @@ odd_values = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=30),
     st.binary(max_size=30),
-    st.sampled_from([
-        "yesterday", "", " ", "2026-03-01T09:00:00", "2026-03-01", "2026-03-09T09:00:00+00:00",
-        "0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59+14:00", "2026-02-30T00:00:00",
-        "{not json", "[1,2,3]", "{}", "null", '"x"', "1e999",
-        '{"side plank": ["hold", [1, 1], 10.0, null]}', '{"side plank": ["hold", "x", null]}',
-        '{"side plank": 5}', '{"bird dog": ["reps", [0], null, null]}',
-        '{"bird dog": ["reps", [true], -1, "x"]}', DEEP,
-        "hold", "reps", "timed", "jump", "completed", "running", "stop_pain", "crashed",
-        "Side plank", "side plank", "SIDE PLANK ", "Bird dog", "\udcff", "\x00",
-        "\x1b[2J\x1b]0;owned\x07", "a\nb", "\u202eevil",
-    ]),
+    st.sampled_from(
+        [
+            "yesterday",
+            "",
+            " ",
+            "2026-03-01T09:00:00",
+            "2026-03-01",
+            "2026-03-09T09:00:00+00:00",
+            "0001-01-01T00:00:00+00:00",
+            "9999-12-31T23:59:59+14:00",
+            "2026-02-30T00:00:00",
+            "{not json",
+            "[1,2,3]",
+            "{}",
+            "null",
+            '"x"',
+            "1e999",
+            '{"side plank": ["hold", [1, 1], 10.0, null]}',
+            '{"side plank": ["hold", "x", null]}',
+            '{"side plank": 5}',
+            '{"bird dog": ["reps", [0], null, null]}',
+            '{"bird dog": ["reps", [true], -1, "x"]}',
+            DEEP,
+            "hold",
+            "reps",
+            "timed",
+            "jump",
+            "completed",
+            "running",
+            "stop_pain",
+            "crashed",
+            "Side plank",
+            "side plank",
+            "SIDE PLANK ",
+            "Bird dog",
+            "\udcff",
+            "\x00",
+            "\x1b[2J\x1b]0;owned\x07",
+            "a\nb",
+            "\u202eevil",
+        ]
+    ),
 )
 targets = st.sampled_from([(t, c) for t, cols in COLUMNS.items() for c in cols])
 
 
 def set_values() -> st.SearchStrategy[tuple[Any, ...]]:
     """``UPDATE table SET column = value`` on one row (rowid 1 to 20) or on all rows."""
-    return st.tuples(st.just("set"), targets, st.one_of(st.none(), st.integers(1, 20)),
-                     odd_values)
+    return st.tuples(st.just("set"), targets, st.one_of(st.none(), st.integers(1, 20)), odd_values)
 
 
 structural = st.one_of(
@@ -177,8 +260,11 @@ structural = st.one_of(
     st.tuples(st.just("relax"), st.sampled_from(list(COLUMNS))),
     st.tuples(st.just("drop_table"), st.sampled_from(list(COLUMNS))),
     st.tuples(st.just("user_version"), st.integers(min_value=-(2**31), max_value=2**31 - 1)),
-    st.tuples(st.just("insert"), st.sampled_from(list(COLUMNS)),
-              st.lists(st.tuples(st.integers(0, 10), odd_values), max_size=6)),
+    st.tuples(
+        st.just("insert"),
+        st.sampled_from(list(COLUMNS)),
+        st.lists(st.tuples(st.integers(0, 10), odd_values), max_size=6),
+    ),
     st.tuples(st.just("delete"), st.sampled_from(list(COLUMNS))),
 )
 byte_damage = st.one_of(
@@ -215,10 +301,10 @@ def apply(folder: Path, damage: tuple[list[tuple[Any, ...]], list[tuple[Any, ...
             continue
         data = path.read_bytes()
         if kind == "truncate":
-            data = data[:int(len(data) * change[1])]
+            data = data[: int(len(data) * change[1])]
         elif kind == "overwrite":
             at = int(len(data) * change[1])
-            data = data[:at] + change[2] + data[at + len(change[2]):]
+            data = data[:at] + change[2] + data[at + len(change[2]) :]
         else:
             data = change[1]
         path.write_bytes(data)
@@ -254,13 +340,13 @@ def _sql(conn: sqlite3.Connection, change: tuple[Any, ...]) -> None:
         if chosen:
             names = ", ".join(f'"{c}"' for c in chosen)
             marks = ", ".join("?" for _ in chosen)
-            conn.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})",
-                         tuple(chosen.values()))
+            conn.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(chosen.values()))
     elif kind == "delete":
         conn.execute(f"DELETE FROM {change[1]} WHERE rowid % 2 = 0")
 
 
 # --- The checks ---------------------------------------------------------------------------------
+
 
 def read_everything(folder: Path, pristine: Pristine) -> str:
     """Every reading of the history; ``"ok"`` or ``"error"`` (a VoicecoachError)."""
@@ -286,14 +372,17 @@ def read_everything(folder: Path, pristine: Pristine) -> str:
 
 def fuzz_settings(examples: int) -> settings:
     """No deadline (a slow CI machine is not a bug), no example database in the repo."""
-    return settings(max_examples=examples, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
 
 
 @fuzz_settings(int(os.environ.get("VOICECOACH_FUZZ_HISTORY", "600")))
 @given(damage=damages)
-def test_any_damaged_history_is_read_or_is_a_voicecoach_error(damage, pristine, fresh,
-                                                              fuzz_counts):
+def test_any_damaged_history_is_read_or_is_a_voicecoach_error(damage, pristine, fresh, fuzz_counts):
     note(f"damage: {damage!r}")
     folder = fresh()
     apply(folder, damage)
@@ -303,25 +392,31 @@ def test_any_damaged_history_is_read_or_is_a_voicecoach_error(damage, pristine, 
 
 
 # `pain` writes, so it comes last.
-COMMANDS = (("compile", "ROUTINE"), ("progress", "ROUTINE"), ("history",),
-            ("history", "--json"), ("history", "--csv"), ("history", "side plank"),
-            ("history", "--routine", "ROUTINE", "bird dog"), ("pain", "3"))
+COMMANDS = (
+    ("compile", "ROUTINE"),
+    ("progress", "ROUTINE"),
+    ("history",),
+    ("history", "--json"),
+    ("history", "--csv"),
+    ("history", "side plank"),
+    ("history", "--routine", "ROUTINE", "bird dog"),
+    ("pain", "3"),
+)
 
 
 @fuzz_settings(int(os.environ.get("VOICECOACH_FUZZ_HISTORY_CLI", "120")))
 @given(damage=damages)
-def test_commands_on_a_damaged_history_never_give_a_traceback(damage, pristine, fresh,
-                                                             fuzz_counts):
+def test_commands_on_a_damaged_history_never_give_a_traceback(damage, pristine, fresh, fuzz_counts):
     note(f"damage: {damage!r}")
     folder = fresh()
     apply(folder, damage)
     for command in COMMANDS:
         args = [str(pristine.routine) if a == "ROUTINE" else a for a in command]
-        result = CliRunner().invoke(cli, args, env={"VOICECOACH_DATA_DIR": str(folder),
-                                                    "NO_COLOR": "1"})
+        result = CliRunner().invoke(
+            cli, args, env={"VOICECOACH_DATA_DIR": str(folder), "NO_COLOR": "1"}
+        )
         note(f"{args}: exit {result.exit_code}\n{result.stdout}\n{result.stderr}")
-        assert result.exception is None or isinstance(result.exception, SystemExit), (
-            result.exc_info)
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
         assert result.exit_code in (0, 1)
         assert "Traceback" not in result.stdout + result.stderr
         if "--csv" not in args:  # CSV is data, exported as stored

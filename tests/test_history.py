@@ -38,23 +38,54 @@ def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-def play_holds(h: History, routine_path: str, day: int, hold: float, *,
-               pain_at: float | None = None, outcome: Outcome = Outcome.COMPLETED) -> int:
+def play_holds(
+    h: History,
+    routine_path: str,
+    day: int,
+    hold: float,
+    *,
+    pain_at: float | None = None,
+    outcome: Outcome = Outcome.COMPLETED,
+) -> int:
     """One session of a 2-set side plank, optionally stopped for pain in set 2."""
     start = at(day * 24 * 60)
     sid = h.start_session(routine_path, "Back", "hash", started_at=start)
     for set_no in (1, 2):
         if pain_at is not None and set_no == 2:
-            h.record_work(sid, exercise_index=0, exercise_name="Side plank", kind="hold",
-                          set=2, rep=1, side=None, seconds=pain_at, completed=False)
-            stop = h.record_pain_stop(sid, exercise_index=0, exercise_name="Side plank", set=2,
-                                      rep=1, side=None, seconds_into_work=pain_at,
-                                      at=start + timedelta(minutes=3))
+            h.record_work(
+                sid,
+                exercise_index=0,
+                exercise_name="Side plank",
+                kind="hold",
+                set=2,
+                rep=1,
+                side=None,
+                seconds=pain_at,
+                completed=False,
+            )
+            stop = h.record_pain_stop(
+                sid,
+                exercise_index=0,
+                exercise_name="Side plank",
+                set=2,
+                rep=1,
+                side=None,
+                seconds_into_work=pain_at,
+                at=start + timedelta(minutes=3),
+            )
             h.set_pain_rating(stop, 4)
             return sid
-        h.record_work(sid, exercise_index=0, exercise_name="Side plank", kind="hold",
-                      set=set_no, rep=1, side=None, seconds=hold,
-                      at=start + timedelta(minutes=set_no))
+        h.record_work(
+            sid,
+            exercise_index=0,
+            exercise_name="Side plank",
+            kind="hold",
+            set=set_no,
+            rep=1,
+            side=None,
+            seconds=hold,
+            at=start + timedelta(minutes=set_no),
+        )
     h.end_session(sid, outcome, at=start + timedelta(minutes=5))
     return sid
 
@@ -111,14 +142,22 @@ def test_a_hand_made_version_1_database_is_upgraded_with_its_data_kept(tmp_path:
     data.mkdir()
     con = sqlite3.connect(data / DB_NAME)
     con.executescript(V1_SCHEMA)
-    con.execute("INSERT INTO sessions VALUES (1, '/r.toml', 'Old', 'h', ?, ?, 'stop_pain')",
-                (at(0).isoformat(), at(4).isoformat()))
-    con.execute("INSERT INTO sessions VALUES (2, '/r.toml', 'Old', 'h', ?, NULL, 'running')",
-                (at(60).isoformat(),))
-    con.execute("INSERT INTO work VALUES (1, 1, 0, 'Bird dog', 'hold', 1, 1, NULL, 8.0, 1, ?)",
-                (at(1).isoformat(),))
-    con.execute("INSERT INTO pain_stops VALUES (1, 1, 0, 'Bird dog', 1, 2, NULL, 6.5, 5, ?)",
-                (at(2).isoformat(),))
+    con.execute(
+        "INSERT INTO sessions VALUES (1, '/r.toml', 'Old', 'h', ?, ?, 'stop_pain')",
+        (at(0).isoformat(), at(4).isoformat()),
+    )
+    con.execute(
+        "INSERT INTO sessions VALUES (2, '/r.toml', 'Old', 'h', ?, NULL, 'running')",
+        (at(60).isoformat(),),
+    )
+    con.execute(
+        "INSERT INTO work VALUES (1, 1, 0, 'Bird dog', 'hold', 1, 1, NULL, 8.0, 1, ?)",
+        (at(1).isoformat(),),
+    )
+    con.execute(
+        "INSERT INTO pain_stops VALUES (1, 1, 0, 'Bird dog', 1, 2, NULL, 6.5, 5, ?)",
+        (at(2).isoformat(),),
+    )
     con.commit()
     con.close()
 
@@ -126,11 +165,14 @@ def test_a_hand_made_version_1_database_is_upgraded_with_its_data_kept(tmp_path:
         assert h.schema_version == 3
         summaries = h.sessions(routine_path=None)
         assert [(s.id, s.outcome, s.pain_stops, s.max_pain) for s in summaries] == [
-            (2, "crashed", 0, None), (1, "stop_pain", 1, 5)]
+            (2, "crashed", 0, None),
+            (1, "stop_pain", 1, 5),
+        ]
         assert summaries[1].minutes == pytest.approx(4.0)
         stats = h.exercise_history(None, "BIRD DOG")
         assert [(s.max_hold_seconds, s.pain_at_seconds, s.pain_rep) for s in stats] == [
-            (8.0, 6.5, 2)]
+            (8.0, 6.5, 2)
+        ]
         # The table migration 2 added works.
         h.add_pain_note(3, "after gardening", exercise_name="Bird dog")
         assert [n["text"] for n in h.export()["pain_notes"]] == ["after gardening"]
@@ -168,20 +210,22 @@ os.kill(os.getpid(), signal.SIGKILL)
 
 
 def test_a_killed_session_reads_as_crashed_and_its_committed_pain_stop_survives(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     data = tmp_path / "data"
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(data)], capture_output=True,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, str(data)], capture_output=True, check=False
+    )
     assert proc.returncode == -9, proc.stderr
     with History.open(data) as h:
         summaries = h.sessions()
-        assert [(s.outcome, s.pain_stops) for s in summaries] == [
-            ("crashed", 0), ("stop_pain", 1)]
+        assert [(s.outcome, s.pain_stops) for s in summaries] == [("crashed", 0), ("stop_pain", 1)]
         # The crashed session ends at the last thing recorded in it.
         assert summaries[0].minutes == pytest.approx(1.0)
         stops = h.export()["sessions"][0]["pain_stops"]
         assert [(p["exercise_name"], p["seconds_into_work"]) for p in stops] == [
-            ("Side plank", 7.0)]
+            ("Side plank", 7.0)
+        ]
 
 
 def test_a_session_of_a_live_process_stays_running(tmp_path: Path) -> None:
@@ -193,22 +237,26 @@ def test_a_session_of_a_live_process_stays_running(tmp_path: Path) -> None:
 
 
 def test_sessions_are_listed_newest_first_with_minutes_outcome_and_pain(
-        history: History, tmp_path: Path) -> None:
+    history: History, tmp_path: Path
+) -> None:
     path = str(tmp_path / "back.toml")
     play_holds(history, path, 1, 10)
     play_holds(history, path, 2, 10, pain_at=7.0)
     play_holds(history, str(tmp_path / "other.toml"), 3, 10, outcome=Outcome.QUIT)
     rows = history.sessions(routine_path=path)
     assert [(r.outcome, r.minutes, r.pain_stops, r.max_pain) for r in rows] == [
-        ("stop_pain", 3.0, 1, 4), ("completed", 5.0, 0, None)]
+        ("stop_pain", 3.0, 1, 4),
+        ("completed", 5.0, 0, None),
+    ]
     assert rows[0].routine_path == routine_key(path)
     assert [r.outcome for r in history.sessions(limit=1)] == ["quit"]
 
 
 def test_a_pain_stop_outcome_is_not_overwritten_by_a_later_end(history: History) -> None:
     sid = history.start_session("/r.toml", "Back", "h")
-    history.record_pain_stop(sid, exercise_index=0, exercise_name="x", set=1, rep=1, side=None,
-                             seconds_into_work=3.0)
+    history.record_pain_stop(
+        sid, exercise_index=0, exercise_name="x", set=1, rep=1, side=None, seconds_into_work=3.0
+    )
     history.end_session(sid, "quit")
     assert history.sessions()[0].outcome == "stop_pain"
 
@@ -234,8 +282,9 @@ def test_every_ending_outcome_is_stored_as_its_string(history: History) -> None:
 
 
 @pytest.mark.parametrize("outcome", ["running", "finished", "", None])
-def test_a_session_cannot_end_as_running_or_an_unknown_outcome(history: History,
-                                                               outcome: object) -> None:
+def test_a_session_cannot_end_as_running_or_an_unknown_outcome(
+    history: History, outcome: object
+) -> None:
     sid = history.start_session("/r.toml", "Back", "h")
     with pytest.raises(ValueError, match="unknown session outcome"):
         history.end_session(sid, outcome)  # type: ignore[arg-type]
@@ -243,18 +292,29 @@ def test_a_session_cannot_end_as_running_or_an_unknown_outcome(history: History,
 
 
 def test_exercise_history_gives_per_session_sets_reps_holds_and_pain(
-        history: History, tmp_path: Path) -> None:
+    history: History, tmp_path: Path
+) -> None:
     path = str(tmp_path / "back.toml")
     play_holds(history, path, 1, 10)
     play_holds(history, path, 2, 11, pain_at=7.0)
     stats = history.exercise_history(path, "side PLANK")
-    assert [(s.completed_sets, s.completed_reps, s.max_hold_seconds, s.total_seconds,
-             s.pain_stop, s.pain_at_seconds, s.pain_rating) for s in stats] == [
-        (2, 2, 10.0, 20.0, False, None, None), (1, 1, 11.0, 18.0, True, 7.0, 4)]
+    assert [
+        (
+            s.completed_sets,
+            s.completed_reps,
+            s.max_hold_seconds,
+            s.total_seconds,
+            s.pain_stop,
+            s.pain_at_seconds,
+            s.pain_rating,
+        )
+        for s in stats
+    ] == [(2, 2, 10.0, 20.0, False, None, None), (1, 1, 11.0, 18.0, True, 7.0, 4)]
 
 
 def test_recorded_sessions_drive_adaptation_pain_at_7_seconds_gives_5(
-        history: History, tmp_path: Path) -> None:
+    history: History, tmp_path: Path
+) -> None:
     path = str(tmp_path / "back.toml")
     r = Routine("Back", (Exercise(0, "Side plank", "hold", (1, 1), hold=10.0),))
     play_holds(history, path, 1, 10)
@@ -265,7 +325,8 @@ def test_recorded_sessions_drive_adaptation_pain_at_7_seconds_gives_5(
     adapted, _ = adapt_routine(r, history.records(path))
     assert adapted.exercises[0].hold == 5.0
     assert adapted.exercises[0].adjustment == (
-        "Last time Side plank hurt at 7 seconds, so today's holds are 5 seconds.")
+        "Last time Side plank hurt at 7 seconds, so today's holds are 5 seconds."
+    )
     # A session that quit halfway keeps the regressed level.
     play_holds(history, path, 4, 5, outcome=Outcome.QUIT)
     assert adapt_routine(r, history.records(path))[0].exercises[0].hold == 5.0
@@ -280,8 +341,15 @@ def test_pain_ratings_outside_0_to_10_are_refused(history: History) -> None:
     with pytest.raises(VoicecoachError, match="0 to 10"):
         history.add_pain_note(11)
     sid = history.start_session("/r.toml", "Back", "h")
-    stop = history.record_pain_stop(sid, exercise_index=None, exercise_name=None, set=None,
-                                    rep=None, side=None, seconds_into_work=None)
+    stop = history.record_pain_stop(
+        sid,
+        exercise_index=None,
+        exercise_name=None,
+        set=None,
+        rep=None,
+        side=None,
+        seconds_into_work=None,
+    )
     with pytest.raises(VoicecoachError, match="0 to 10"):
         history.set_pain_rating(stop, -1)
     history.set_pain_rating(stop, None)
@@ -308,12 +376,21 @@ def test_csv_export_round_trips_every_record(history: History, tmp_path: Path) -
     history.export_csv(out)
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     data = history.export()
-    assert [r["record"] for r in rows] == ["session", "work", "work", "session", "work", "work",
-                                           "pain_stop", "pain_note"]
+    assert [r["record"] for r in rows] == [
+        "session",
+        "work",
+        "work",
+        "session",
+        "work",
+        "work",
+        "pain_stop",
+        "pain_note",
+    ]
     work = [r for r in rows if r["record"] == "work"]
     exported = [w for s in data["sessions"] for w in s["work"]]
     assert [(float(r["seconds"]), r["completed"] == "True", r["at"]) for r in work] == [
-        (w["seconds"], w["completed"], w["at"]) for w in exported]
+        (w["seconds"], w["completed"], w["at"]) for w in exported
+    ]
     note = rows[-1]
     assert note["text"] == 'said "ouch", then, rested'
     assert int(note["rating"]) == 3
@@ -329,8 +406,9 @@ def test_timeline_hash_is_stable_and_tells_timelines_apart() -> None:
     assert timeline_hash(a) != timeline_hash(b)
 
 
-def test_data_dir_comes_from_the_environment_when_set(monkeypatch: pytest.MonkeyPatch,
-                                                      tmp_path: Path) -> None:
+def test_data_dir_comes_from_the_environment_when_set(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("VOICECOACH_DATA_DIR", str(tmp_path / "vc"))
     assert default_data_dir() == tmp_path / "vc"
     monkeypatch.delenv("VOICECOACH_DATA_DIR")
@@ -343,10 +421,24 @@ def test_the_files_doses_are_stored_and_a_hand_edit_resets_the_level(tmp_path: P
     from voicecoach.model import Exercise, Routine
 
     def played(h: History, day: int, written_hold: float, hold: float) -> None:
-        sid = h.start_session("r.toml", "R", "hash", started_at=at(day * 24 * 60),
-                              written={"plank": Dose("hold", (1,), hold=written_hold)})
-        h.record_work(sid, exercise_index=0, exercise_name="Plank", kind="hold", set=1,
-                      rep=1, side=None, seconds=hold, at=at(day * 24 * 60 + 1))
+        sid = h.start_session(
+            "r.toml",
+            "R",
+            "hash",
+            started_at=at(day * 24 * 60),
+            written={"plank": Dose("hold", (1,), hold=written_hold)},
+        )
+        h.record_work(
+            sid,
+            exercise_index=0,
+            exercise_name="Plank",
+            kind="hold",
+            set=1,
+            rep=1,
+            side=None,
+            seconds=hold,
+            at=at(day * 24 * 60 + 1),
+        )
         h.end_session(sid, "completed", at=at(day * 24 * 60 + 2))
 
     with History.open(tmp_path) as h:

@@ -64,17 +64,41 @@ def seed(data: Path, routine: Path) -> None:
             sid = h.start_session(str(routine), "Back", "hash", started_at=start)
             for set_no in (1, 2):
                 if pain and set_no == 2:
-                    h.record_work(sid, exercise_index=0, exercise_name="Side plank",
-                                  kind="hold", set=2, rep=1, side=None, seconds=7.0,
-                                  completed=False, at=start + timedelta(minutes=2))
+                    h.record_work(
+                        sid,
+                        exercise_index=0,
+                        exercise_name="Side plank",
+                        kind="hold",
+                        set=2,
+                        rep=1,
+                        side=None,
+                        seconds=7.0,
+                        completed=False,
+                        at=start + timedelta(minutes=2),
+                    )
                     stop = h.record_pain_stop(
-                        sid, exercise_index=0, exercise_name="Side plank", set=2, rep=1,
-                        side=None, seconds_into_work=7.0, at=start + timedelta(minutes=2))
+                        sid,
+                        exercise_index=0,
+                        exercise_name="Side plank",
+                        set=2,
+                        rep=1,
+                        side=None,
+                        seconds_into_work=7.0,
+                        at=start + timedelta(minutes=2),
+                    )
                     h.set_pain_rating(stop, 4)
                     break
-                h.record_work(sid, exercise_index=0, exercise_name="Side plank", kind="hold",
-                              set=set_no, rep=1, side=None, seconds=10.0,
-                              at=start + timedelta(minutes=set_no))
+                h.record_work(
+                    sid,
+                    exercise_index=0,
+                    exercise_name="Side plank",
+                    kind="hold",
+                    set=set_no,
+                    rep=1,
+                    side=None,
+                    seconds=10.0,
+                    at=start + timedelta(minutes=set_no),
+                )
             else:
                 h.end_session(sid, "completed", at=start + timedelta(minutes=5))
 
@@ -110,8 +134,7 @@ def edit(home: Path, *statements: str, check_constraints: bool = True) -> None:
 def run(*args: str) -> tuple[int, str, str]:
     """A command through Click's runner; it must end by exiting, never by an exception."""
     result = CliRunner().invoke(cli, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        result.exc_info)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
     assert "Traceback" not in result.stdout + result.stderr
     return result.exit_code, result.stdout, result.stderr
 
@@ -127,12 +150,20 @@ def one_warning(err: str, *parts: str) -> str:
 
 def play_briefly(home: Path) -> tuple[int, str]:
     """``voicecoach play --text`` with no terminal, ended by SIGTERM once it has begun."""
-    env = {**os.environ, "VOICECOACH_DATA_DIR": str(home / "data"),
-           "VOICECOACH_CACHE_DIR": str(home / "cache"),
-           "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    proc = subprocess.Popen([*VOICECOACH, "play", str(home / "back.toml"), "--text"], env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "VOICECOACH_DATA_DIR": str(home / "data"),
+        "VOICECOACH_CACHE_DIR": str(home / "cache"),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+    }
+    proc = subprocess.Popen(
+        [*VOICECOACH, "play", str(home / "back.toml"), "--text"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     first = proc.stdout.readline()
     assert "INTRO" in first, proc.communicate(timeout=HANG_S)
@@ -150,13 +181,19 @@ def test_the_seeded_history_regresses_the_holds(home: Path) -> None:
 
 # --- files that cannot be read at all -------------------------------------------------------
 
+
 @pytest.mark.e2e  # plays a session in real time (play_briefly)
-@pytest.mark.parametrize("content, problem", [
-    (b"this is not a database\n" * 200, "it is not an SQLite database"),
-    (b"SQLite format 3\x00" + b"\xff" * 4080, "not"),
-], ids=["text", "bad-header"])
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        (b"this is not a database\n" * 200, "it is not an SQLite database"),
+        (b"SQLite format 3\x00" + b"\xff" * 4080, "not"),
+    ],
+    ids=["text", "bad-header"],
+)
 def test_a_file_that_is_not_sqlite_leaves_the_routines_own_doses_and_says_so(
-        home: Path, content: bytes, problem: str) -> None:
+    home: Path, content: bytes, problem: str
+) -> None:
     db_of(home).write_bytes(content)
     routine = str(home / "back.toml")
     for command in (["compile", routine], ["progress", routine]):
@@ -173,7 +210,8 @@ def test_a_file_that_is_not_sqlite_leaves_the_routines_own_doses_and_says_so(
     assert code == 128 + signal.SIGTERM
     one_warning(err, str(db_of(home)), "this session will not be recorded", ADVICE)
     assert err.splitlines()[-1] == (
-        "Session ended early (not recorded: the history could not be opened).")
+        "Session ended early (not recorded: the history could not be opened)."
+    )
 
 
 def test_a_zero_byte_file_is_a_new_empty_history(home: Path) -> None:
@@ -185,8 +223,9 @@ def test_a_zero_byte_file_is_a_new_empty_history(home: Path) -> None:
     assert code == 0 and err == ""
 
 
-def test_a_data_directory_that_is_a_file_is_named(home: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_data_directory_that_is_a_file_is_named(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The platform's data directory (no --data-dir, no VOICECOACH_DATA_DIR) is a file.
     monkeypatch.delenv("VOICECOACH_DATA_DIR")
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "xdg"))
@@ -225,6 +264,7 @@ def test_a_history_from_a_newer_voicecoach_is_left_alone(home: Path) -> None:
 
 # --- files that can be read but not written -------------------------------------------------
 
+
 @contextmanager
 def read_only(path: Path) -> Iterator[None]:
     """Make ``path`` read-only for this user, root included (chattr +i), then undo it."""
@@ -249,8 +289,7 @@ def read_only(path: Path) -> Iterator[None]:
 
 
 @pytest.mark.e2e  # plays a session in real time (play_briefly)
-def test_a_read_only_history_is_read_and_pain_and_play_say_they_cannot_record(
-        home: Path) -> None:
+def test_a_read_only_history_is_read_and_pain_and_play_say_they_cannot_record(home: Path) -> None:
     with read_only(db_of(home)):
         code, out, err = run("compile", str(home / "back.toml"))
         assert code == 0 and REGRESSED in out and err == ""
@@ -261,10 +300,14 @@ def test_a_read_only_history_is_read_and_pain_and_play_say_they_cannot_record(
         assert err == f"cannot record in the history at {db_of(home)}: the file is read-only\n"
         code, err = play_briefly(home)
         assert code == 128 + signal.SIGTERM
-        one_warning(err, f"cannot record in the history at {db_of(home)}: the file is "
-                         "read-only; this session will not be recorded")
+        one_warning(
+            err,
+            f"cannot record in the history at {db_of(home)}: the file is "
+            "read-only; this session will not be recorded",
+        )
         assert err.splitlines()[-1] == (
-            "Session ended early (not recorded: the file is read-only).")
+            "Session ended early (not recorded: the file is read-only)."
+        )
     conn = sqlite3.connect(db_of(home))
     try:
         assert conn.execute("SELECT COUNT(*) FROM sessions").fetchone() == (3,)
@@ -284,14 +327,19 @@ sys.stdin.read()
 
 @pytest.mark.e2e  # plays a session in real time (play_briefly)
 def test_a_history_locked_by_another_program_is_read_and_writes_give_up_with_a_message(
-        home: Path) -> None:
+    home: Path,
+) -> None:
     import sys
 
     # A session left 'running' by a killed process: opening would tidy it up, but must
     # not wait on the lock to do so (it is read as crashed either way).
     edit(home, "UPDATE sessions SET outcome = 'running', pid = 0 WHERE id = 1")
-    locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(db_of(home))],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    locker = subprocess.Popen(
+        [sys.executable, "-c", LOCKER, str(db_of(home))],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert locker.stdout is not None and locker.stdout.readline() == "locked\n"
         # Reading a WAL database never waits for a writer.
@@ -301,8 +349,10 @@ def test_a_history_locked_by_another_program_is_read_and_writes_give_up_with_a_m
         assert code == 0 and "interrupted" in out
         code, _, err = run("pain", "5")
         assert code == 1
-        assert err == (f"cannot record in the history at {db_of(home)}: another program "
-                       "holds a lock on it (waited 5 s)\n")
+        assert err == (
+            f"cannot record in the history at {db_of(home)}: another program "
+            "holds a lock on it (waited 5 s)\n"
+        )
         code, err = play_briefly(home)
         assert code == 128 + signal.SIGTERM
         one_warning(err, "holds a lock on it", "this session will not be recorded")
@@ -311,6 +361,7 @@ def test_a_history_locked_by_another_program_is_read_and_writes_give_up_with_a_m
 
 
 # --- rows and columns damaged one by one ------------------------------------------------------
+
 
 @pytest.mark.e2e  # plays a session in real time (play_briefly)
 def test_a_missing_column_is_named_and_the_rest_still_adapts(home: Path) -> None:
@@ -326,12 +377,14 @@ def test_a_missing_column_is_named_and_the_rest_still_adapts(home: Path) -> None
     assert code == 128 + signal.SIGTERM
     warnings = [line for line in err.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 2 and "missing column sessions.written" in warnings[0]
-    assert warnings[1].endswith("table sessions has no column named written; this session "
-                                "will not be recorded")
+    assert warnings[1].endswith(
+        "table sessions has no column named written; this session will not be recorded"
+    )
 
 
 def test_without_the_seconds_of_work_nothing_progresses_but_the_pain_stop_still_counts(
-        home: Path) -> None:
+    home: Path,
+) -> None:
     edit(home, "ALTER TABLE work DROP COLUMN seconds")
     code, out, err = run("compile", str(home / "back.toml"))
     assert code == 0 and REGRESSED in out
@@ -349,8 +402,11 @@ def test_a_session_started_yesterday_is_skipped_and_counted(home: Path) -> None:
 
 
 def test_a_pain_stop_whose_session_time_is_damaged_still_regresses(home: Path) -> None:
-    edit(home, "UPDATE sessions SET started_at = 'never', ended_at = 'soon' WHERE id = 3",
-         "UPDATE pain_stops SET seconds_into_work = 'seven'")
+    edit(
+        home,
+        "UPDATE sessions SET started_at = 'never', ended_at = 'soon' WHERE id = 3",
+        "UPDATE pain_stops SET seconds_into_work = 'seven'",
+    )
     code, out, err = run("compile", str(home / "back.toml"))
     assert code == 0
     # Unreadable seconds count as a stop outside work: a step down from the level the
@@ -359,10 +415,16 @@ def test_a_pain_stop_whose_session_time_is_damaged_still_regresses(home: Path) -
     one_warning(err, "2 damaged rows (1 in pain_stops, 1 in sessions)")
 
 
-@pytest.mark.parametrize("written", [
-    "{not json", "[1,2,3]", '{"side plank": ["hold", "x", null, null]}', "42",
-    '{"side plank": ["hold", [1, 1], 10.0]}',
-])
+@pytest.mark.parametrize(
+    "written",
+    [
+        "{not json",
+        "[1,2,3]",
+        '{"side plank": ["hold", "x", null, null]}',
+        "42",
+        '{"side plank": ["hold", [1, 1], 10.0]}',
+    ],
+)
 def test_damaged_stored_doses_are_ignored(home: Path, written: str) -> None:
     edit(home, f"UPDATE sessions SET written = '{written}'")
     code, out, err = run("compile", str(home / "back.toml"))
@@ -370,33 +432,45 @@ def test_damaged_stored_doses_are_ignored(home: Path, written: str) -> None:
     one_warning(err, "3 damaged rows (3 in sessions)")
 
 
-@pytest.mark.parametrize("change", [
-    "UPDATE work SET seconds = 'abc' WHERE id = 1",
-    "UPDATE work SET kind = 'jump' WHERE id = 1",
-    "UPDATE work SET completed = 7 WHERE id = 1",
-    "UPDATE work SET \"set\" = 'one' WHERE id = 1",
-    "UPDATE work SET exercise_name = x'ff00' WHERE id = 1",
-    "UPDATE sessions SET outcome = 'finished' WHERE id = 1",
-    "UPDATE sessions SET pid = 'me' WHERE id = 1",
-    "UPDATE sessions SET routine_title = x'00ff' WHERE id = 1",
-])
-def test_a_damaged_value_skips_its_row_and_the_rest_still_adapts(home: Path,
-                                                                 change: str) -> None:
+@pytest.mark.parametrize(
+    "change",
+    [
+        "UPDATE work SET seconds = 'abc' WHERE id = 1",
+        "UPDATE work SET kind = 'jump' WHERE id = 1",
+        "UPDATE work SET completed = 7 WHERE id = 1",
+        "UPDATE work SET \"set\" = 'one' WHERE id = 1",
+        "UPDATE work SET exercise_name = x'ff00' WHERE id = 1",
+        "UPDATE sessions SET outcome = 'finished' WHERE id = 1",
+        "UPDATE sessions SET pid = 'me' WHERE id = 1",
+        "UPDATE sessions SET routine_title = x'00ff' WHERE id = 1",
+    ],
+)
+def test_a_damaged_value_skips_its_row_and_the_rest_still_adapts(home: Path, change: str) -> None:
     edit(home, "PRAGMA foreign_keys = OFF", change, check_constraints=False)
     code, out, err = run("compile", str(home / "back.toml"))
     assert code == 0 and REGRESSED in out
     one_warning(err, "1 damaged row", str(db_of(home)), ADVICE)
-    for command in (["history"], ["history", "side plank"], ["history", "--json"],
-                    ["history", "--csv"], ["progress", str(home / "back.toml")]):
+    for command in (
+        ["history"],
+        ["history", "side plank"],
+        ["history", "--json"],
+        ["history", "--csv"],
+        ["progress", str(home / "back.toml")],
+    ):
         code, out, err = run(*command)
         assert code == 0, (command, err)
         assert out
 
 
 def test_a_pain_stop_of_no_session_still_counts_and_work_of_no_session_is_left_out(
-        home: Path) -> None:
-    edit(home, "PRAGMA foreign_keys = OFF", "UPDATE work SET session_id = 99 WHERE id = 1",
-         "UPDATE pain_stops SET session_id = 'three'")
+    home: Path,
+) -> None:
+    edit(
+        home,
+        "PRAGMA foreign_keys = OFF",
+        "UPDATE work SET session_id = 99 WHERE id = 1",
+        "UPDATE pain_stops SET session_id = 'three'",
+    )
     code, out, err = run("compile", str(home / "back.toml"))
     assert code == 0
     # Nothing ties the pain stop to this routine any more, but its exercise is here: it
@@ -410,13 +484,17 @@ def test_a_pain_stop_of_no_session_still_counts_and_work_of_no_session_is_left_o
 
 def test_a_hand_made_table_with_nulls_everywhere_is_read_around(home: Path) -> None:
     # A file recreated without the NOT NULL constraints (a hand edit with another tool).
-    edit(home, "PRAGMA foreign_keys = OFF",
-         "CREATE TABLE w2 AS SELECT * FROM work", "DROP TABLE work",
-         "ALTER TABLE w2 RENAME TO work",
-         "INSERT INTO work (session_id) VALUES (1)",
-         "INSERT INTO work (session_id, exercise_name) VALUES (2, 'Side plank')",
-         "INSERT INTO sessions (id, routine_path, routine_title, timeline_hash, started_at)"
-         " VALUES (50, x'01', x'02', 'h', x'03')")
+    edit(
+        home,
+        "PRAGMA foreign_keys = OFF",
+        "CREATE TABLE w2 AS SELECT * FROM work",
+        "DROP TABLE work",
+        "ALTER TABLE w2 RENAME TO work",
+        "INSERT INTO work (session_id) VALUES (1)",
+        "INSERT INTO work (session_id, exercise_name) VALUES (2, 'Side plank')",
+        "INSERT INTO sessions (id, routine_path, routine_title, timeline_hash, started_at)"
+        " VALUES (50, x'01', x'02', 'h', x'03')",
+    )
     code, out, err = run("compile", str(home / "back.toml"))
     assert code == 0
     # Sessions 1 and 2 have unreadable work now: they do not count as completed, which
@@ -429,8 +507,10 @@ def test_a_hand_made_table_with_nulls_everywhere_is_read_around(home: Path) -> N
 
 # --- disk full ---------------------------------------------------------------------------------
 
+
 def test_sqlite_full_while_recording_is_said_as_disk_full_and_the_session_goes_on(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     # SQLite's own SQLITE_FULL, from a page limit on this connection.
     with History.open(tmp_path) as h:
         sid = h.start_session(str(tmp_path / "r.toml"), "R", "h")
@@ -438,8 +518,16 @@ def test_sqlite_full_while_recording_is_said_as_disk_full_and_the_session_goes_o
         h._store.conn.execute(f"PRAGMA max_page_count = {pages}")
         with pytest.raises(HistoryError) as caught:
             for rep in range(1, 200):
-                h.record_work(sid, exercise_index=0, exercise_name="x" * 500, kind="hold",
-                              set=1, rep=rep, side=None, seconds=1.0)
+                h.record_work(
+                    sid,
+                    exercise_index=0,
+                    exercise_name="x" * 500,
+                    kind="hold",
+                    set=1,
+                    rep=rep,
+                    side=None,
+                    seconds=1.0,
+                )
         assert str(caught.value) == (f"cannot record in the history at {h.path}: disk full")
         # The connection is still usable after the failed transaction.
         assert h.sessions()[0].outcome == "running"
@@ -452,8 +540,11 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
     folder.mkdir()
     if os.geteuid() != 0:
         pytest.skip("mounting a small file system needs root")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(folder)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
     try:
@@ -473,8 +564,9 @@ def fill(folder: Path) -> None:
                 continue
 
 
-def test_a_full_disk_is_said_as_disk_full(home: Path, tiny_disk: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_full_disk_is_said_as_disk_full(
+    home: Path, tiny_disk: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     shutil.copy(db_of(home), tiny_disk / DB_NAME)
     monkeypatch.setenv("VOICECOACH_DATA_DIR", str(tiny_disk))
     fill(tiny_disk)
@@ -487,17 +579,26 @@ def test_a_full_disk_is_said_as_disk_full(home: Path, tiny_disk: Path,
 
 
 def test_a_pain_stop_that_cannot_be_recorded_says_so_and_tells_the_person_to_go_lower(
-        home: Path) -> None:
+    home: Path,
+) -> None:
     from tests.test_history_real_work import at_work, play
     from voicecoach.display import session_summary
 
     said: list[str] = []
     with read_only(db_of(home)), History.open(home / "data") as history:
-        result, _ = play(history, home / "back.toml", preview=True, said=said,
-                         keys=[(at_work("Side plank", 1, 2.0), "x")])
-    assert "Stopped for pain: NOT recorded: the file is read-only. Release the brace and " \
-           "breathe easily." in said
+        result, _ = play(
+            history,
+            home / "back.toml",
+            preview=True,
+            said=said,
+            keys=[(at_work("Side plank", 1, 2.0), "x")],
+        )
+    assert (
+        "Stopped for pain: NOT recorded: the file is read-only. Release the brace and "
+        "breathe easily." in said
+    )
     assert result.outcome == "stop_pain" and not result.pain_recorded
     assert result.record_note == "the file is read-only"
     assert session_summary(result).endswith(
-        "(NOT recorded: the file is read-only). Next time, start lower yourself.")
+        "(NOT recorded: the file is read-only). Next time, start lower yourself."
+    )

@@ -79,12 +79,14 @@ Condition = Callable[[Player], bool]
 
 def at_work(name: str, rep: int, into_s: float = 0.2) -> Condition:
     """True once the mixer is ``into_s`` seconds into the work bout ``rep`` of ``name``."""
+
     def reached(player: Player) -> bool:
         m = player.mixer.state
         played = player.plan.segments[m.segment_index]
         s = played.segment
         into = (m.position_frames - played.start_frame) / player.plan.samplerate
         return s.phase == "work" and s.name == name and s.rep == rep and into >= into_s
+
     return reached
 
 
@@ -92,22 +94,32 @@ def at_start(player: Player) -> bool:
     return player.mixer.state.output_frames > 0
 
 
-def play(history: History | None, file: Path, *, keys: list[tuple[Condition, str]] = (),
-         speed: float = 50.0, preview: bool = False,
-         said: list[str] | None = None) -> tuple[PlayResult, Recorder]:
+def play(
+    history: History | None,
+    file: Path,
+    *,
+    keys: list[tuple[Condition, str]] = (),
+    speed: float = 50.0,
+    preview: bool = False,
+    said: list[str] | None = None,
+) -> tuple[PlayResult, Recorder]:
     """Play ``file`` as today's session on the text clock, pressing ``keys`` when due.
 
     What the player says on stderr is appended to ``said``.
     """
     today = load_today(str(file), history)
     plan, mixer = build_mixer(today.timeline, prepare_silent(today.timeline))
-    recorder = Recorder(history, today.routine, SessionInfo(
-        str(today.path), today.routine.title, timeline_hash(today.timeline), today.written),
-        preview=preview)
+    recorder = Recorder(
+        history,
+        today.routine,
+        SessionInfo(
+            str(today.path), today.routine.title, timeline_hash(today.timeline), today.written
+        ),
+        preview=preview,
+    )
     recorder.start()
     said = [] if said is None else said
-    player = Player(today.timeline, plan, mixer, recorder, text=True, speed=speed,
-                    out=said.append)
+    player = Player(today.timeline, plan, mixer, recorder, text=True, speed=speed, out=said.append)
     script = threading.Thread(target=press_when_due, args=(player, list(keys)), daemon=True)
     script.start()
     result = player.run()
@@ -131,11 +143,13 @@ def lasted_in_real_time(history: History, session_id: int, mixer_seconds: float)
     """Move the session's start back so it lasted its plan on the wall clock (real training)."""
     conn = sqlite3.connect(history.path)
     try:
-        (ended,) = conn.execute("SELECT ended_at FROM sessions WHERE id = ?",
-                                (session_id,)).fetchone()
+        (ended,) = conn.execute(
+            "SELECT ended_at FROM sessions WHERE id = ?", (session_id,)
+        ).fetchone()
         start = datetime.fromisoformat(ended) - timedelta(seconds=mixer_seconds)
-        conn.execute("UPDATE sessions SET started_at = ? WHERE id = ?",
-                     (start.isoformat(), session_id))
+        conn.execute(
+            "UPDATE sessions SET started_at = ? WHERE id = ?", (start.isoformat(), session_id)
+        )
         conn.commit()
     finally:
         conn.close()
@@ -168,13 +182,15 @@ def run_cli(*args: str) -> tuple[int, str, str]:
 
 # --- previews -----------------------------------------------------------------------------
 
+
 def test_a_preview_is_text_at_any_speed_but_real_time() -> None:
     assert is_preview(True, 1000) and is_preview(True, 0.5)
     assert not is_preview(True, 1.0) and not is_preview(False, 1.0)
 
 
 def test_previews_record_nothing_say_so_and_never_raise_a_dose(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("VOICECOACH_DATA_DIR", str(tmp_path / "data"))
     file = str(routine(tmp_path))
     for _ in range(3):
@@ -197,7 +213,8 @@ def test_previews_record_nothing_say_so_and_never_raise_a_dose(
 
 
 def test_a_pain_stop_in_a_preview_is_recorded_without_its_work_and_regresses_next_time(
-        tmp_path: Path, history: History) -> None:
+    tmp_path: Path, history: History
+) -> None:
     file = routine(tmp_path)
     result, _ = play(history, file, preview=True, keys=[(at_work("Alpha", 2, 6.0), "x")])
     assert result.outcome == "stop_pain" and result.pain_recorded and result.preview
@@ -215,16 +232,17 @@ def test_a_pain_stop_in_a_preview_is_recorded_without_its_work_and_regresses_nex
 
 
 def test_a_preview_quit_leaves_no_session(tmp_path: Path, history: History) -> None:
-    result, _ = play(history, routine(tmp_path), preview=True,
-                     keys=[(at_work("Bravo", 1), "q")])
+    result, _ = play(history, routine(tmp_path), preview=True, keys=[(at_work("Bravo", 1), "q")])
     assert result.outcome == "quit" and result.record_note == "preview: not recorded"
     assert rows(history, "SELECT COUNT(*) FROM sessions") == [(0,)]
 
 
 # --- real sessions that end early or skip -------------------------------------------------
 
+
 def test_a_completed_session_in_real_time_progresses_each_exercise(
-        tmp_path: Path, history: History) -> None:
+    tmp_path: Path, history: History
+) -> None:
     # The control for the tests below: the same path, nothing skipped, counts.
     file = routine(tmp_path)
     result, recorder = play(history, file)
@@ -234,7 +252,8 @@ def test_a_completed_session_in_real_time_progresses_each_exercise(
 
 
 def test_the_same_session_recorded_faster_than_real_time_does_not_count(
-        tmp_path: Path, history: History) -> None:
+    tmp_path: Path, history: History
+) -> None:
     # What older versions stored for a preview: completed, 32 s of holds in about 1 s.
     file = routine(tmp_path)
     result, _ = play(history, file)
@@ -244,15 +263,20 @@ def test_the_same_session_recorded_faster_than_real_time_does_not_count(
 
 
 def test_next_through_an_exercise_stores_the_skipped_bouts_and_it_never_counts(
-        tmp_path: Path, history: History) -> None:
+    tmp_path: Path, history: History
+) -> None:
     file = routine(tmp_path)
     # One hold of Alpha done, the second left 0.5 s in with "next".
     result, recorder = play(history, file, keys=[(at_work("Alpha", 2, 0.5), "n")])
     assert result.outcome == "completed"
     lasted_in_real_time(history, recorder.session_id or 0, 60)
     work = rows(history, "SELECT exercise_name, rep, completed, seconds FROM work ORDER BY id")
-    assert [w[:3] for w in work] == [("Alpha", 1, 1), ("Bravo", 1, 1), ("Bravo", 2, 1),
-                                     ("Alpha", 2, 0)]
+    assert [w[:3] for w in work] == [
+        ("Alpha", 1, 1),
+        ("Bravo", 1, 1),
+        ("Bravo", 2, 1),
+        ("Alpha", 2, 0),
+    ]
     # The skipped bout keeps the seconds done before "next" (about 0.5 s).
     assert 0.4 <= work[-1][3] < 1.0
     records = history.records(str(file))
@@ -263,7 +287,8 @@ def test_next_through_an_exercise_stores_the_skipped_bouts_and_it_never_counts(
 
 
 def test_next_before_an_exercise_began_stores_all_its_bouts_as_skipped(
-        tmp_path: Path, history: History) -> None:
+    tmp_path: Path, history: History
+) -> None:
     file = routine(tmp_path)
     announce = at_work("Alpha", 1, 0.0)
 
@@ -273,29 +298,31 @@ def test_next_before_an_exercise_began_stores_all_its_bouts_as_skipped(
 
     _, recorder = play(history, file, keys=[(getting_ready, "n")])
     lasted_in_real_time(history, recorder.session_id or 0, 60)
-    assert rows(history, "SELECT exercise_name, rep, completed, seconds FROM work "
-                         "WHERE exercise_name = 'Alpha' ORDER BY rep") == [
-        ("Alpha", 1, 0, 0.0), ("Alpha", 2, 0, 0.0)]
+    assert rows(
+        history,
+        "SELECT exercise_name, rep, completed, seconds FROM work "
+        "WHERE exercise_name = 'Alpha' ORDER BY rep",
+    ) == [("Alpha", 1, 0, 0.0), ("Alpha", 2, 0, 0.0)]
     assert holds(history, file)["Alpha"] == ((2,), 8.0)
 
 
 def test_back_restarting_a_set_counts_the_set_once_and_completes(
-        tmp_path: Path, history: History) -> None:
+    tmp_path: Path, history: History
+) -> None:
     file = routine(tmp_path)
     result, recorder = play(history, file, keys=[(at_work("Alpha", 2, 0.5), "b")])
     assert result.outcome == "completed"
     lasted_in_real_time(history, recorder.session_id or 0, 60)
     # Hold 1 done twice (before and after "back"), hold 2 once: the set was finished.
-    assert rows(history, "SELECT rep, completed FROM work WHERE exercise_name = 'Alpha' "
-                         "ORDER BY id") == [(1, 1), (1, 1), (2, 1)]
+    assert rows(
+        history, "SELECT rep, completed FROM work WHERE exercise_name = 'Alpha' ORDER BY id"
+    ) == [(1, 1), (1, 1), (2, 1)]
     stats = history.exercise_history(str(file), "Alpha")
-    assert [(s.completed_sets, s.completed_reps, s.best_set_reps) for s in stats] == [
-        (1, 2, 2)]
+    assert [(s.completed_sets, s.completed_reps, s.best_set_reps) for s in stats] == [(1, 2, 2)]
     assert holds(history, file) == {"Alpha": ((2,), 9.0), "Bravo": ((2,), 9.0)}
 
 
-def test_a_quit_before_the_first_work_changes_nothing(tmp_path: Path,
-                                                      history: History) -> None:
+def test_a_quit_before_the_first_work_changes_nothing(tmp_path: Path, history: History) -> None:
     file = routine(tmp_path)
     result, recorder = play(history, file, keys=[(at_start, "q")])
     assert result.outcome == "quit"
@@ -306,7 +333,8 @@ def test_a_quit_before_the_first_work_changes_nothing(tmp_path: Path,
 
 
 def test_a_quit_after_an_exercise_breaks_its_run_without_changing_it(
-        tmp_path: Path, history: History) -> None:
+    tmp_path: Path, history: History
+) -> None:
     file = routine(tmp_path, bravo_after=2)
     for _ in range(2):  # Alpha completed twice (Bravo needs two sessions in a row)
         _, recorder = play(history, file, keys=[(at_work("Bravo", 2, 0.5), "q")])
@@ -349,8 +377,9 @@ os.kill(os.getpid(), signal.SIGKILL)
 def test_a_session_that_crashed_in_its_first_seconds_never_counts(tmp_path: Path) -> None:
     file = routine(tmp_path)
     data = tmp_path / "data"
-    done = subprocess.run([sys.executable, "-c", CRASH, str(data), str(file)],
-                          capture_output=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", CRASH, str(data), str(file)], capture_output=True, check=False
+    )
     assert done.returncode == -signal.SIGKILL, done.stderr
     with History.open(data) as h:
         assert [s.outcome for s in h.sessions()] == ["crashed"]
@@ -358,50 +387,76 @@ def test_a_session_that_crashed_in_its_first_seconds_never_counts(tmp_path: Path
         assert holds(h, file)["Alpha"] == ((2,), 8.0)
 
 
-def test_a_session_whose_device_was_lost_never_counts(tmp_path: Path,
-                                                      history: History) -> None:
+def test_a_session_whose_device_was_lost_never_counts(tmp_path: Path, history: History) -> None:
     # What Player records when the sound device goes (see test_play for the device
     # path itself): the work done so far, then the ending 'device_lost'.
     file = routine(tmp_path)
     key = routine_key(file)
     sid = history.start_session(key, "Two", "h", started_at=datetime(2026, 3, 1, 9))
     for rep in (1, 2):
-        history.record_work(sid, exercise_index=0, exercise_name="Alpha", kind="hold", set=1,
-                            rep=rep, side=None, seconds=2.0,
-                            at=datetime(2026, 3, 1, 9, rep))
+        history.record_work(
+            sid,
+            exercise_index=0,
+            exercise_name="Alpha",
+            kind="hold",
+            set=1,
+            rep=rep,
+            side=None,
+            seconds=2.0,
+            at=datetime(2026, 3, 1, 9, rep),
+        )
     history.end_session(sid, "device_lost", at=datetime(2026, 3, 1, 9, 5))
     assert [s.completed for s in history.records(str(file))["alpha"]] == [False]
     assert holds(history, file)["Alpha"] == ((2,), 8.0)
 
 
 def test_a_real_text_session_at_real_speed_is_recorded_and_progresses(
-        tmp_path: Path, vc_env: dict[str, str]) -> None:
+    tmp_path: Path, vc_env: dict[str, str]
+) -> None:
     # No shortcut at all: `voicecoach play --text` at speed 1, as a person would use it
     # without sound; its wall clock is the real one.
     file = tmp_path / "one.toml"
     file.write_text(ONE, encoding="utf-8")
     env = vc_env
-    done = subprocess.run([*VOICECOACH, "play", str(file), "--text"], env=env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [*VOICECOACH, "play", str(file), "--text"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines()[-1] == "Session complete. Well done."
     assert "not recorded" not in done.stderr
-    compiled = subprocess.run([*VOICECOACH, "compile", str(file)], env=env,
-                              capture_output=True, text=True, timeout=60, check=False)
+    compiled = subprocess.run(
+        [*VOICECOACH, "compile", str(file)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert "Alpha: 1 x 1 x 2 s holds -> 1 x 1 x 3 s holds (progress)" in compiled.stdout
 
 
 def test_a_session_whose_sound_device_never_opened_leaves_no_session(
-        tmp_path: Path, history: History, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # No sound server at all (a socket that is not there): the stream cannot open.
     monkeypatch.setenv("PULSE_SERVER", f"unix:{tmp_path}/no-server-here")
     monkeypatch.setenv("VOICECOACH_CACHE_DIR", str(tmp_path / "cache"))
     file = routine(tmp_path)
     today = load_today(str(file), history)
     plan, mixer = build_mixer(today.timeline, prepare_silent(today.timeline, 48_000))
-    recorder = Recorder(history, today.routine, SessionInfo(
-        str(today.path), today.routine.title, timeline_hash(today.timeline), today.written))
+    recorder = Recorder(
+        history,
+        today.routine,
+        SessionInfo(
+            str(today.path), today.routine.title, timeline_hash(today.timeline), today.written
+        ),
+    )
     recorder.start()
     assert rows(history, "SELECT outcome FROM sessions") == [("running",)]
     player = Player(today.timeline, plan, mixer, recorder, device=0, out=lambda _: None)

@@ -43,6 +43,7 @@ HANG_S = 15.0
 
 # --- pure parts ------------------------------------------------------------------------
 
+
 def test_each_command_key_maps_to_its_command() -> None:
     assert command_for(SPACE) is Command.PAUSE
     assert command_for(Key("x")) is Command.STOP_PAIN
@@ -78,7 +79,13 @@ def test_keys_arriving_in_one_read_are_split_into_single_keys() -> None:
 
 def test_keys_have_readable_names() -> None:
     assert [describe_key(k) for k in (SPACE, ESCAPE, UP, ENTER, Key("x"), Key("\x03"))] == [
-        "Space", "Escape", "Up", "Enter", "x", "^C"]
+        "Space",
+        "Escape",
+        "Up",
+        "Enter",
+        "x",
+        "^C",
+    ]
 
 
 def feed_all(keys: str) -> PainEntry:
@@ -117,6 +124,7 @@ def test_a_typed_one_waits_until_the_caller_finishes_it() -> None:
 
 # --- not a terminal --------------------------------------------------------------------
 
+
 def test_a_pipe_is_not_a_terminal_and_reading_gives_nothing() -> None:
     r, w = os.pipe()
     with os.fdopen(r) as stream, CbreakKeys(stream) as keys:
@@ -154,8 +162,14 @@ def test_a_key_reader_without_a_terminal_starts_no_thread() -> None:
 
 
 def test_the_probe_reports_no_key_controls_when_stdin_is_a_pipe() -> None:
-    done = subprocess.run([sys.executable, str(PROBE)], input="x q", capture_output=True,
-                          text=True, timeout=HANG_S, check=False)
+    done = subprocess.run(
+        [sys.executable, str(PROBE)],
+        input="x q",
+        capture_output=True,
+        text=True,
+        timeout=HANG_S,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "available=False" in done.stdout
     assert "no key controls: stdin is not a terminal" in done.stdout
@@ -163,10 +177,12 @@ def test_the_probe_reports_no_key_controls_when_stdin_is_a_pipe() -> None:
 
 # --- a real pseudo-terminal ------------------------------------------------------------
 
+
 def stty(fd: int) -> str:
     """``stty -g`` of the terminal open on ``fd``, as the stty program reports it."""
-    return subprocess.run(["stty", "-g"], stdin=fd, capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        ["stty", "-g"], stdin=fd, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def _take_terminal() -> None:
@@ -186,8 +202,14 @@ class Probe:
         self.master, self.slave = os.openpty()
         self.before = stty(self.slave)
         self.proc = subprocess.Popen(
-            [sys.executable, str(PROBE), *args], stdin=self.slave, stdout=self.slave,
-            stderr=self.slave, start_new_session=True, preexec_fn=_take_terminal, cwd=ROOT)
+            [sys.executable, str(PROBE), *args],
+            stdin=self.slave,
+            stdout=self.slave,
+            stderr=self.slave,
+            start_new_session=True,
+            preexec_fn=_take_terminal,
+            cwd=ROOT,
+        )
         Probe.started.append(self)
         self.output = ""
         self.expect("ready pid=")
@@ -305,8 +327,7 @@ def test_ctrl_c_raises_keyboard_interrupt_and_restores_the_terminal() -> None:
 
 
 @pytest.mark.parametrize("mode", [(), ("--thread",)], ids=["read_key", "KeyReader"])
-def test_sigterm_exits_with_status_143_and_restores_the_terminal(
-        mode: tuple[str, ...]) -> None:
+def test_sigterm_exits_with_status_143_and_restores_the_terminal(mode: tuple[str, ...]) -> None:
     probe = Probe(*mode)
     probe.press(b"n", "key n")
     probe.proc.send_signal(signal.SIGTERM)
@@ -358,21 +379,29 @@ def test_cbreak_mode_comes_back_after_the_shell_resets_the_terminal_on_continue(
 
 # --- tmux: a real terminal emulator ----------------------------------------------------
 
+
 @pytest.mark.e2e
-def test_keys_sent_through_tmux_are_decoded_and_the_terminal_is_restored(
-        tmp_path: Path) -> None:
+def test_keys_sent_through_tmux_are_decoded_and_the_terminal_is_restored(tmp_path: Path) -> None:
     socket = f"vc-keys-{os.getpid()}"
     tmux = ["tmux", "-L", socket, "-f", "/dev/null"]
     log = tmp_path / "pane.txt"
-    script = (f"cd {shlex.quote(str(ROOT))}; echo before=$(stty -g); "
-              f"{shlex.quote(sys.executable)} tests/keyprobe.py; "
-              f"echo status=$? after=$(stty -g); sleep 60")
-    subprocess.run([*tmux, "new-session", "-d", "-s", "probe", "-x", "100", "-y", "30",
-                    "sh", "-c", script], check=True)
+    script = (
+        f"cd {shlex.quote(str(ROOT))}; echo before=$(stty -g); "
+        f"{shlex.quote(sys.executable)} tests/keyprobe.py; "
+        f"echo status=$? after=$(stty -g); sleep 60"
+    )
+    subprocess.run(
+        [*tmux, "new-session", "-d", "-s", "probe", "-x", "100", "-y", "30", "sh", "-c", script],
+        check=True,
+    )
 
     def pane() -> str:
-        return subprocess.run([*tmux, "capture-pane", "-p", "-J", "-t", "probe"],
-                              capture_output=True, text=True, check=True).stdout
+        return subprocess.run(
+            [*tmux, "capture-pane", "-p", "-J", "-t", "probe"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
 
     def wait_for(text: str, count: int = 1) -> str:
         deadline = time.monotonic() + HANG_S
@@ -402,7 +431,7 @@ def test_keys_sent_through_tmux_are_decoded_and_the_terminal_is_restored(
         "key 3 command - digit 3",
         "key q command QUIT digit -",
     ]
-    before = next(w for w in screen.split() if w.startswith("before="))[len("before="):]
-    after = next(w for w in screen.split() if w.startswith("after="))[len("after="):]
+    before = next(w for w in screen.split() if w.startswith("before="))[len("before=") :]
+    after = next(w for w in screen.split() if w.startswith("after="))[len("after=") :]
     assert "status=0" in screen
     assert before and after == before

@@ -122,19 +122,26 @@ def play_and_kill(tmux: Tmux, env: dict[str, str], folder: Path, run: Run) -> Ru
 
 
 def test_sigkill_at_random_moments_keeps_the_history_intact_with_every_acknowledged_report(
-        tmp_path, tmux, vc_env):
+    tmp_path, tmux, vc_env
+):
     seed = int(os.environ.get("VOICECOACH_KILL_SEED", time.time_ns() % 2**32))
     rnd = random.Random(seed)
     # Every third run stops for pain first; the others die at a random moment from the
     # interpreter starting (0.05 s) to well into the work (10 s).
-    runs = [Run(i, pain=i % 3 == 0,
-                delay_s=rnd.uniform(0.0, 3.0) if i % 3 == 0 else rnd.uniform(0.05, 10.0),
-                after_ack_s=rnd.choice((0.0, rnd.uniform(0.0, 0.15))))
-            for i in range(RUNS)]
+    runs = [
+        Run(
+            i,
+            pain=i % 3 == 0,
+            delay_s=rnd.uniform(0.0, 3.0) if i % 3 == 0 else rnd.uniform(0.05, 10.0),
+            after_ack_s=rnd.choice((0.0, rnd.uniform(0.0, 0.15))),
+        )
+        for i in range(RUNS)
+    ]
     # The history exists before the lanes start: several processes creating it at the
     # same moment is a different race (see the test below), not what this one is about.
-    created = subprocess.run([*VOICECOACH, "history"], env=vc_env, capture_output=True,
-                             text=True, timeout=60)
+    created = subprocess.run(
+        [*VOICECOACH, "history"], env=vc_env, capture_output=True, text=True, timeout=60
+    )
     assert created.returncode == 0, created.stderr
     with ThreadPoolExecutor(LANES) as pool:
         done = list(pool.map(lambda r: play_and_kill(tmux, vc_env, tmp_path, r), runs))
@@ -143,24 +150,30 @@ def test_sigkill_at_random_moments_keeps_the_history_intact_with_every_acknowled
     conn = sqlite3.connect(db)
     try:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        found = {path for (path,) in conn.execute(
-            "SELECT s.routine_path FROM pain_stops p JOIN sessions s ON s.id = p.session_id")}
+        found = {
+            path
+            for (path,) in conn.execute(
+                "SELECT s.routine_path FROM pain_stops p JOIN sessions s ON s.id = p.session_id"
+            )
+        }
         sessions = conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0]
     finally:
         conn.close()
     acknowledged = [r for r in done if r.acknowledged]
-    found_runs = [r for r in acknowledged
-                  if any(p.endswith(f"run_{r.number}.toml") for p in found)]
-    print(f"\nseed {seed}: {len(done)} runs, {sum(r.killed for r in done)} killed, "
-          f"{sessions} sessions recorded, {len(acknowledged)} pain reports acknowledged on "
-          f"screen, {len(found_runs)} of them found in the history")
+    found_runs = [r for r in acknowledged if any(p.endswith(f"run_{r.number}.toml") for p in found)]
+    print(
+        f"\nseed {seed}: {len(done)} runs, {sum(r.killed for r in done)} killed, "
+        f"{sessions} sessions recorded, {len(acknowledged)} pain reports acknowledged on "
+        f"screen, {len(found_runs)} of them found in the history"
+    )
     assert len(acknowledged) == RUNS // 3
     assert found_runs == acknowledged
     assert sum(r.killed for r in done) >= RUNS // 2
 
     # And the product still opens it: killed sessions are marked crashed, not running.
-    shown = subprocess.run([*VOICECOACH, "history", "--json"], env=vc_env,
-                           capture_output=True, text=True, timeout=60)
+    shown = subprocess.run(
+        [*VOICECOACH, "history", "--json"], env=vc_env, capture_output=True, text=True, timeout=60
+    )
     assert shown.returncode == 0, shown.stderr
     assert '"running"' not in shown.stdout
 
@@ -188,9 +201,15 @@ def test_processes_creating_the_history_at_the_same_moment_all_succeed(tmp_path,
     for attempt in range(3):
         data = tmp_path / f"data{attempt}"
         go = tmp_path / f"go{attempt}"
-        procs = [subprocess.Popen([sys.executable, "-c", OPEN_AT_ONCE, str(data), str(go)],
-                                  env=vc_env, stdout=subprocess.PIPE, text=True)
-                 for _ in range(6)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", OPEN_AT_ONCE, str(data), str(go)],
+                env=vc_env,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(6)
+        ]
         time.sleep(1.0)  # let them import (a slow one only makes the race less likely)
         go.touch()
         for proc in procs:

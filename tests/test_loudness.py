@@ -62,12 +62,14 @@ def test_a_997_hz_sine_at_minus_20_dbfs_reads_minus_23_point_01_lufs() -> None:
     # BS.1770's offset: a full-scale 997 Hz sine in one channel reads -3.01 LUFS.
     t = np.arange(5 * 48_000) / 48_000
     assert integrated_loudness(0.1 * np.sin(2 * np.pi * 997 * t), 48_000) == pytest.approx(
-        -23.01, abs=0.01)
+        -23.01, abs=0.01
+    )
 
 
 @pytest.mark.parametrize(("rate", "within"), [(22050, 0.15), (44100, 0.1), (48000, 0.1)])
 def test_the_meter_agrees_with_pyloudnorm_on_real_speech(
-        rate: int, within: float, voice: tuple[Path, dict[str, Clip]]) -> None:
+    rate: int, within: float, voice: tuple[Path, dict[str, Clip]]
+) -> None:
     _, clips = voice
     speech = np.concatenate([clips[t].samples for t in [SAFETY_MESSAGE, *PHRASES]])
     speech = dsp.resample(speech, 22050, rate).astype(np.float64)
@@ -77,15 +79,18 @@ def test_the_meter_agrees_with_pyloudnorm_on_real_speech(
     # further from the standard's the lower the rate; its gating is BS.1770's to the
     # last digit (fed the same K-weighted signal, with its own filter switched off).
     assert integrated_loudness(speech, rate) == pytest.approx(
-        pyloudnorm.Meter(rate).integrated_loudness(speech), abs=within)
+        pyloudnorm.Meter(rate).integrated_loudness(speech), abs=within
+    )
     gating_only = pyloudnorm.Meter(rate)
     gating_only._filters = {}
     assert integrated_loudness(speech, rate) == pytest.approx(
-        gating_only.integrated_loudness(k_weighted(speech, rate)), abs=1e-9)
+        gating_only.integrated_loudness(k_weighted(speech, rate)), abs=1e-9
+    )
 
 
 def test_a_long_session_is_measured_in_chunks_exactly_as_at_once(
-        voice: tuple[Path, dict[str, Clip]], monkeypatch: pytest.MonkeyPatch) -> None:
+    voice: tuple[Path, dict[str, Clip]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     _, clips = voice
     speech = np.tile(clips[SAFETY_MESSAGE].samples, 3)
     whole = integrated_loudness(speech, 22050)
@@ -98,7 +103,8 @@ def test_a_sound_shorter_than_a_gating_block_is_measured_over_at_least_100_ms() 
     tone = 0.1 * np.sin(2 * np.pi * 997 * t)
     # Half of the minimum window: half the energy, 3 dB under the same tone held longer.
     assert clip_loudness(tone[:2400], 48_000) == pytest.approx(
-        clip_loudness(tone[:4800], 48_000) - 3.01, abs=0.05)
+        clip_loudness(tone[:4800], 48_000) - 3.01, abs=0.05
+    )
     # From 100 ms up to a gating block, the tone's own length: its steady level.
     assert clip_loudness(tone[:9600], 48_000) == pytest.approx(-23.01, abs=0.05)
     assert clip_loudness(tone[:19200], 48_000) == pytest.approx(-23.01, abs=0.02)
@@ -109,7 +115,8 @@ def test_a_sound_shorter_than_a_gating_block_is_measured_over_at_least_100_ms() 
 
 
 def test_speech_sits_at_minus_18_lufs_and_keeps_its_own_rise_and_fall(
-        voice: tuple[Path, dict[str, Clip]]) -> None:
+    voice: tuple[Path, dict[str, Clip]],
+) -> None:
     folder, clips = voice
     reference = np.concatenate([clips[t].samples for t in REFERENCE_PHRASES])
     assert integrated_loudness(reference, 22050) == pytest.approx(SPEECH_LUFS, abs=0.3)
@@ -126,15 +133,15 @@ def test_speech_sits_at_minus_18_lufs_and_keeps_its_own_rise_and_fall(
 
 
 def test_volume_sets_the_voice_relative_to_the_standard_level(tmp_path: Path) -> None:
-    half = synthesize(list(REFERENCE_PHRASES), Voice(name="en-us", volume=0.5),
-                      tmp_path)
+    half = synthesize(list(REFERENCE_PHRASES), Voice(name="en-us", volume=0.5), tmp_path)
     reference = np.concatenate([c.samples for c in half.values()])
     assert integrated_loudness(reference, 22050) == pytest.approx(SPEECH_LUFS - 6.02, abs=0.3)
 
 
 @pytest.mark.parametrize("name", EARCON_NAMES)
 def test_every_tone_is_within_3_db_of_the_speech_and_not_louder(
-        name: str, voice: tuple[Path, dict[str, Clip]], tmp_path: Path) -> None:
+    name: str, voice: tuple[Path, dict[str, Clip]], tmp_path: Path
+) -> None:
     _, clips = voice
     speech = integrated_loudness(np.concatenate([c.samples for c in clips.values()]), 22050)
     tone = clip_loudness(earcon(name, 48_000, tmp_path), 48_000)
@@ -166,7 +173,8 @@ def _assert_under_the_ceiling(floats: np.ndarray, pcm: np.ndarray) -> None:
 
 
 def test_a_clip_of_1e6_and_overlapping_loud_clips_never_pass_minus_1_dbfs(
-        cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     prepared = _prepare(cache, tmp_path / "config", monkeypatch)
     clips = dict(prepared.clips)
     first = next(iter(clips))
@@ -186,17 +194,20 @@ def test_a_clip_of_1e6_and_overlapping_loud_clips_never_pass_minus_1_dbfs(
 
 
 def test_a_loud_override_in_a_real_session_stays_under_minus_1_dbfs(
-        cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = tmp_path / "config"
     (config / "earcons").mkdir(parents=True)
     t = np.arange(24_000) / 48_000
-    soundfile.write(config / "earcons" / "start.wav", 1e6 * np.sin(2 * np.pi * 440 * t),
-                    48_000, subtype="FLOAT")
+    soundfile.write(
+        config / "earcons" / "start.wav", 1e6 * np.sin(2 * np.pi * 440 * t), 48_000, subtype="FLOAT"
+    )
     prepared = _prepare(cache, config, monkeypatch)
 
     floats, pcm, _ = _render(prepared, tmp_path / "session.wav")
 
     _assert_under_the_ceiling(floats, pcm)
     start = prepared.tones["start"]
-    assert clip_loudness(start, 48_000) == pytest.approx(clip_loudness(
-        earcon("start", 48_000, tmp_path / "none"), 48_000), abs=0.05)
+    assert clip_loudness(start, 48_000) == pytest.approx(
+        clip_loudness(earcon("start", 48_000, tmp_path / "none"), 48_000), abs=0.05
+    )

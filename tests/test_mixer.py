@@ -43,10 +43,15 @@ def hold(index: int, name: str, reps: tuple[int, ...], seconds: float, **kw) -> 
 
 
 def two_exercises() -> Timeline:
-    return compile_routine(Routine("Two", (
-        hold(0, "Bird dog", (2, 2), 4, rest=5, between_reps=2),
-        hold(1, "Side plank", (1,), 3),
-    )))
+    return compile_routine(
+        Routine(
+            "Two",
+            (
+                hold(0, "Bird dog", (2, 2), 4, rest=5, between_reps=2),
+                hold(1, "Side plank", (1,), 3),
+            ),
+        )
+    )
 
 
 def one_hold(seconds: float = 6) -> Timeline:
@@ -60,8 +65,14 @@ def speech_frames(text: str, sr: int = SR) -> int:
 class Session:
     """A plan plus synthetic clips: each key a distinct impulse (or DC level)."""
 
-    def __init__(self, tl: Timeline, *, sr: int = SR, shape: str = "impulse",
-                 values: Mapping[str, float] | None = None) -> None:
+    def __init__(
+        self,
+        tl: Timeline,
+        *,
+        sr: int = SR,
+        shape: str = "impulse",
+        values: Mapping[str, float] | None = None,
+    ) -> None:
         self.sr = sr
         texts = list(dict.fromkeys([*tl.phrases(), *extra_phrases()]))
         lengths = {t: speech_frames(t, sr) for t in texts}
@@ -82,20 +93,32 @@ class Session:
         self.clips: dict[str, Clip] = {t: make(t, n) for t, n in lengths.items()}
         self.tones = {t: make(f"tone:{t}", round(0.08 * sr)) for t in TONES}
         self.extra = {t: self.clips[t] for t in extra_phrases()}
-        self.plan: Plan = plan_session(tl, {t: len(c) for t, c in self.clips.items()},
-                                       {t: len(c) for t, c in self.tones.items()}, sr)
+        self.plan: Plan = plan_session(
+            tl,
+            {t: len(c) for t, c in self.clips.items()},
+            {t: len(c) for t, c in self.tones.items()},
+            sr,
+        )
 
     def mixer(self, channels: int = 2, clips: Mapping[str, Clip] | None = None) -> Mixer:
-        return Mixer(self.plan, self.clips if clips is None else clips, self.tones,
-                     channels=channels, extra=self.extra)
+        return Mixer(
+            self.plan,
+            self.clips if clips is None else clips,
+            self.tones,
+            channels=channels,
+            extra=self.extra,
+        )
 
     def key_value(self, kind: str, key: str) -> float:
         return self.value[key if kind == "speech" else f"tone:{key}"]
 
 
-def drive(mixer: Mixer, blocksize: int = 512,
-          commands: Mapping[int, list[Command]] | None = None,
-          max_frames: int | None = None) -> np.ndarray:
+def drive(
+    mixer: Mixer,
+    blocksize: int = 512,
+    commands: Mapping[int, list[Command]] | None = None,
+    max_frames: int | None = None,
+) -> np.ndarray:
     """Pull until the mixer ends (or ``max_frames``), sending commands at exact frames."""
     commands = dict(commands or {})
     blocks = []
@@ -149,8 +172,11 @@ def test_no_two_speech_events_sound_at_once() -> None:
     s = Session(two_exercises())
     mixer = s.mixer()
     drive(mixer, 1024)
-    spans = sorted((start, start + ev.end_frame - ev.start_frame)
-                   for start, _, ev in mixer.events if ev.kind == "speech")
+    spans = sorted(
+        (start, start + ev.end_frame - ev.start_frame)
+        for start, _, ev in mixer.events
+        if ev.kind == "speech"
+    )
     assert len(spans) == sum(1 for e in s.plan.events if e.kind == "speech")
     for (_, end), (start, _) in itertools.pairwise(spans):
         assert end <= start
@@ -170,11 +196,16 @@ def test_any_blocksize_gives_identical_output_even_with_commands() -> None:
     s = Session(one_hold(6), shape="dc")
     step = 28_672  # a block boundary for blocks of 1, 7, 512 and 4096 frames
     # Pause in the intro, pause inside the hold, then back and next.
-    commands = {step: [Command.PAUSE], 2 * step: [Command.PAUSE], 7 * step: [Command.PAUSE],
-                8 * step: [Command.PAUSE], 10 * step: [Command.BACK], 11 * step: [Command.NEXT]}
+    commands = {
+        step: [Command.PAUSE],
+        2 * step: [Command.PAUSE],
+        7 * step: [Command.PAUSE],
+        8 * step: [Command.PAUSE],
+        10 * step: [Command.BACK],
+        11 * step: [Command.NEXT],
+    }
     mixers = [s.mixer() for _ in range(4)]
-    outputs = [drive(m, size, commands) for m, size in zip(mixers, (4096, 512, 7, 1),
-                                                          strict=True)]
+    outputs = [drive(m, size, commands) for m, size in zip(mixers, (4096, 512, 7, 1), strict=True)]
     roles = [e.cue.role for _, _, e in mixers[0].events]
     assert roles.count("resume") == 2 and roles.count("start") == 2
     assert len(outputs[0]) > 12 * step
@@ -192,7 +223,8 @@ def test_completed_session_logs_every_work_segment_and_ends_on_its_last_frame() 
     assert mixer.state.ended_at_output_frame == len(out) == s.plan.total_frames
     works = [(i, ps) for i, ps in enumerate(s.plan.segments) if ps.segment.phase == "work"]
     assert [(e.segment_index, e.seconds, e.completed) for e in mixer.work_log] == [
-        (i, ps.frames / SR, True) for i, ps in works]
+        (i, ps.frames / SR, True) for i, ps in works
+    ]
     assert mixer.fill(np.ones((64, 2), dtype=np.float32)) is False
 
 
@@ -203,7 +235,8 @@ def test_silent_int_clips_keep_the_same_clock_and_events() -> None:
     silent = s.mixer(clips={t: len(c) for t, c in s.clips.items()})
     out_silent = drive(silent, 1000)
     assert [(o, p, e.key) for o, p, e in silent.events] == [
-        (o, p, e.key) for o, p, e in with_audio.events]
+        (o, p, e.key) for o, p, e in with_audio.events
+    ]
     tones_only = np.zeros(s.plan.total_frames, dtype=np.float32)
     for ev in s.plan.events:
         if ev.kind == "tone":
@@ -213,8 +246,11 @@ def test_silent_int_clips_keep_the_same_clock_and_events() -> None:
 
 
 def test_mix_is_limited_to_minus_1_dbfs_and_copied_to_every_channel() -> None:
-    s = Session(one_hold(), shape="dc", values={f"tone:{t}": 0.9 for t in TONES} | {
-        t: 0.9 for t in one_hold().phrases()})
+    s = Session(
+        one_hold(),
+        shape="dc",
+        values={f"tone:{t}": 0.9 for t in TONES} | {t: 0.9 for t in one_hold().phrases()},
+    )
     mixer = s.mixer(channels=3)
     block = np.zeros((s.plan.total_frames, 3), dtype=np.float32)
     mixer.fill(block)
@@ -229,15 +265,17 @@ def test_the_limiter_output_is_the_same_for_any_block_size() -> None:
     # Loud overlapping sounds (sums up to 2.4) and pauses: the limiter's gain follows
     # the sample clock, not the blocks.
     tl = one_hold(6)
-    loud = {t: 0.8 for t in [*tl.phrases(), *extra_phrases()]} | {
-        f"tone:{t}": 0.8 for t in TONES}
+    loud = {t: 0.8 for t in [*tl.phrases(), *extra_phrases()]} | {f"tone:{t}": 0.8 for t in TONES}
     s = Session(tl, shape="dc", values=loud)
     step = 28_672
-    commands = {step: [Command.PAUSE], 2 * step: [Command.PAUSE], 7 * step: [Command.PAUSE],
-                8 * step: [Command.PAUSE]}
+    commands = {
+        step: [Command.PAUSE],
+        2 * step: [Command.PAUSE],
+        7 * step: [Command.PAUSE],
+        8 * step: [Command.PAUSE],
+    }
     mixers = [s.mixer() for _ in range(4)]
-    outputs = [drive(m, size, commands) for m, size in zip(mixers, (4096, 512, 7, 1),
-                                                          strict=True)]
+    outputs = [drive(m, size, commands) for m, size in zip(mixers, (4096, 512, 7, 1), strict=True)]
     assert np.abs(outputs[0]).max() <= MINUS_1_DBFS
     assert mixers[0].limiter.limited_frames > 1000
     for out in outputs[1:]:
@@ -258,14 +296,14 @@ def test_the_limiter_gives_the_gain_back_gently_after_a_loud_sound() -> None:
     clip[:loud] = 2.0
     out = drive(s.mixer(clips=dict(s.clips) | {intro.key: clip}), 333)
     assert np.abs(out).max() <= MINUS_1_DBFS
-    heard = out[intro.start_frame:intro.end_frame]
+    heard = out[intro.start_frame : intro.end_frame]
     np.testing.assert_allclose(heard[:loud], MINUS_1_DBFS, rtol=1e-4)
     over_db = 20 * np.log10(2.0 / MINUS_1_DBFS)
-    release = heard[loud:loud + round(over_db / 60 * SR)]
+    release = heard[loud : loud + round(over_db / 60 * SR)]
     assert release[0] == pytest.approx(0.5 * MINUS_1_DBFS / 2.0, rel=0.01)
     assert (np.diff(release) > 0).all()
     assert release[-1] < 0.5
-    assert (heard[loud + round((over_db / 60 + 0.01) * SR):] == 0.5).all()
+    assert (heard[loud + round((over_db / 60 + 0.01) * SR) :] == 0.5).all()
 
 
 def test_nan_and_infinite_samples_never_reach_the_output() -> None:
@@ -281,7 +319,7 @@ def test_nan_and_infinite_samples_never_reach_the_output() -> None:
     out = drive(s.mixer(clips=clips), 512)
     assert np.isfinite(out).all()
     assert np.abs(out).max() <= MINUS_1_DBFS
-    assert (out[intro.start_frame + 10:intro.start_frame + 20] == 0).all()
+    assert (out[intro.start_frame + 10 : intro.start_frame + 20] == 0).all()
 
 
 def test_a_block_larger_than_the_scratch_buffer_is_filled_the_same() -> None:
@@ -306,8 +344,8 @@ def test_pause_is_silent_from_the_last_frame_of_a_5_ms_fade_and_freezes_the_cloc
     mixer = s.mixer()
     out = drive(mixer, 512, {at: [Command.PAUSE]}, max_frames=at + 5 * sr)
     level = s.value[intro.key]
-    np.testing.assert_array_equal(out[intro.start_frame:at], level)
-    ramp = out[at:at + fade]
+    np.testing.assert_array_equal(out[intro.start_frame : at], level)
+    ramp = out[at : at + fade]
     assert (np.diff(ramp) < 0).all() and ramp[0] < level
     first_silent = at + int(np.flatnonzero(out[at:] == 0)[0])
     assert first_silent == at + fade - 1
@@ -327,14 +365,15 @@ def test_resume_outside_work_says_resuming_then_continues_where_it_paused() -> N
     out = drive(mixer, 512, {at: [Command.PAUSE], back: [Command.PAUSE]})
     resuming = len(s.extra[RESUMING])
     # "Resuming" fades in, then the pause of RESUME_GAP_S, then the plan fades back in.
-    np.testing.assert_array_equal(out[back:back + F],
-                                  s.value[RESUMING] * FADE_IN)  # the 5 ms fade-in
-    np.testing.assert_array_equal(out[back + F:back + resuming], s.value[RESUMING])
+    np.testing.assert_array_equal(
+        out[back : back + F], s.value[RESUMING] * FADE_IN
+    )  # the 5 ms fade-in
+    np.testing.assert_array_equal(out[back + F : back + resuming], s.value[RESUMING])
     cont = back + resuming + round(RESUME_GAP_S * SR)
-    assert not out[back + resuming:cont].any()
+    assert not out[back + resuming : cont].any()
     paused_at = at + F
-    np.testing.assert_array_equal(out[cont:cont + F], ref[paused_at:paused_at + F] * FADE_IN)
-    np.testing.assert_array_equal(out[cont + F:], ref[paused_at + F:])
+    np.testing.assert_array_equal(out[cont : cont + F], ref[paused_at : paused_at + F] * FADE_IN)
+    np.testing.assert_array_equal(out[cont + F :], ref[paused_at + F :])
     assert [e.cue.role for _, _, e in mixer.events][:2] == ["intro", "resume"]
 
 
@@ -351,12 +390,15 @@ def test_resume_inside_work_counts_down_afresh_and_restarts_the_hold() -> None:
     inserted = [(o, e.cue.role, e.key) for o, _, e in mixer.events if back <= o < restart]
     assert inserted == [
         (back, "resume", RESUMING),
-        (count_at, "countdown", "tick"), (count_at, "countdown", "3"),
-        (count_at + SR, "countdown", "tick"), (count_at + SR, "countdown", "2"),
-        (count_at + 2 * SR, "countdown", "tick"), (count_at + 2 * SR, "countdown", "1"),
+        (count_at, "countdown", "tick"),
+        (count_at, "countdown", "3"),
+        (count_at + SR, "countdown", "tick"),
+        (count_at + SR, "countdown", "2"),
+        (count_at + 2 * SR, "countdown", "tick"),
+        (count_at + 2 * SR, "countdown", "1"),
     ]
     # From the restart on, the rest of the session is the original, from the work start.
-    np.testing.assert_array_equal(out[restart:], ref[work.start_frame:])
+    np.testing.assert_array_equal(out[restart:], ref[work.start_frame :])
     assert out[restart] == s.value["tone:start"]
     stop = next(o for o, _, e in mixer.events if e.cue.role == "stop")
     assert stop - restart == 6 * SR
@@ -382,10 +424,10 @@ def check_stop(s: Session, mixer: Mixer, out: np.ndarray, silent_from: int, onse
     safety = len(s.extra[SAFETY_MESSAGE])
     question = len(s.extra[PAIN_QUESTION])
     assert not out[silent_from:onset].any()
-    np.testing.assert_array_equal(out[onset:onset + safety], s.value[SAFETY_MESSAGE])
+    np.testing.assert_array_equal(out[onset : onset + safety], s.value[SAFETY_MESSAGE])
     q = onset + safety + round(PAIN_QUESTION_GAP_S * SR)
-    assert not out[onset + safety:q].any()
-    np.testing.assert_array_equal(out[q:q + question], s.value[PAIN_QUESTION])
+    assert not out[onset + safety : q].any()
+    np.testing.assert_array_equal(out[q : q + question], s.value[PAIN_QUESTION])
     assert len(out) == q + question == mixer.state.ended_at_output_frame
     assert mixer.state.finished and mixer.state.outcome is Outcome.STOP_PAIN
 
@@ -396,8 +438,7 @@ def pain_session() -> Session:
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_stop_pain_at_random_instants_fades_out_then_speaks_the_safety_message(seed: int
-                                                                                ) -> None:
+def test_stop_pain_at_random_instants_fades_out_then_speaks_the_safety_message(seed: int) -> None:
     s = pain_session()
     rng = random.Random(seed)
     for _ in range(8):
@@ -411,7 +452,11 @@ def test_stop_pain_at_random_instants_fades_out_then_speaks_the_safety_message(s
         ps = s.plan.segments[index]
         assert report.segment_index == index and report.phase == ps.segment.phase
         assert (report.exercise, report.set, report.rep, report.side) == (
-            ps.segment.exercise, ps.segment.set, ps.segment.rep, ps.segment.side)
+            ps.segment.exercise,
+            ps.segment.set,
+            ps.segment.rep,
+            ps.segment.side,
+        )
         if ps.segment.phase == "work":
             assert report.seconds == (at - ps.start_frame) / SR
             if at > ps.start_frame:
@@ -447,9 +492,11 @@ def test_stop_pain_during_the_resume_lead_in_fades_out_then_speaks(seed: int) ->
         back = pause + rng.randrange(F, SR)
         at = back + rng.randrange(F, resume_frames)
         mixer = s.mixer()
-        out = drive(mixer, rng.choice([64, 512]), {pause: [Command.PAUSE],
-                                                   back: [Command.PAUSE],
-                                                   at: [Command.STOP_PAIN]})
+        out = drive(
+            mixer,
+            rng.choice([64, 512]),
+            {pause: [Command.PAUSE], back: [Command.PAUSE], at: [Command.STOP_PAIN]},
+        )
         check_stop(s, mixer, out, at + F - 1, at + F + STOP_SILENCE)
         assert mixer.state.position_frames == pause + F  # the lead-in never moved the plan clock
         assert mixer.state.stop_report is not None and mixer.state.stop_report.paused
@@ -461,8 +508,9 @@ def test_stop_pain_right_after_resume_fades_from_the_gain_reached() -> None:
     back = pause + SR
     at = back + F // 2  # halfway through the resume's fade-in
     mixer = s.mixer()
-    out = drive(mixer, 512, {pause: [Command.PAUSE], back: [Command.PAUSE],
-                             at: [Command.STOP_PAIN]})
+    out = drive(
+        mixer, 512, {pause: [Command.PAUSE], back: [Command.PAUSE], at: [Command.STOP_PAIN]}
+    )
     check_stop(s, mixer, out, at + F // 2 - 1, at + F // 2 + STOP_SILENCE)
     assert out[at - 1] == pytest.approx(out[at], abs=s.value[RESUMING] * 2 / F)
 
@@ -476,8 +524,7 @@ def test_quit_fades_out_and_ends_after_the_fade() -> None:
     assert len(out) == at + F == mixer.state.ended_at_output_frame
     assert out[-1] == 0 and out[at - 1] != 0
     assert mixer.state.outcome is Outcome.QUIT and mixer.state.stop_report is None
-    assert [(e.segment_index, e.seconds, e.completed) for e in mixer.work_log] == [
-        (i, 1.0, False)]
+    assert [(e.segment_index, e.seconds, e.completed) for e in mixer.work_log] == [(i, 1.0, False)]
 
 
 def test_stop_pain_overrides_a_quit_that_is_still_fading_out() -> None:
@@ -537,8 +584,9 @@ def test_next_in_the_last_exercise_goes_to_the_outro() -> None:
 def test_back_returns_to_the_get_ready_of_the_current_set() -> None:
     s = Session(two_exercises())
     _, work = segment(s.plan, lambda seg: seg.phase == "work" and seg.set == 2 and seg.rep == 2)
-    target, ready = segment(s.plan, lambda seg: seg.phase == "get_ready" and seg.set == 2
-                            and seg.exercise == 0)
+    target, ready = segment(
+        s.plan, lambda seg: seg.phase == "get_ready" and seg.set == 2 and seg.exercise == 0
+    )
     mixer, _ = jump(s, work.start_frame + 2 * SR, Command.BACK)
     assert (mixer.state.segment_index, mixer.state.position_frames) == (target, ready.start_frame)
 

@@ -59,22 +59,29 @@ def offline_env(tmp_path: Path, vc_env: dict[str, str]) -> tuple[dict[str, str],
     fake.mkdir()
     (fake / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
     log = tmp_path / "sockets.log"
-    env = {**vc_env, "PYTHONPATH": f"{fake}:{REPO}", "VOICECOACH_TEST_SOCKET_LOG": str(log),
-           # A cache of its own: every phrase is synthesized, in worker processes.
-           "VOICECOACH_CACHE_DIR": str(tmp_path / "cache")}
+    env = {
+        **vc_env,
+        "PYTHONPATH": f"{fake}:{REPO}",
+        "VOICECOACH_TEST_SOCKET_LOG": str(log),
+        # A cache of its own: every phrase is synthesized, in worker processes.
+        "VOICECOACH_CACHE_DIR": str(tmp_path / "cache"),
+    }
     return env, log
 
 
 def test_the_fake_really_refuses_sockets(tmp_path, vc_env):
     env, log = offline_env(tmp_path, vc_env)
-    probe = ("import socket\n"
-             "for attempt in (socket.socket, lambda: socket.create_connection(('::1', 9))):\n"
-             "    try:\n        attempt()\n"
-             "    except OSError as e:\n        print('refused', e.errno)\n"
-             "a, b = socket.socketpair()\n"  # local pipes, as multiprocessing makes them
-             "a.sendall(b'ok'); print(b.recv(2).decode())\n")
-    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
-                          text=True, timeout=30)
+    probe = (
+        "import socket\n"
+        "for attempt in (socket.socket, lambda: socket.create_connection(('::1', 9))):\n"
+        "    try:\n        attempt()\n"
+        "    except OSError as e:\n        print('refused', e.errno)\n"
+        "a, b = socket.socketpair()\n"  # local pipes, as multiprocessing makes them
+        "a.sendall(b'ok'); print(b.recv(2).decode())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=30
+    )
     assert done.stdout.split("\n")[:3] == ["refused 101", "refused -2", "ok"], done.stderr
     assert len([line for line in log.read_text().splitlines() if "refused" in line]) == 2
 
@@ -83,18 +90,28 @@ def test_render_and_text_play_work_with_every_socket_refused(tmp_path, vc_env):
     env, log = offline_env(tmp_path, vc_env)
     file = write_routine(tmp_path)
     out = tmp_path / "tiny.wav"
-    rendered = subprocess.run([*VOICECOACH, "render", file, "-o", out], env=env,
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                              timeout=120)
+    rendered = subprocess.run(
+        [*VOICECOACH, "render", file, "-o", out],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert rendered.returncode == 0, rendered.stderr
     audio, samplerate = soundfile.read(out)
     assert samplerate == 48_000
     assert len(audio) > 10 * samplerate
     assert abs(audio).max() > 0.1  # speech, synthesized offline
 
-    played = subprocess.run([*VOICECOACH, "play", "--text", "--speed", "200", file], env=env,
-                            stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                            timeout=120)
+    played = subprocess.run(
+        [*VOICECOACH, "play", "--text", "--speed", "200", file],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert played.returncode == 0, played.stderr
     assert "Preview complete" in played.stderr
 

@@ -49,8 +49,12 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A real 256 KiB file system (tmpfs), to fill up."""
     mount = tmp_path / "small"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()}); needs root")
     try:
@@ -92,17 +96,28 @@ def snapshot(folder: Path) -> dict[str, bytes | str]:
 # --- An output is never an input, another output, or something other than a file --------
 
 
-@pytest.mark.parametrize("args", [
-    ["-o", "{d}/out.wav", "--timeline", "{r}"],
-    ["-o", "{r}"],
-    ["-o", "{d}/x.wav", "--timeline", "{d}/x.wav"],
-    ["-o", "{d}/link.wav"],
-    ["-o", "{d}/hard.wav"],
-    ["-o", "{d}/out.wav", "--timeline", "{d}/./sub/../r.toml"],
-], ids=["timeline-is-routine", "audio-is-routine", "same-two-outputs", "symlink-to-routine",
-        "hard-link-to-routine", "dotted-path-to-routine"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-o", "{d}/out.wav", "--timeline", "{r}"],
+        ["-o", "{r}"],
+        ["-o", "{d}/x.wav", "--timeline", "{d}/x.wav"],
+        ["-o", "{d}/link.wav"],
+        ["-o", "{d}/hard.wav"],
+        ["-o", "{d}/out.wav", "--timeline", "{d}/./sub/../r.toml"],
+    ],
+    ids=[
+        "timeline-is-routine",
+        "audio-is-routine",
+        "same-two-outputs",
+        "symlink-to-routine",
+        "hard-link-to-routine",
+        "dotted-path-to-routine",
+    ],
+)
 def test_an_output_that_names_an_input_or_another_output_is_refused_before_any_work(
-        env: Path, empty_cache: Path, args: list[str]) -> None:
+    env: Path, empty_cache: Path, args: list[str]
+) -> None:
     routine = routine_file(env)
     (env / "sub").mkdir()
     (env / "link.wav").symlink_to(routine)
@@ -119,8 +134,9 @@ def test_an_output_that_names_an_input_or_another_output_is_refused_before_any_w
     assert not empty_cache.exists()  # refused before any synthesis
 
 
-def test_a_routine_named_like_audio_is_not_rendered_onto_itself(env: Path,
-                                                                empty_cache: Path) -> None:
+def test_a_routine_named_like_audio_is_not_rendered_onto_itself(
+    env: Path, empty_cache: Path
+) -> None:
     routine = routine_file(env, "x.wav")
     code, _, err = run("render", str(routine), "-o", str(routine))
     assert code == 1 and "would overwrite the routine" in err
@@ -138,8 +154,9 @@ def test_an_output_onto_the_history_database_is_refused(env: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", ["fifo", "directory", "char-device"])
-def test_an_output_that_is_not_a_regular_file_is_never_replaced(env: Path, empty_cache: Path,
-                                                                 kind: str) -> None:
+def test_an_output_that_is_not_a_regular_file_is_never_replaced(
+    env: Path, empty_cache: Path, kind: str
+) -> None:
     routine = routine_file(env)
     if kind == "fifo":
         target = env / "p.wav"
@@ -153,8 +170,11 @@ def test_an_output_that_is_not_a_regular_file_is_never_replaced(env: Path, empty
         target = Path("/dev/null")
         expected = "character device"
     option = "--timeline" if target.suffix == ".json" else "-o"
-    args = ["-o", str(env / "o.wav"), "--timeline", str(target)] if option == "--timeline" \
+    args = (
+        ["-o", str(env / "o.wav"), "--timeline", str(target)]
+        if option == "--timeline"
         else ["-o", str(target)]
+    )
 
     code, _, err = run("render", str(routine), *args)
 
@@ -163,17 +183,25 @@ def test_an_output_that_is_not_a_regular_file_is_never_replaced(env: Path, empty
     else:
         assert code == 1 and expected in err and "never replaced" in err
     mode = os.stat(target).st_mode
-    assert {"fifo": stat.S_ISFIFO, "directory": stat.S_ISDIR,
-            "char-device": stat.S_ISCHR}[kind](mode)
+    assert {"fifo": stat.S_ISFIFO, "directory": stat.S_ISDIR, "char-device": stat.S_ISCHR}[kind](
+        mode
+    )
     assert not (env / "o.wav").exists()
     assert not empty_cache.exists()
 
 
-def test_a_timeline_in_a_missing_folder_is_refused_before_the_render(env: Path,
-                                                                    empty_cache: Path) -> None:
+def test_a_timeline_in_a_missing_folder_is_refused_before_the_render(
+    env: Path, empty_cache: Path
+) -> None:
     routine = routine_file(env)
-    code, _, err = run("render", str(routine), "-o", str(env / "o.wav"),
-                       "--timeline", str(env / "nowhere" / "t.json"))
+    code, _, err = run(
+        "render",
+        str(routine),
+        "-o",
+        str(env / "o.wav"),
+        "--timeline",
+        str(env / "nowhere" / "t.json"),
+    )
     assert code == 1 and "does not exist" in err and "nowhere" in err
     assert not (env / "o.wav").exists()
     assert not empty_cache.exists()
@@ -203,8 +231,9 @@ def test_check_output_paths_names_the_option_and_the_reason(tmp_path: Path) -> N
 # --- A render is all or nothing -------------------------------------------------------------
 
 
-def test_a_render_onto_a_full_disk_says_so_and_leaves_the_old_file(env: Path,
-                                                                   small_disk: Path) -> None:
+def test_a_render_onto_a_full_disk_says_so_and_leaves_the_old_file(
+    env: Path, small_disk: Path
+) -> None:
     routine = routine_file(env)
     old = small_disk / "session.wav"
     old.write_bytes(b"yesterday's render")
@@ -217,15 +246,17 @@ def test_a_render_onto_a_full_disk_says_so_and_leaves_the_old_file(env: Path,
 
 
 def test_a_timeline_onto_a_full_disk_leaves_no_audio_and_keeps_the_old_timeline(
-        env: Path, small_disk: Path) -> None:
+    env: Path, small_disk: Path
+) -> None:
     routine = routine_file(env)
     old_timeline = small_disk / "t.json"
     old_timeline.write_text("{}")
     fill(small_disk)
     before = snapshot(small_disk)
 
-    code, _, err = run("render", str(routine), "-o", str(env / "o.wav"),
-                       "--timeline", str(old_timeline))
+    code, _, err = run(
+        "render", str(routine), "-o", str(env / "o.wav"), "--timeline", str(old_timeline)
+    )
 
     assert code == 1 and "disk full" in err and "nothing was written" in err
     assert not (env / "o.wav").exists()
@@ -246,8 +277,7 @@ def test_a_successful_render_writes_both_files_completely(env: Path) -> None:
 # --- atomic_write: permissions and failure -------------------------------------------------
 
 
-def test_new_user_files_follow_the_umask_and_replaced_ones_keep_their_mode(
-        tmp_path: Path) -> None:
+def test_new_user_files_follow_the_umask_and_replaced_ones_keep_their_mode(tmp_path: Path) -> None:
     old = os.umask(0o027)
     try:
         atomic_write(tmp_path / "new.txt", "hello")
@@ -271,7 +301,8 @@ def test_private_files_are_owner_only_whatever_the_umask(tmp_path: Path) -> None
 
 
 def test_an_exception_while_writing_leaves_the_targets_and_no_temporary_files(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     a.write_text("old a")
     with pytest.raises(RuntimeError), atomic_output(a, b) as (ta, tb):
@@ -283,8 +314,7 @@ def test_an_exception_while_writing_leaves_the_targets_and_no_temporary_files(
 
 def test_io_errors_read_as_plain_words() -> None:
     assert os_error_text(OSError(errno.ENOSPC, "No space left on device")) == "disk full"
-    assert os_error_text(OSError(errno.EROFS, "Read-only file system")) == \
-        "read-only file system"
+    assert os_error_text(OSError(errno.EROFS, "Read-only file system")) == "read-only file system"
     assert os_error_text(RuntimeError("Error : No space left on device")) == "disk full"
 
 
@@ -315,9 +345,13 @@ def test_new_from_copies_a_routine_with_todays_levels(env: Path) -> None:
     _, copied, _ = run("compile", str(copy), "--json")
     _, adapted, _ = run("compile", "quick-five", "--json")
     _, written, _ = run("compile", "quick-five", "--json", "--as-written")
+
     def work(doc: str) -> list[tuple[str, int, int, float]]:
-        return [(s["name"], s["set"], s["rep"], s["end"] - s["start"])
-                for s in json.loads(doc)["segments"] if s["phase"] == "work"]
+        return [
+            (s["name"], s["set"], s["rep"], s["end"] - s["start"])
+            for s in json.loads(doc)["segments"]
+            if s["phase"] == "work"
+        ]
 
     # The copy's own doses are today's adapted ones, not the shipped file's.
     assert work(copied) == work(adapted) != work(written)
@@ -357,8 +391,9 @@ def test_progress_write_keeps_a_byte_order_mark(env: Path) -> None:
     assert data.startswith(b"\xef\xbb\xbf") and b"hold = 4" in data
 
 
-def test_progress_write_onto_a_full_disk_leaves_the_routine_whole(env: Path,
-                                                                  small_disk: Path) -> None:
+def test_progress_write_onto_a_full_disk_leaves_the_routine_whole(
+    env: Path, small_disk: Path
+) -> None:
     routine = routine_file(small_disk)
     record_training(env / "data", routine)
     fill(small_disk)
@@ -370,11 +405,14 @@ def test_progress_write_onto_a_full_disk_leaves_the_routine_whole(env: Path,
 # --- Numbers on the command line -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("args", [
-    ["play", "quick-five", "--text", "--speed", "nan"],
-    ["render", "quick-five", "-o", "x.wav", "--volume", "nan"],
-    ["play", "quick-five", "--text", "--speed", "inf"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["play", "quick-five", "--text", "--speed", "nan"],
+        ["render", "quick-five", "-o", "x.wav", "--volume", "nan"],
+        ["play", "quick-five", "--text", "--speed", "inf"],
+    ],
+)
 def test_nan_and_infinite_options_are_usage_errors(env: Path, args: list[str]) -> None:
     code, _, err = run(*args)
     assert code == 2 and "Traceback" not in err

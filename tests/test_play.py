@@ -63,15 +63,22 @@ def routine(tmp_path: Path, hold: int = 3) -> Path:
     return write_routine(tmp_path, ROUTINE.format(hold=hold))
 
 
-def start_play(tmux: Tmux, env: dict[str, str], file: Path, *args: str,
-               name: str = "play", stty_dir: Path | None = None) -> None:
+def start_play(
+    tmux: Tmux,
+    env: dict[str, str],
+    file: Path,
+    *args: str,
+    name: str = "play",
+    stty_dir: Path | None = None,
+) -> None:
     """Run ``voicecoach play FILE ARGS`` in tmux; with ``stty_dir``, save ``stty -g`` around it."""
     before = after = ""
     if stty_dir is not None:
         before = f"stty -g > {stty_dir}/before; "
         after = f"stty -g > {stty_dir}/after; "
-    tmux.start(name, play_command("play", file, *args, before=before, after=after), env,
-               cwd=file.parent)
+    tmux.start(
+        name, play_command("play", file, *args, before=before, after=after), env, cwd=file.parent
+    )
 
 
 def loud(samples: np.ndarray) -> np.ndarray:
@@ -85,10 +92,13 @@ def wait_sounding(capture: Capture, timeout: float = 20.0) -> None:
     quiet = round(0.05 * SR)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        tail = capture.samples()[-(onset + quiet):]
+        tail = capture.samples()[-(onset + quiet) :]
         # Sounding now, after silence just before the onset window: it began within 0.15 s.
-        if (len(tail) == onset + quiet and loud(tail[-round(0.005 * SR):]).size
-                and loud(tail[:quiet]).size == 0):
+        if (
+            len(tail) == onset + quiet
+            and loud(tail[-round(0.005 * SR) :]).size
+            and loud(tail[:quiet]).size == 0
+        ):
             return
         time.sleep(0.003)
     raise AssertionError("no sound began at the null sink")
@@ -101,7 +111,7 @@ def sample_at(capture: Capture, monotonic: float) -> int:
 
 def last_sound_before_gap(samples: np.ndarray, start: int, gap: int) -> int:
     """The last loud sample at or after ``start - gap`` that is followed by ``gap`` of silence."""
-    idx = loud(samples[max(0, start - gap):]) + max(0, start - gap)
+    idx = loud(samples[max(0, start - gap) :]) + max(0, start - gap)
     if len(idx) == 0:
         return start - gap
     gaps = np.flatnonzero(np.diff(idx) > gap)
@@ -130,29 +140,32 @@ def env(vc_env: dict[str, str], pulse: PulseServer) -> dict[str, str]:
 
 # --- Playing through ---------------------------------------------------------------------
 
+
 def test_a_short_routine_plays_through_the_sound_server_and_is_recorded_completed(
-        tmp_path, tmux, pulse, env):
+    tmp_path, tmux, pulse, env
+):
     capture = pulse.start_capture()
     start_play(tmux, env, routine(tmp_path), stty_dir=tmp_path)
     assert wait_exit(tmux, timeout=60) == 0
     samples = capture.samples()
     sound = loud(samples)
-    print(f"\ncaptured {len(samples) / SR:.1f} s, {len(sound) / SR:.1f} s of it sounding, "
-          f"peak {np.abs(samples).max():.2f}")
+    print(
+        f"\ncaptured {len(samples) / SR:.1f} s, {len(sound) / SR:.1f} s of it sounding, "
+        f"peak {np.abs(samples).max():.2f}"
+    )
     # Speech and earcons, not a click: several seconds of sound, spread over the session.
     assert len(sound) > 3 * SR
     assert sound[-1] - sound[0] > 15 * SR
     assert "Session complete" in tmux.screen("play")
     assert session_outcomes(env) == ["completed"]
-    work = history_rows(Path(env["VOICECOACH_DATA_DIR"]),
-                        "SELECT rep, seconds, completed FROM work ORDER BY id")
-    assert [(r["rep"], r["seconds"], r["completed"]) for r in work] == [(1, 3.0, 1),
-                                                                       (2, 3.0, 1)]
+    work = history_rows(
+        Path(env["VOICECOACH_DATA_DIR"]), "SELECT rep, seconds, completed FROM work ORDER BY id"
+    )
+    assert [(r["rep"], r["seconds"], r["completed"]) for r in work] == [(1, 3.0, 1), (2, 3.0, 1)]
     assert_terminal_restored(tmp_path)
 
 
-def test_space_pauses_the_sound_at_once_and_space_again_brings_it_back(
-        tmp_path, tmux, pulse, env):
+def test_space_pauses_the_sound_at_once_and_space_again_brings_it_back(tmp_path, tmux, pulse, env):
     capture = pulse.start_capture()
     start_play(tmux, env, routine(tmp_path, hold=20), stty_dir=tmp_path)
     # During the intro's long sentence (4 s of speech), so the key cuts a sound.
@@ -169,10 +182,10 @@ def test_space_pauses_the_sound_at_once_and_space_again_brings_it_back(
     back = sample_at(capture, resumed)
     cut = last_sound_before_gap(samples, key, round(0.2 * SR))
     print(f"\npause: last sound {(cut - key) / SR * 1000:+.1f} ms after the Space key")
-    assert loud(samples[key - round(0.1 * SR):key]).size, "nothing was sounding at the key"
+    assert loud(samples[key - round(0.1 * SR) : key]).size, "nothing was sounding at the key"
     assert cut < key + CUT_SAMPLES
     # Silent from the cut until the second Space, then sound again.
-    assert loud(samples[key + CUT_SAMPLES:back]).size == 0
+    assert loud(samples[key + CUT_SAMPLES : back]).size == 0
     again = loud(samples[back:])
     assert again.size, "no sound after resuming"
     print(f"resume: first sound {again[0] / SR * 1000:+.1f} ms after the second Space")
@@ -185,7 +198,8 @@ def test_space_pauses_the_sound_at_once_and_space_again_brings_it_back(
 
 
 def test_x_cuts_the_sound_says_the_safety_message_and_records_the_pain_rating(
-        tmp_path, tmux, pulse, env):
+    tmp_path, tmux, pulse, env
+):
     capture = pulse.start_capture()
     start_play(tmux, env, routine(tmp_path, hold=20), stty_dir=tmp_path)
     tmux.wait_for("play", "WORK")
@@ -202,9 +216,9 @@ def test_x_cuts_the_sound_says_the_safety_message_and_records_the_pain_rating(
     key = sample_at(capture, pressed)
     cut = last_sound_before_gap(samples, key, round(0.2 * SR))
     print(f"\nstop: last sound {(cut - key) / SR * 1000:+.1f} ms after the x key")
-    assert loud(samples[key - round(0.1 * SR):key]).size, "nothing was sounding at the key"
+    assert loud(samples[key - round(0.1 * SR) : key]).size, "nothing was sounding at the key"
     assert cut < key + CUT_SAMPLES
-    safety = loud(samples[cut + round(0.2 * SR):])
+    safety = loud(samples[cut + round(0.2 * SR) :])
     assert safety.size, "no safety message after the stop"
     # The safety message and the question: several seconds of speech.
     assert safety.size > 3 * SR
@@ -215,18 +229,24 @@ def test_x_cuts_the_sound_says_the_safety_message_and_records_the_pain_rating(
     stops = history_rows(data, "SELECT * FROM pain_stops")
     assert len(stops) == 1
     stop = stops[0]
-    assert (stop["exercise_index"], stop["exercise_name"], stop["set"], stop["rep"],
-            stop["side"], stop["rating"]) == (0, "Hold one", 1, 1, None, 4)
+    assert (
+        stop["exercise_index"],
+        stop["exercise_name"],
+        stop["set"],
+        stop["rep"],
+        stop["side"],
+        stop["rating"],
+    ) == (0, "Hold one", 1, 1, None, 4)
     assert 0.3 < stop["seconds_into_work"] < 20
     assert session_outcomes(env) == ["stop_pain"]
     assert_terminal_restored(tmp_path)
 
 
 def test_x_in_a_preview_records_the_pain_stop_and_the_next_session_starts_below_it(
-        tmp_path, tmux, vc_env):
+    tmp_path, tmux, vc_env
+):
     file = routine(tmp_path, hold=20)
-    tmux.start("text", play_command("play", "--text", "--speed", "5", file), vc_env,
-               cwd=tmp_path)
+    tmux.start("text", play_command("play", "--text", "--speed", "5", file), vc_env, cwd=tmp_path)
     tmux.wait_for("text", r"START\s+<start tone>")
     time.sleep(0.4)  # about 2 s of plan time into the hold
     tmux.send("text", "x")
@@ -240,14 +260,14 @@ def test_x_in_a_preview_records_the_pain_stop_and_the_next_session_starts_below_
     data = Path(vc_env["VOICECOACH_DATA_DIR"])
     # A pain stop always counts, even in a preview: the session row is made for it...
     assert session_outcomes(vc_env) == ["stop_pain"]
-    stops = history_rows(data, "SELECT exercise_name, rating, seconds_into_work FROM "
-                               "pain_stops")
+    stops = history_rows(data, "SELECT exercise_name, rating, seconds_into_work FROM pain_stops")
     assert [(p["exercise_name"], p["rating"]) for p in stops] == [("Hold one", 6)]
     assert 0 < stops[0]["seconds_into_work"] < 20
     # ... but the preview's work is not training and is not stored.
     assert history_rows(data, "SELECT COUNT(*) AS n FROM work")[0]["n"] == 0
-    compiled = subprocess.run([*VOICECOACH, "compile", str(file)], env=vc_env,
-                              capture_output=True, text=True, timeout=60)
+    compiled = subprocess.run(
+        [*VOICECOACH, "compile", str(file)], env=vc_env, capture_output=True, text=True, timeout=60
+    )
     assert compiled.returncode == 0, compiled.stderr
     assert "Last time Hold one hurt at" in compiled.stdout
     assert "(regress)" in compiled.stdout
@@ -255,8 +275,8 @@ def test_x_in_a_preview_records_the_pain_stop_and_the_next_session_starts_below_
 
 # --- The terminal comes back however the session ends -------------------------------------
 
-def test_ctrl_c_and_sigterm_end_the_session_with_the_terminal_restored(tmp_path, tmux, pulse,
-                                                                       env):
+
+def test_ctrl_c_and_sigterm_end_the_session_with_the_terminal_restored(tmp_path, tmux, pulse, env):
     file = routine(tmp_path, hold=20)
     dirs = {}
     for name in ("ctrlc", "term"):
@@ -265,9 +285,18 @@ def test_ctrl_c_and_sigterm_end_the_session_with_the_terminal_restored(tmp_path,
         envn = {**env, "VOICECOACH_DATA_DIR": str(dirs[name] / "data")}
         # `trap : INT`: the shell survives Ctrl-C to run `stty -g` afterwards (a trap, not
         # an ignored signal, so voicecoach still gets the default SIGINT behaviour).
-        tmux.start(name, "trap : INT; " + play_command(
-            "play", file, before=f"stty -g > {dirs[name]}/before; ",
-            after=f"stty -g > {dirs[name]}/after; "), envn, cwd=tmp_path)
+        tmux.start(
+            name,
+            "trap : INT; "
+            + play_command(
+                "play",
+                file,
+                before=f"stty -g > {dirs[name]}/before; ",
+                after=f"stty -g > {dirs[name]}/after; ",
+            ),
+            envn,
+            cwd=tmp_path,
+        )
     for name in dirs:
         tmux.wait_for(name, "Space pause")
     tmux.send("ctrlc", "C-c")
@@ -277,33 +306,44 @@ def test_ctrl_c_and_sigterm_end_the_session_with_the_terminal_restored(tmp_path,
     for name, folder in dirs.items():
         assert_terminal_restored(folder)
         assert "Traceback" not in tmux.screen(name)
-    outcomes = {name: session_outcomes({"VOICECOACH_DATA_DIR": str(d / "data")})
-                for name, d in dirs.items()}
+    outcomes = {
+        name: session_outcomes({"VOICECOACH_DATA_DIR": str(d / "data")}) for name, d in dirs.items()
+    }
     assert outcomes == {"ctrlc": ["quit"], "term": ["quit"]}
 
 
-def test_ctrl_c_in_the_middle_of_a_hold_records_the_part_done_and_quit(tmp_path, tmux,
-                                                                        vc_env):
+def test_ctrl_c_in_the_middle_of_a_hold_records_the_part_done_and_quit(tmp_path, tmux, vc_env):
     # Real time (a preview at another speed records nothing).
-    tmux.start("text", "trap : INT; " + play_command(
-        "play", "--text", routine(tmp_path, hold=20)), vc_env, cwd=tmp_path)
+    tmux.start(
+        "text",
+        "trap : INT; " + play_command("play", "--text", routine(tmp_path, hold=20)),
+        vc_env,
+        cwd=tmp_path,
+    )
     tmux.wait_for("text", r"START\s+<start tone>")
     time.sleep(0.3)  # into the hold
     tmux.send("text", "C-c")
     assert wait_exit(tmux, "text") == 130
     assert session_outcomes(vc_env) == ["quit"]
-    work = history_rows(Path(vc_env["VOICECOACH_DATA_DIR"]),
-                        "SELECT rep, seconds, completed FROM work")
+    work = history_rows(
+        Path(vc_env["VOICECOACH_DATA_DIR"]), "SELECT rep, seconds, completed FROM work"
+    )
     assert [(r["rep"], r["completed"]) for r in work] == [(1, 0)]
     assert 0 < work[0]["seconds"] < 20
 
 
 # --- No terminal, no device, a lost device -------------------------------------------------
 
+
 def test_without_a_terminal_it_says_there_are_no_key_controls_and_completes(tmp_path, vc_env):
-    done = subprocess.run([*VOICECOACH, "play", "--text", "--speed", "200", routine(tmp_path)],
-                          env=vc_env, stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [*VOICECOACH, "play", "--text", "--speed", "200", routine(tmp_path)],
+        env=vc_env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert "no key controls: stdin is not a terminal" in done.stderr
     assert done.stderr.splitlines()[-1] == "Preview complete (preview: not recorded)."
@@ -313,9 +353,14 @@ def test_without_a_terminal_it_says_there_are_no_key_controls_and_completes(tmp_
 
 def test_with_no_sound_server_it_says_what_to_do_instead_without_a_traceback(tmp_path, vc_env):
     env = {**vc_env, "PULSE_SERVER": f"unix:{tmp_path}/no-server-here"}
-    done = subprocess.run([*VOICECOACH, "play", routine(tmp_path)], env=env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [*VOICECOACH, "play", routine(tmp_path)],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     for hint in ("--text", "render", "devices"):
@@ -332,7 +377,8 @@ def restart_on_same_socket(lost: PulseServer) -> PulseServer:
 
 
 def test_a_lost_sound_server_is_shown_r_resumes_when_it_is_back_and_q_ends_as_device_lost(
-        tmp_path, tmux, pulse, env):
+    tmp_path, tmux, pulse, env
+):
     start_play(tmux, env, routine(tmp_path, hold=20), stty_dir=tmp_path)
     tmux.wait_for("play", "Space pause")
     pulse.kill()
@@ -344,7 +390,7 @@ def test_a_lost_sound_server_is_shown_r_resumes_when_it_is_back_and_q_ends_as_de
         assert capture.wait_for_samples(1)
         pressed = tmux.send("play", "r")
         capture.wait_for_samples(sample_at(capture, pressed) + RETURN_SAMPLES)
-        again = loud(capture.samples()[max(0, sample_at(capture, pressed)):])
+        again = loud(capture.samples()[max(0, sample_at(capture, pressed)) :])
         assert again.size, "no sound after resuming on the new server"
         print(f"\nresume on a new server: first sound {again[0] / SR * 1000:+.0f} ms after r")
         assert "Audio device lost" not in tmux.screen("play")
@@ -388,8 +434,13 @@ reps = 20
 
 def test_text_mode_keys_skip_to_the_next_exercise_go_back_and_quit(tmp_path, tmux, vc_env):
     file = write_routine(tmp_path, TWO_EXERCISES)
-    tmux.start("text", play_command("play", "--text", "--speed", "50", file), vc_env,
-               cwd=tmp_path, height=50)
+    tmux.start(
+        "text",
+        play_command("play", "--text", "--speed", "50", file),
+        vc_env,
+        cwd=tmp_path,
+        height=50,
+    )
     tmux.wait_for("text", r"ANNOUNCE\s+Alpha\.")
     tmux.send("text", "n")
     # Each key says what it did, in the cue lines' own format.
@@ -412,8 +463,13 @@ def test_text_mode_keys_skip_to_the_next_exercise_go_back_and_quit(tmp_path, tmu
 
 def test_text_mode_says_paused_and_resumed_on_space(tmp_path, tmux, vc_env):
     file = write_routine(tmp_path, TWO_EXERCISES)
-    tmux.start("text", play_command("play", "--text", "--speed", "20", file), vc_env,
-               cwd=tmp_path, height=50)
+    tmux.start(
+        "text",
+        play_command("play", "--text", "--speed", "20", file),
+        vc_env,
+        cwd=tmp_path,
+        height=50,
+    )
     tmux.wait_for("text", r"START\s+<start tone>")
     tmux.send("text", "Space")
     paused = tmux.wait_for("text", r"\[(\d\d:\d\d)\] PAUSED    Space to resume\n")

@@ -27,8 +27,7 @@ def test_a_fifo_in_place_of_the_log_never_blocks_the_session(tmp_path: Path) -> 
     os.mkfifo(log)
     done = threading.Event()
     # On a thread, so a regression hangs only the thread and the test fails, not the run.
-    worker = threading.Thread(target=lambda: (_chatter_to_stdout(log), done.set()),
-                              daemon=True)
+    worker = threading.Thread(target=lambda: (_chatter_to_stdout(log), done.set()), daemon=True)
     worker.start()
     worker.join(timeout=10)
     assert done.is_set()

@@ -23,16 +23,40 @@ def history(tmp_path: Path):
         start = T0 + timedelta(days=day)
         sid = h.start_session(path, "Morning back", "h", started_at=start)
         for set_no in (1, 2):
-            h.record_work(sid, exercise_index=0, exercise_name="Side plank", kind="hold",
-                          set=set_no, rep=1, side=None, seconds=hold)
+            h.record_work(
+                sid,
+                exercise_index=0,
+                exercise_name="Side plank",
+                kind="hold",
+                set=set_no,
+                rep=1,
+                side=None,
+                seconds=hold,
+            )
         h.end_session(sid, "completed", at=start + timedelta(minutes=12))
     start = T0 + timedelta(days=7)
     sid = h.start_session(path, "Morning back", "h", started_at=start)
-    h.record_work(sid, exercise_index=0, exercise_name="Side plank", kind="hold", set=1, rep=1,
-                  side=None, seconds=7.0, completed=False)
-    stop = h.record_pain_stop(sid, exercise_index=0, exercise_name="Side plank", set=1, rep=1,
-                              side=None, seconds_into_work=7.0,
-                              at=start + timedelta(minutes=2))
+    h.record_work(
+        sid,
+        exercise_index=0,
+        exercise_name="Side plank",
+        kind="hold",
+        set=1,
+        rep=1,
+        side=None,
+        seconds=7.0,
+        completed=False,
+    )
+    stop = h.record_pain_stop(
+        sid,
+        exercise_index=0,
+        exercise_name="Side plank",
+        set=1,
+        rep=1,
+        side=None,
+        seconds_into_work=7.0,
+        at=start + timedelta(minutes=2),
+    )
     h.set_pain_rating(stop, 6)
     yield h
     h.close()
@@ -54,22 +78,24 @@ def test_sessions_table_shows_date_routine_minutes_ending_and_pain(history: Hist
 
 
 def test_chart_fits_80_columns_without_colors_under_no_color(
-        history: History, monkeypatch: pytest.MonkeyPatch) -> None:
+    history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     chart = exercise_chart("Side plank", history.exercise_history(None, "side plank"))
     assert "\x1b[" not in chart
     assert max(len(line) for line in chart.splitlines()) <= 80
     assert "Side plank: hold seconds per session" in chart
-    assert chart.splitlines()[-1] == f"x {T0.astimezone().date() + timedelta(days=7)}: " \
-                                     "stopped at 7 s, pain 6/10"
+    assert (
+        chart.splitlines()[-1] == f"x {T0.astimezone().date() + timedelta(days=7)}: "
+        "stopped at 7 s, pain 6/10"
+    )
     # One pain marker inside the plot area.
     plot_rows = [line for line in chart.splitlines() if "│" in line or "┤" in line]
     assert sum(line.count("x") for line in plot_rows) == 1
 
 
 def test_chart_is_colored_when_asked(history: History) -> None:
-    chart = exercise_chart("Side plank", history.exercise_history(None, "side plank"),
-                           color=True)
+    chart = exercise_chart("Side plank", history.exercise_history(None, "side plank"), color=True)
     assert "\x1b[" in chart
 
 

@@ -69,8 +69,9 @@ def test_a_breathing_phase_under_a_second_is_refused_with_its_range(value: str):
 
 
 @pytest.mark.parametrize("key", ["rest", "get_ready", "between_reps", "switch_sides"])
-@pytest.mark.parametrize(("value", "shown"), [("1e-9", "1e-09"), ("5e-324", "5e-324"),
-                                              ("0.5", "0.5"), ("601", "601")])
+@pytest.mark.parametrize(
+    ("value", "shown"), [("1e-9", "1e-09"), ("5e-324", "5e-324"), ("0.5", "0.5"), ("601", "601")]
+)
 def test_a_pause_is_none_or_at_least_a_second(key: str, value: str, shown: str):
     text = HEAD + f'[[exercise]]\nuse = "curl-up"\n{key} = {value}\n'
     assert one_error(text) == (
@@ -86,11 +87,14 @@ def test_zero_and_negative_zero_pauses_are_none():
     assert math.copysign(1, ex.rest) == 1  # never "-0" in a timeline or a message
 
 
-@pytest.mark.parametrize(("use", "value", "unit"), [
-    ("curl-up", "1e-9", "a number of seconds"),
-    ("farmer-carry", "0.5", "a number of seconds"),
-    ("dead-bug", "0", "a whole number of reps"),
-])
+@pytest.mark.parametrize(
+    ("use", "value", "unit"),
+    [
+        ("curl-up", "1e-9", "a number of seconds"),
+        ("farmer-carry", "0.5", "a number of seconds"),
+        ("dead-bug", "0", "a whole number of reps"),
+    ],
+)
 def test_a_progression_step_is_at_least_one(use: str, value: str, unit: str):
     hi = {"curl-up": 300, "farmer-carry": 1800, "dead-bug": 100}[use]
     shown = "1e-09" if value == "1e-9" else value
@@ -102,8 +106,10 @@ def test_a_progression_step_is_at_least_one(use: str, value: str, unit: str):
     )
 
 
-@pytest.mark.parametrize("breathing", [Breathing(1e-9, 1e-9), Breathing(5e-324, 5e-324),
-                                       Breathing(3, 0.0), Breathing(math.nan, 3)])
+@pytest.mark.parametrize(
+    "breathing",
+    [Breathing(1e-9, 1e-9), Breathing(5e-324, 5e-324), Breathing(3, 0.0), Breathing(math.nan, 3)],
+)
 def test_compiling_a_model_with_a_vanishing_cadence_is_refused_not_a_hang(breathing: Breathing):
     # Built in code, past the loader: the compiler must refuse, not loop without end.
     r = Routine("T", (Exercise(0, "Plank", "hold", (1,), hold=30, breathing=breathing),))
@@ -117,20 +123,23 @@ def test_compiling_a_model_with_a_vanishing_cadence_is_refused_not_a_hang(breath
     assert 290 <= len(breaths) <= 300
 
 
-@pytest.mark.parametrize(("field", "value", "needs"), [
-    ("hold", 1e-9, "a number of seconds of at least 0.1"),
-    ("hold", math.inf, "a number of seconds of at least 0.1"),
-    ("hold", None, "a number of seconds of at least 0.1"),
-    ("rest", 1e-9, "0, or a number of seconds of at least 0.1"),
-    ("between_reps", -1.0, "0, or a number of seconds of at least 0.1"),
-    ("get_ready", math.nan, "0, or a number of seconds of at least 0.1"),
-    ("countdown", 10**9, "a whole number from 0 to 10"),
-    ("reps", (0,), "whole numbers from 1 to 100"),
-    ("reps", (10**9,), "whole numbers from 1 to 100"),
-    ("reps", (2.5,), "whole numbers from 1 to 100"),
-    ("the number of sets", (), "1 to 20"),
-    ("the number of sets", (1,) * 21, "1 to 20"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "needs"),
+    [
+        ("hold", 1e-9, "a number of seconds of at least 0.1"),
+        ("hold", math.inf, "a number of seconds of at least 0.1"),
+        ("hold", None, "a number of seconds of at least 0.1"),
+        ("rest", 1e-9, "0, or a number of seconds of at least 0.1"),
+        ("between_reps", -1.0, "0, or a number of seconds of at least 0.1"),
+        ("get_ready", math.nan, "0, or a number of seconds of at least 0.1"),
+        ("countdown", 10**9, "a whole number from 0 to 10"),
+        ("reps", (0,), "whole numbers from 1 to 100"),
+        ("reps", (10**9,), "whole numbers from 1 to 100"),
+        ("reps", (2.5,), "whole numbers from 1 to 100"),
+        ("the number of sets", (), "1 to 20"),
+        ("the number of sets", (1,) * 21, "1 to 20"),
+    ],
+)
 def test_compiling_a_model_out_of_range_names_the_field(field: str, value: Any, needs: str):
     key = "reps" if field == "the number of sets" else field
     fields: dict[str, Any] = {"reps": (2,), "hold": 10.0, key: value}
@@ -202,8 +211,17 @@ def test_an_over_long_routine_builds_no_segment(monkeypatch: pytest.MonkeyPatch)
 def test_spans_so_large_their_sum_is_infinite_are_refused_in_plain_words() -> None:
     # Found by the model fuzz: 1e308 + 8e307 overflows to inf, and inf minutes has no
     # integer to print.
-    huge = Exercise(0, "Ex", "hold", (2,), hold=10.0, get_ready=1e308,
-                    between_reps=7.976931348623158e307, breathing=None, countdown=0)
+    huge = Exercise(
+        0,
+        "Ex",
+        "hold",
+        (2,),
+        hold=10.0,
+        get_ready=1e308,
+        between_reps=7.976931348623158e307,
+        breathing=None,
+        countdown=0,
+    )
     with pytest.raises(RoutineError, match="would last more than 100 hours"):
         compile_routine(Routine("T", (huge,)))
 
@@ -248,11 +266,14 @@ def test_a_deeply_dotted_table_header_is_refused(tomllib_calls: list[int]):
     assert tomllib_calls == []
 
 
-@pytest.mark.parametrize(("value", "col"), [
-    ("[" * 5000 + "]" * 5000, 13),
-    ("{a = " * 5000 + "1" + "}" * 5000, 45),
-    ("[{a = [" * 2000 + "]}]" * 2000, 25),
-])
+@pytest.mark.parametrize(
+    ("value", "col"),
+    [
+        ("[" * 5000 + "]" * 5000, 13),
+        ("{a = " * 5000 + "1" + "}" * 5000, 45),
+        ("[{a = [" * 2000 + "]}]" * 2000, 25),
+    ],
+)
 def test_values_nested_too_deeply_are_refused_where_the_limit_is_passed(
     value: str, col: int, tomllib_calls: list[int]
 ):
@@ -303,13 +324,20 @@ def test_too_many_tokens_are_refused_where_the_count_passes(tomllib_calls: list[
     assert len(routine.exercises) == 2000
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    ('"' + "x" * 60_000 + '"', "a text of 60,002 characters; the longest text of a routine "
-     "(notes) has at most 5,000"),
-    ('"""' + "x\n" * 30_000 + '"""', "a text of 60,006 characters; the longest text of a "
-     "routine (notes) has at most 5,000"),
-    ("9" * 60_000, "a value of 60,000 characters; a routine's numbers have a few digits"),
-])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            '"' + "x" * 60_000 + '"',
+            "a text of 60,002 characters; the longest text of a routine (notes) has at most 5,000",
+        ),
+        (
+            '"""' + "x\n" * 30_000 + '"""',
+            "a text of 60,006 characters; the longest text of a routine (notes) has at most 5,000",
+        ),
+        ("9" * 60_000, "a value of 60,000 characters; a routine's numbers have a few digits"),
+    ],
+)
 def test_one_value_too_long_to_be_a_routine_is_refused(
     value: str, message: str, tomllib_calls: list[int]
 ):
@@ -375,14 +403,17 @@ def test_a_long_string_costs_the_locator_no_memory_per_character():
 # ---------------------------------------------------------------- 4. messages that say what
 
 
-@pytest.mark.parametrize(("encoding", "bom", "name"), [
-    ("utf-16-le", b"\xff\xfe", "UTF-16 text (little-endian) with a byte-order mark"),
-    ("utf-16-be", b"\xfe\xff", "UTF-16 text (big-endian) with a byte-order mark"),
-    ("utf-16-le", b"", "UTF-16 text (little-endian)"),
-    ("utf-16-be", b"", "UTF-16 text (big-endian)"),
-    ("utf-32-le", b"\xff\xfe\x00\x00", "UTF-32 text (little-endian) with a byte-order mark"),
-    ("utf-32-be", b"", "UTF-32 text (big-endian)"),
-])
+@pytest.mark.parametrize(
+    ("encoding", "bom", "name"),
+    [
+        ("utf-16-le", b"\xff\xfe", "UTF-16 text (little-endian) with a byte-order mark"),
+        ("utf-16-be", b"\xfe\xff", "UTF-16 text (big-endian) with a byte-order mark"),
+        ("utf-16-le", b"", "UTF-16 text (little-endian)"),
+        ("utf-16-be", b"", "UTF-16 text (big-endian)"),
+        ("utf-32-le", b"\xff\xfe\x00\x00", "UTF-32 text (little-endian) with a byte-order mark"),
+        ("utf-32-be", b"", "UTF-32 text (big-endian)"),
+    ],
+)
 def test_utf16_and_utf32_files_are_named_as_such(
     tmp_path: Path, encoding: str, bom: bytes, name: str
 ):
@@ -437,8 +468,9 @@ def test_odd_paths_get_accurate_messages(tmp_path: Path):
 def test_a_file_name_with_a_newline_stays_on_one_line(tmp_path: Path):
     message = file_error(tmp_path / "a\nb.toml", None)
     assert "\n" not in message
-    assert message.endswith("a\\nb.toml: error: no such file; check the path, or make one "
-                            "with `voicecoach new`")
+    assert message.endswith(
+        "a\\nb.toml: error: no such file; check the path, or make one with `voicecoach new`"
+    )
 
 
 def test_a_named_pipe_is_refused_without_blocking(tmp_path: Path):
@@ -494,34 +526,43 @@ def test_an_unreadable_errno_keeps_the_system_words(monkeypatch: pytest.MonkeyPa
     assert file_error("r.toml") == "r.toml: error: cannot read the file: Input/output error"
 
 
-@pytest.mark.parametrize("title", [
-    "Core 👩\u200d👩\u200d👧",  # family: zero-width joiners between emoji
-    "Fire ❤\ufe0f\u200d🔥",  # variation selector, then a joiner
-    "Coder 🧑🏽\u200d💻",  # skin tone, then a joiner
-    "England 🏴\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f",  # tag sequence
-    "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",  # Persian: a non-joiner between letters
-    "Gainage\u00a0: matin",  # a no-break space
-    "New emoji \U0001fae8",  # unassigned in this Python's Unicode tables
-])
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Core 👩\u200d👩\u200d👧",  # family: zero-width joiners between emoji
+        "Fire ❤\ufe0f\u200d🔥",  # variation selector, then a joiner
+        "Coder 🧑🏽\u200d💻",  # skin tone, then a joiner
+        "England 🏴\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f",  # tag sequence
+        "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",  # Persian: a non-joiner between letters
+        "Gainage\u00a0: matin",  # a no-break space
+        "New emoji \U0001fae8",  # unassigned in this Python's Unicode tables
+    ],
+)
 def test_emoji_sequences_and_scripts_joiners_are_plain_text(title: str):
     text = f'[routine]\ntitle = "{title}"\n[[exercise]]\nuse = "curl-up"\nname = "{title}"\n'
     routine = parse_routine(text)
     assert routine.title == routine.exercises[0].name == title
 
 
-@pytest.mark.parametrize(("title", "named"), [
-    ("Core\\u202e basics", "U+202E RIGHT-TO-LEFT OVERRIDE at character 5"),
-    ("  Core\\u2066 basics", "U+2066 LEFT-TO-RIGHT ISOLATE at character 7"),
-    ("Pl\\u200dank", "U+200D ZERO WIDTH JOINER at character 3"),
-    ("Plank\\u200b", "U+200B ZERO WIDTH SPACE at character 6"),
-    ("Core\\tbasics", "U+0009 CHARACTER TABULATION (a tab) at character 5"),
-    ("Core\\nbasics", "U+000A LINE FEED (a line break) at character 5"),
-    ("\\u001b[31mRed\\u001b[0m", "U+001B ESCAPE (starts terminal control sequences) at "
-     "character 1 (and 1 more such character)"),
-    ("Core\\u0085x", "U+0085 NEXT LINE (a line break) at character 5"),
-    ("Core\\u0091x", "U+0091 a control character at character 5"),
-    ("\\u200dCore", "U+200D ZERO WIDTH JOINER at character 1"),
-])
+@pytest.mark.parametrize(
+    ("title", "named"),
+    [
+        ("Core\\u202e basics", "U+202E RIGHT-TO-LEFT OVERRIDE at character 5"),
+        ("  Core\\u2066 basics", "U+2066 LEFT-TO-RIGHT ISOLATE at character 7"),
+        ("Pl\\u200dank", "U+200D ZERO WIDTH JOINER at character 3"),
+        ("Plank\\u200b", "U+200B ZERO WIDTH SPACE at character 6"),
+        ("Core\\tbasics", "U+0009 CHARACTER TABULATION (a tab) at character 5"),
+        ("Core\\nbasics", "U+000A LINE FEED (a line break) at character 5"),
+        (
+            "\\u001b[31mRed\\u001b[0m",
+            "U+001B ESCAPE (starts terminal control sequences) at "
+            "character 1 (and 1 more such character)",
+        ),
+        ("Core\\u0085x", "U+0085 NEXT LINE (a line break) at character 5"),
+        ("Core\\u0091x", "U+0091 a control character at character 5"),
+        ("\\u200dCore", "U+200D ZERO WIDTH JOINER at character 1"),
+    ],
+)
 def test_a_refused_character_is_named_by_code_point_and_place(title: str, named: str):
     assert one_error(f'[routine]\ntitle = "{title}"\n[[exercise]]\nuse = "curl-up"\n') == (
         f"r.toml:2:1: error: 'title' in [routine] must be one line of plain text; it contains "

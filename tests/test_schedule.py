@@ -83,8 +83,18 @@ def hand_made() -> Timeline:
 
 
 def hand_clips(hello: int) -> dict[str, int]:
-    return {"Hello.": hello, "Bird dog.": 500, "3": 300, "2": 300, "1": 300, "Rep 1": 500,
-            "Breathe in.": 400, "Halfway.": 600, "Breathe out.": 500, "Done.": 700}
+    return {
+        "Hello.": hello,
+        "Bird dog.": 500,
+        "3": 300,
+        "2": 300,
+        "1": 300,
+        "Rep 1": 500,
+        "Breathe in.": 400,
+        "Halfway.": 600,
+        "Breathe out.": 500,
+        "Done.": 700,
+    }
 
 
 def test_cues_sit_at_their_rounded_time_when_every_phrase_fits() -> None:
@@ -95,11 +105,14 @@ def test_cues_sit_at_their_rounded_time_when_every_phrase_fits() -> None:
     for ev in plan.events:
         assert ev.start_frame == round(ev.cue.at * SR)
     assert [(s.start_frame, s.end_frame) for s in plan.segments] == [
-        (0, 3000), (3000, 8000), (8000, 18000), (18000, 20000)]
+        (0, 3000),
+        (3000, 8000),
+        (8000, 18000),
+        (18000, 20000),
+    ]
 
 
-def test_a_long_lead_in_stretches_its_segment_and_shifts_everything_after_by_the_overflow(
-) -> None:
+def test_a_long_lead_in_stretches_its_segment_and_shifts_everything_after_by_the_overflow() -> None:
     tl = hand_made()
     short = plan_session(tl, hand_clips(hello=1000), tones(), SR)
     long = plan_session(tl, hand_clips(hello=4000), tones(), SR)
@@ -115,8 +128,7 @@ def test_a_long_lead_in_stretches_its_segment_and_shifts_everything_after_by_the
     check_plan(long, tl, GAP)
 
 
-def test_lead_in_speech_waits_for_the_previous_phrase_and_stretches_before_the_countdown(
-) -> None:
+def test_lead_in_speech_waits_for_the_previous_phrase_and_stretches_before_the_countdown() -> None:
     tl = hand_made()
     clips = hand_clips(hello=1000) | {"Bird dog.": 3000}
     plan = plan_session(tl, clips, tones(), SR)
@@ -149,15 +161,23 @@ def test_low_priority_speech_that_does_not_fit_gives_way_to_its_tone() -> None:
 
 def test_counts_become_ticks_and_milestones_are_dropped_when_they_do_not_fit() -> None:
     segs = (Segment(0.0, 2.0, "work", 0, "Carry", 1), Segment(2.0, 4.0, "work", 0, "Carry", 1))
-    cues = (Cue(0.0, "count", text="1"), Cue(0.1, "remaining", text="Soon."),
-            Cue(2.0, "count", text="2"), Cue(3.5, "halfway", text="Halfway."))
+    cues = (
+        Cue(0.0, "count", text="1"),
+        Cue(0.1, "remaining", text="Soon."),
+        Cue(2.0, "count", text="2"),
+        Cue(3.5, "halfway", text="Halfway."),
+    )
     tl = Timeline("t", 4.0, segs, cues)
     plan = plan_session(tl, {"1": 500, "2": 2500, "Soon.": 100, "Halfway.": 600}, tones(), SR)
     assert [(d.cue.text, d.frame, d.reason, d.replaced_by) for d in plan.dropped] == [
-        ("Soon.", 100, OVERLAPS_SPEECH, None), ("2", 2000, PAST_THE_END, "tick"),
-        ("Halfway.", 3500, PAST_THE_END, None)]
+        ("Soon.", 100, OVERLAPS_SPEECH, None),
+        ("2", 2000, PAST_THE_END, "tick"),
+        ("Halfway.", 3500, PAST_THE_END, None),
+    ]
     assert [(e.start_frame, e.kind, e.key) for e in plan.events] == [
-        (0, "speech", "1"), (2000, "tone", "tick")]
+        (0, "speech", "1"),
+        (2000, "tone", "tick"),
+    ]
     assert plan.events[1].cue == Cue(2.0, "count", tone="tick")
 
 
@@ -170,9 +190,15 @@ def test_fallback_tones_follow_the_role_and_the_breath_direction() -> None:
 
 
 def test_work_segments_last_exactly_the_hold_whatever_the_clips() -> None:
-    r = Routine("T", (Exercise(0, "Side plank", "hold", (3, 2), hold=7.3, sides="each",
-                               cues=("Stack the hips.",)),
-                      Exercise(1, "Dead bug", "reps", (5,), tempo=2.7, between_reps=0)))
+    r = Routine(
+        "T",
+        (
+            Exercise(
+                0, "Side plank", "hold", (3, 2), hold=7.3, sides="each", cues=("Stack the hips.",)
+            ),
+            Exercise(1, "Dead bug", "reps", (5,), tempo=2.7, between_reps=0),
+        ),
+    )
     tl = compile_routine(r)
     sr = 48_000
     # Every phrase three times longer than the compiler's estimate: lead-ins stretch a lot.
@@ -199,8 +225,11 @@ def test_countdown_ends_exactly_one_second_before_the_work_starts_as_played() ->
     plan = plan_session(tl, clips, tones(100), sr)
     work = next(s for s in plan.segments if s.segment.phase == "work")
     numbers = [(e.key, e.start_frame) for e in speech(plan) if e.cue.role == "countdown"]
-    assert numbers == [("3", work.start_frame - 3 * sr), ("2", work.start_frame - 2 * sr),
-                       ("1", work.start_frame - sr)]
+    assert numbers == [
+        ("3", work.start_frame - 3 * sr),
+        ("2", work.start_frame - 2 * sr),
+        ("1", work.start_frame - sr),
+    ]
 
 
 def test_a_simulated_hour_does_not_drift_by_a_single_sample() -> None:
@@ -211,8 +240,10 @@ def test_a_simulated_hour_does_not_drift_by_a_single_sample() -> None:
     t = 0.0
     while t < 3600.0:
         steps: list[tuple[Phase, float]] = [
-            ("get_ready", 5.0 + rng.random() * 3), ("work", 7.3 + rng.random()),
-            ("rest", 12.0 + rng.random() * 20)]
+            ("get_ready", 5.0 + rng.random() * 3),
+            ("work", 7.3 + rng.random()),
+            ("rest", 12.0 + rng.random() * 20),
+        ]
         for phase, seconds in steps:
             end = round(t + seconds, 6)
             segs.append(Segment(t, end, phase, 0, "x", 1))
@@ -233,17 +264,23 @@ def test_a_simulated_hour_does_not_drift_by_a_single_sample() -> None:
     assert plan.total_frames == round(tl.duration * sr)
     assert not plan.dropped
     for ps in plan.segments:
-        assert (ps.start_frame, ps.end_frame) == (round(ps.segment.start * sr),
-                                                  round(ps.segment.end * sr))
+        assert (ps.start_frame, ps.end_frame) == (
+            round(ps.segment.start * sr),
+            round(ps.segment.end * sr),
+        )
     for ev in plan.events:
         assert ev.start_frame == round(ev.cue.at * sr)
     check_plan(plan, tl, round(0.15 * sr))
 
 
 def test_a_compiled_hour_keeps_every_work_boundary_on_its_rounded_time() -> None:
-    r = Routine("Hour", tuple(
-        Exercise(i, f"Ex {i}", "hold", (8, 8, 8), hold=9.7, rest=40, sides="each")
-        for i in range(5)))
+    r = Routine(
+        "Hour",
+        tuple(
+            Exercise(i, f"Ex {i}", "hold", (8, 8, 8), hold=9.7, rest=40, sides="each")
+            for i in range(5)
+        ),
+    )
     tl = compile_routine(r)
     assert tl.duration > 3600
     sr = 48_000
@@ -264,17 +301,39 @@ def test_as_rendered_is_the_compile_json_as_played_with_kind_end_and_dropped() -
     assert doc["title"] == "Hand made"
     assert doc["duration"] == plan.total_frames / SR == 21.45
     assert set(doc) == {"version", "title", "duration", "segments", "cues", "dropped"}
-    assert list(doc["segments"][0]) == ["start", "end", "phase", "exercise", "name", "set",
-                                        "rep", "side"]
+    assert list(doc["segments"][0]) == [
+        "start",
+        "end",
+        "phase",
+        "exercise",
+        "name",
+        "set",
+        "rep",
+        "side",
+    ]
     assert doc["segments"][0]["end"] == 4.45
     assert list(doc["cues"][0]) == ["at", "role", "text", "tone", "exercise", "kind", "end"]
     hello = doc["cues"][0]
     assert (hello["at"], hello["end"], hello["kind"]) == (0.3, 4.3, "speech")
     starts = [c for c in doc["cues"] if c["role"] == "start"]
-    assert starts == [{"at": 9.45, "role": "start", "text": None, "tone": "start",
-                       "exercise": 0, "kind": "tone", "end": 9.5}]
-    assert doc["dropped"][0] == {"at": 9.65, "role": "breathe", "text": "Breathe in.",
-                                 "reason": OVERLAPS_SPEECH, "replaced_by": "inhale"}
+    assert starts == [
+        {
+            "at": 9.45,
+            "role": "start",
+            "text": None,
+            "tone": "start",
+            "exercise": 0,
+            "kind": "tone",
+            "end": 9.5,
+        }
+    ]
+    assert doc["dropped"][0] == {
+        "at": 9.65,
+        "role": "breathe",
+        "text": "Breathe in.",
+        "reason": OVERLAPS_SPEECH,
+        "replaced_by": "inhale",
+    }
 
 
 def test_a_final_sound_longer_than_the_outro_extends_the_outro() -> None:
@@ -287,9 +346,17 @@ def test_a_final_sound_longer_than_the_outro_extends_the_outro() -> None:
 
 exercises = st.builds(
     lambda kind, hold, reps, sides, between, breathing, rest: Exercise(
-        0, "Ex", kind, reps, hold=hold if kind == "hold" else None,
-        duration=hold * 3 if kind == "timed" else None, sides=sides, between_reps=between,
-        breathing=breathing, rest=rest),
+        0,
+        "Ex",
+        kind,
+        reps,
+        hold=hold if kind == "hold" else None,
+        duration=hold * 3 if kind == "timed" else None,
+        sides=sides,
+        between_reps=between,
+        breathing=breathing,
+        rest=rest,
+    ),
     st.sampled_from(["hold", "reps", "timed"]),
     st.floats(1.0, 15.0).map(lambda x: round(x, 3)),
     st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple),
@@ -301,10 +368,15 @@ exercises = st.builds(
 
 
 @settings(max_examples=40, deadline=None)
-@given(ex=exercises, seed=st.integers(0, 2**32), sr=st.sampled_from([8000, 22_050, 48_000]),
-       gap_s=st.sampled_from([0.0, 0.15, 0.4]))
-def test_every_plan_keeps_work_exact_and_speech_apart(ex: Exercise, seed: int, sr: int,
-                                                       gap_s: float) -> None:
+@given(
+    ex=exercises,
+    seed=st.integers(0, 2**32),
+    sr=st.sampled_from([8000, 22_050, 48_000]),
+    gap_s=st.sampled_from([0.0, 0.15, 0.4]),
+)
+def test_every_plan_keeps_work_exact_and_speech_apart(
+    ex: Exercise, seed: int, sr: int, gap_s: float
+) -> None:
     r = Routine("Gen", (ex, Exercise(1, "Two", "hold", (1,), hold=5)))
     tl = compile_routine(r)
     rng = random.Random(seed)

@@ -189,21 +189,22 @@ def test_the_error_example_in_the_docs_is_what_the_loader_says() -> None:
     assert str(info.value) + "\n" == shown
 
 
-
 def _text_keys() -> list[tuple[str, KeySpec]]:
     tables = [("routine", keys.ROUTINE), ("voice", keys.VOICE), ("exercise", keys.EXERCISE)]
     return [(table, spec) for table, specs in tables for spec in specs if spec.type == "text"]
 
 
 @pytest.mark.parametrize("table, spec", _text_keys(), ids=lambda x: getattr(x, "name", x))
-def test_every_text_length_the_schema_publishes_is_the_loaders(table: str,
-                                                                 spec: KeySpec) -> None:
+def test_every_text_length_the_schema_publishes_is_the_loaders(table: str, spec: KeySpec) -> None:
     assert spec.minimum is not None and spec.maximum is not None, "publish both bounds"
 
     def document(value: str) -> str:
         data: dict[str, Any] = {"routine": {"title": "T"}, "exercise": [{"use": "bird-dog"}]}
-        place = {"routine": data["routine"], "exercise": data["exercise"][0],
-                 "voice": data["routine"].setdefault("voice", {})}[table]
+        place = {
+            "routine": data["routine"],
+            "exercise": data["exercise"][0],
+            "voice": data["routine"].setdefault("voice", {}),
+        }[table]
         place[spec.name] = value
         return tomlkit.dumps(data)
 

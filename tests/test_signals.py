@@ -48,9 +48,15 @@ def default_sigint() -> None:
 def start(tmp_path: Path, env: dict[str, str], *prefix: str) -> subprocess.Popen[str]:
     """``voicecoach play ROUTINE --text`` without a terminal, once its first cue is out."""
     file = write_routine(tmp_path, ROUTINE)
-    proc = subprocess.Popen([*prefix, *VOICECOACH, "play", str(file), "--text"], env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
+    proc = subprocess.Popen(
+        [*prefix, *VOICECOACH, "play", str(file), "--text"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_sigint,
+    )
     assert proc.stdout is not None
     first = proc.stdout.readline()  # the session has begun (and its row is written)
     assert "INTRO" in first, proc.stderr.read() if proc.stderr else ""
@@ -62,13 +68,18 @@ def outcomes(env: dict[str, str]) -> list[str]:
     return [r["outcome"] for r in rows]
 
 
-@pytest.mark.parametrize("signum, status", [
-    (signal.SIGTERM, 128 + signal.SIGTERM),
-    (signal.SIGHUP, 128 + signal.SIGHUP),
-    (signal.SIGINT, 130),
-], ids=["SIGTERM", "SIGHUP", "SIGINT"])
+@pytest.mark.parametrize(
+    "signum, status",
+    [
+        (signal.SIGTERM, 128 + signal.SIGTERM),
+        (signal.SIGHUP, 128 + signal.SIGHUP),
+        (signal.SIGINT, 130),
+    ],
+    ids=["SIGTERM", "SIGHUP", "SIGINT"],
+)
 def test_a_signal_without_a_terminal_ends_the_session_as_quit_with_the_summary(
-        tmp_path: Path, vc_env: dict[str, str], signum: int, status: int) -> None:
+    tmp_path: Path, vc_env: dict[str, str], signum: int, status: int
+) -> None:
     proc = start(tmp_path, vc_env)
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=HANG_S)
@@ -78,8 +89,9 @@ def test_a_signal_without_a_terminal_ends_the_session_as_quit_with_the_summary(
     assert outcomes(vc_env) == ["quit"]
 
 
-def test_timeout_passing_on_sigterm_ends_the_session_as_quit(tmp_path: Path,
-                                                             vc_env: dict[str, str]) -> None:
+def test_timeout_passing_on_sigterm_ends_the_session_as_quit(
+    tmp_path: Path, vc_env: dict[str, str]
+) -> None:
     if shutil.which("timeout") is None:
         pytest.fail("coreutils timeout is not installed")
     # `timeout` passes the SIGTERM it gets on to the session, as when its time is up

@@ -97,8 +97,9 @@ def test_trim_silence_keeps_attack_and_decay_around_the_sound() -> None:
     rate = 1000
     x = np.zeros(1000, dtype=np.float32)
     x[200:600] = 0.5  # sound from 200 ms to 600 ms
-    out = trim_silence(x, rate, keep_before_s=0.005, keep_after_s=0.030,
-                       fade_in_s=0.002, fade_out_s=0.010)
+    out = trim_silence(
+        x, rate, keep_before_s=0.005, keep_after_s=0.030, fade_in_s=0.002, fade_out_s=0.010
+    )
     assert out.size == 5 + 400 + 30
     assert out[0] == 0.0 and out[-1] == 0.0
     assert np.all(out[5:405] == 0.5)
@@ -109,7 +110,8 @@ def test_trim_silence_of_pure_silence_is_empty() -> None:
 
 
 def test_a_second_call_is_served_from_the_cache_without_any_engine(
-        cached: tuple[Path, dict[str, Clip]]) -> None:
+    cached: tuple[Path, dict[str, Clip]],
+) -> None:
     folder, first = cached
     files = sorted(folder.glob("*.wav"))
     assert len(files) == len(EVERY)
@@ -138,7 +140,8 @@ def test_the_cache_key_changes_with_text_voice_rate_and_volume() -> None:
 
 
 def test_a_slower_rate_is_a_new_cache_entry_and_a_longer_clip(
-        cached: tuple[Path, dict[str, Clip]], tmp_path: Path) -> None:
+    cached: tuple[Path, dict[str, Clip]], tmp_path: Path
+) -> None:
     _, clips = cached
     slow = synthesize(["Breathe in"], Voice(name="en-us", rate=100), tmp_path)
     assert len(list(tmp_path.glob("*.wav"))) == 1 + len(speech.REFERENCE_PHRASES)
@@ -156,7 +159,8 @@ def test_parallel_workers_give_byte_identical_clips_to_one_worker(tmp_path: Path
 
 
 def test_cache_writes_leave_no_temp_files_and_a_torn_entry_is_made_again(
-        cached: tuple[Path, dict[str, Clip]], tmp_path: Path) -> None:
+    cached: tuple[Path, dict[str, Clip]], tmp_path: Path
+) -> None:
     _, clips = cached
     first = synthesize(["3"], SETTINGS, tmp_path)
     entry = tmp_path / f"{cache_key('3', SETTINGS)}.wav"
@@ -220,7 +224,8 @@ def test_a_worker_that_dies_gives_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_a_stuck_worker_times_out_with_a_clear_error(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The pool reads it as it starts: its own deadline and the one it gives each worker.
     monkeypatch.setattr(workers, "PHRASE_TIMEOUT_S", 0.5)
 
@@ -271,8 +276,14 @@ def test_a_missing_backend_says_how_to_install_it(tmp_path: Path, blocker: str) 
     (tmp_path / "sitecustomize.py").write_text(textwrap.dedent(blocker))
     (tmp_path / "caller.py").write_text(CALLER)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
-    result = subprocess.run([sys.executable, str(tmp_path / "caller.py")], env=env,
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, str(tmp_path / "caller.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     messages = result.stdout.split("----\n")[:-1]
@@ -317,27 +328,51 @@ if __name__ == "__main__":
 
 
 def test_a_worker_that_starts_after_the_work_is_done_exits_without_a_traceback(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     (tmp_path / "sitecustomize.py").write_text(LATE_SECOND_WORKER)
     (tmp_path / "caller.py").write_text(LATE_CALLER)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)]),
-           "VOICECOACH_TEST_LOCK": str(tmp_path / "first-worker")}
-    result = subprocess.run([sys.executable, str(tmp_path / "caller.py")], env=env,
-                            capture_output=True, text=True, timeout=120, check=False)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)]),
+        "VOICECOACH_TEST_LOCK": str(tmp_path / "first-worker"),
+    }
+    result = subprocess.run(
+        [sys.executable, str(tmp_path / "caller.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "['1', '2'] True\n"
     assert result.stderr == ""
 
 
 def test_every_phrase_is_spoken_at_the_rate_asked_for_however_the_workers_run(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     # pyttsx3's espeak driver applied the rate in espeak-ng's own thread, racing the
     # voice: under load about one phrase in ten came out at 200 (or 175) words a minute
     # instead of the 100 asked for, and was cached so.
     slow = Voice(name="en-us", rate=100)
-    phrases = [f"Rep {n}" for n in range(1, 11)] + [f"Set {n} of 10." for n in range(1, 11)] + [
-        "Breathe in", "Breathe out", "Rest.", "Halfway.", "Relax. Right side next.",
-        "Keep the hips level.", "Bird dog.", "Dead bug.", "Side plank.", "Curl-up."]
+    phrases = (
+        [f"Rep {n}" for n in range(1, 11)]
+        + [f"Set {n} of 10." for n in range(1, 11)]
+        + [
+            "Breathe in",
+            "Breathe out",
+            "Rest.",
+            "Halfway.",
+            "Relax. Right side next.",
+            "Keep the hips level.",
+            "Bird dog.",
+            "Dead bug.",
+            "Side plank.",
+            "Curl-up.",
+        ]
+    )
     at_100 = synthesize(phrases, slow, tmp_path / "slow", workers=2)
     at_200 = synthesize(phrases, SETTINGS, tmp_path / "normal", workers=2)
     too_fast = [text for text in phrases if at_100[text].seconds < 1.4 * at_200[text].seconds]

@@ -23,8 +23,22 @@ from voicecoach.timeline import (
     estimate_speech_seconds,
 )
 
-REQUIRED_ROLES = {"announce", "cue", "brace", "countdown", "start", "stop", "breathe", "count",
-                  "halfway", "remaining", "switch", "rest", "next", "done"}
+REQUIRED_ROLES = {
+    "announce",
+    "cue",
+    "brace",
+    "countdown",
+    "start",
+    "stop",
+    "breathe",
+    "count",
+    "halfway",
+    "remaining",
+    "switch",
+    "rest",
+    "next",
+    "done",
+}
 
 
 def routine(*exercises: Exercise, title: str = "Test") -> Routine:
@@ -85,9 +99,14 @@ def test_each_sides_do_all_reps_of_one_side_then_switch() -> None:
     tl = compile_routine(r)
     phases = [(s.phase, s.side, s.rep) for s in tl.segments if s.exercise == 0]
     assert phases == [
-        ("get_ready", "left", 1), ("work", "left", 1), ("relax", "left", 2),
-        ("work", "left", 2), ("switch", "right", 1), ("work", "right", 1),
-        ("relax", "right", 2), ("work", "right", 2),
+        ("get_ready", "left", 1),
+        ("work", "left", 1),
+        ("relax", "left", 2),
+        ("work", "left", 2),
+        ("switch", "right", 1),
+        ("work", "right", 1),
+        ("relax", "right", 2),
+        ("work", "right", 2),
     ]
     assert [c.text for c in tl.cues if c.role == "switch"] == ["Switch sides. Right side."]
 
@@ -96,7 +115,11 @@ def test_alternate_sides_take_turns_rep_by_rep() -> None:
     r = routine(hold(reps=(2,), sides="alternate"))
     tl = compile_routine(r)
     assert [(s.rep, s.side) for s in work(tl)] == [
-        (1, "left"), (1, "right"), (2, "left"), (2, "right")]
+        (1, "left"),
+        (1, "right"),
+        (2, "left"),
+        (2, "right"),
+    ]
 
 
 def test_reverse_pyramid_makes_one_set_per_entry_with_rest_between() -> None:
@@ -115,8 +138,9 @@ def test_rest_announces_what_comes_next() -> None:
 
 
 def test_zero_pauses_make_no_segment() -> None:
-    r = routine(hold(reps=(3,), sides="each", between_reps=0, switch_sides=0, rest=0),
-                hold(1, reps=(1,)))
+    r = routine(
+        hold(reps=(3,), sides="each", between_reps=0, switch_sides=0, rest=0), hold(1, reps=(1,))
+    )
     tl = compile_routine(r)
     assert not [s for s in tl.segments if s.phase in ("relax", "switch", "rest")]
     check_invariants(tl, r)
@@ -127,9 +151,16 @@ def test_breathing_cues_follow_the_cadence_inside_holds() -> None:
     tl = compile_routine(r)
     w = work(tl)[0]
     breaths = [(round(c.at - w.start, 6), c.text) for c in tl.cues if c.role == "breathe"]
-    assert breaths == [(0.5, "Breathe in."), (2.5, "Breathe out."), (5.5, "Breathe in."),
-                       (7.5, "Breathe out."), (10.5, "Breathe in."), (12.5, "Breathe out."),
-                       (15.5, "Breathe in."), (17.5, "Breathe out.")]
+    assert breaths == [
+        (0.5, "Breathe in."),
+        (2.5, "Breathe out."),
+        (5.5, "Breathe in."),
+        (7.5, "Breathe out."),
+        (10.5, "Breathe in."),
+        (12.5, "Breathe out."),
+        (15.5, "Breathe in."),
+        (17.5, "Breathe out."),
+    ]
 
 
 def test_breathing_false_and_tone_breathing() -> None:
@@ -181,8 +212,9 @@ def test_get_ready_grows_to_fit_long_coaching_cues() -> None:
     assert ready.phase == "get_ready"
     assert ready.seconds >= estimate_speech_seconds(long_cue) + 3
     # The lead-in speech ends before the countdown begins.
-    speech = [c for c in tl.cues if c.text and ready.start <= c.at < ready.end
-              and c.role != "countdown"]
+    speech = [
+        c for c in tl.cues if c.text and ready.start <= c.at < ready.end and c.role != "countdown"
+    ]
     last = speech[-1]
     assert last.text
     assert last.at + estimate_speech_seconds(last.text) <= ready.end - 3
@@ -201,8 +233,16 @@ def test_json_has_schema_version_1_and_round_trips() -> None:
     assert doc["version"] == 1
     assert SCHEMA_VERSION == 1
     assert set(doc) == {"version", "title", "duration", "segments", "cues"}
-    assert set(doc["segments"][0]) == {"start", "end", "phase", "exercise", "name", "set",
-                                       "rep", "side"}
+    assert set(doc["segments"][0]) == {
+        "start",
+        "end",
+        "phase",
+        "exercise",
+        "name",
+        "set",
+        "rep",
+        "side",
+    }
     assert set(doc["cues"][0]) == {"at", "role", "text", "tone", "exercise"}
 
 
@@ -257,16 +297,25 @@ pauses = st.one_of(st.just(0), st.integers(1, 20), st.floats(1, 20).map(lambda x
 def exercises(draw: st.DrawFn, index: int) -> Exercise:
     kind: Kind = draw(st.sampled_from(["hold", "reps", "timed"]))
     sets = draw(st.integers(1, 3))
-    reps = (1,) * sets if kind == "timed" else tuple(draw(st.lists(
-        st.integers(1, 4), min_size=sets, max_size=sets)))
+    reps = (
+        (1,) * sets
+        if kind == "timed"
+        else tuple(draw(st.lists(st.integers(1, 4), min_size=sets, max_size=sets)))
+    )
     return Exercise(
-        index, draw(st.sampled_from(["Bird dog", "Side plank", "Curl-up", "Ünïcode ✓"])),
-        kind, reps,
+        index,
+        draw(st.sampled_from(["Bird dog", "Side plank", "Curl-up", "Ünïcode ✓"])),
+        kind,
+        reps,
         hold=draw(numbers) if kind == "hold" else None,
-        tempo=draw(numbers), duration=draw(numbers) if kind == "timed" else None,
+        tempo=draw(numbers),
+        duration=draw(numbers) if kind == "timed" else None,
         sides=draw(st.sampled_from(["none", "each", "alternate"])),
-        rest=draw(pauses), get_ready=draw(pauses), between_reps=draw(pauses),
-        switch_sides=draw(pauses), brace=draw(st.booleans()),
+        rest=draw(pauses),
+        get_ready=draw(pauses),
+        between_reps=draw(pauses),
+        switch_sides=draw(pauses),
+        brace=draw(st.booleans()),
         breathing=draw(st.one_of(st.none(), st.builds(Breathing, numbers, numbers))),
         breathing_sound=draw(st.sampled_from(["voice", "tone"])),
         countdown=draw(st.integers(0, 10)),

@@ -59,17 +59,21 @@ duration = 45 # seconds
 def test_only_the_edited_values_change_byte_for_byte(tmp_path: Path) -> None:
     path = tmp_path / "routine.toml"
     path.write_text(ROUTINE)
-    new = write_levels(path, {
-        0: Dose("hold", (8, 6, 4), hold=11.0),
-        1: Dose("hold", (3,), hold=7.0),
-        2: Dose("reps", (7, 7, 7)),
-        3: Dose("timed", (1,), duration=50.0),
-    })
-    expected = (ROUTINE
-                .replace("hold = 10.0                #", "hold = 11.0                #")
-                .replace('    sides = "each"\n', '    sides = "each"\n    hold = 7\n')
-                .replace("reps = 6  # per side", "reps = 7  # per side")
-                .replace("duration = 45 # seconds", "duration = 50 # seconds"))
+    new = write_levels(
+        path,
+        {
+            0: Dose("hold", (8, 6, 4), hold=11.0),
+            1: Dose("hold", (3,), hold=7.0),
+            2: Dose("reps", (7, 7, 7)),
+            3: Dose("timed", (1,), duration=50.0),
+        },
+    )
+    expected = (
+        ROUTINE.replace("hold = 10.0                #", "hold = 11.0                #")
+        .replace('    sides = "each"\n', '    sides = "each"\n    hold = 7\n')
+        .replace("reps = 6  # per side", "reps = 7  # per side")
+        .replace("duration = 45 # seconds", "duration = 50 # seconds")
+    )
     assert new == expected
     assert path.read_bytes() == expected.encode()
     doc = tomlkit.parse(new)
@@ -84,8 +88,9 @@ def test_a_reverse_pyramid_is_written_as_a_list(tmp_path: Path) -> None:
 def test_a_value_missing_from_a_table_with_a_sub_table_goes_above_the_sub_table() -> None:
     text = '[[exercise]]\nuse = "curl-up"  # lib\n\n[exercise.progression]\nstep = 2\n'
     new = apply_levels(text, {0: Dose("hold", (1,), hold=12.5)})
-    assert new == ('[[exercise]]\nuse = "curl-up"  # lib\nhold = 12.5\n\n'
-                   "[exercise.progression]\nstep = 2\n")
+    assert new == (
+        '[[exercise]]\nuse = "curl-up"  # lib\nhold = 12.5\n\n[exercise.progression]\nstep = 2\n'
+    )
     assert tomlkit.parse(new)["exercise"][0]["progression"]["step"] == 2
 
 
@@ -113,8 +118,7 @@ def test_crlf_line_endings_are_kept(tmp_path: Path) -> None:
     path.write_bytes(ROUTINE.replace("\n", "\r\n").encode())
     write_levels(path, {0: Dose("hold", (8, 6, 4), hold=12.0)})
     data = path.read_bytes()
-    assert data == ROUTINE.replace("hold = 10.0 ", "hold = 12.0 ").replace(
-        "\n", "\r\n").encode()
+    assert data == ROUTINE.replace("hold = 10.0 ", "hold = 12.0 ").replace("\n", "\r\n").encode()
 
 
 def test_an_unchanged_level_leaves_the_file_alone(tmp_path: Path) -> None:
@@ -128,8 +132,11 @@ def test_an_unchanged_level_leaves_the_file_alone(tmp_path: Path) -> None:
 def test_an_exercise_number_beyond_the_file_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "routine.toml"
     path.write_text(ROUTINE)
-    with pytest.raises(VoicecoachError, match=r"routine.toml: .*no exercise number 9 "
-                                              r"\(the file has 4\)"):
+    with pytest.raises(
+        VoicecoachError,
+        match=r"routine.toml: .*no exercise number 9 "
+        r"\(the file has 4\)",
+    ):
         write_levels(path, {8: Dose("hold", (1,), hold=5.0)})
     assert path.read_text() == ROUTINE
 

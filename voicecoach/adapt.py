@@ -38,8 +38,7 @@ DEFAULT_AFTER = 2
 
 Reason = Literal["regress", "regressed", "progress", "level"]
 
-_COUNT_WORDS = ("No", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine",
-                "Ten")
+_COUNT_WORDS = ("No", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +57,12 @@ class Dose:
     @classmethod
     def of(cls, ex: Exercise) -> Dose:
         """The dose an exercise prescribes."""
-        return cls(ex.kind, ex.reps,
-                   ex.hold if ex.kind == "hold" else None,
-                   ex.duration if ex.kind == "timed" else None)
+        return cls(
+            ex.kind,
+            ex.reps,
+            ex.hold if ex.kind == "hold" else None,
+            ex.duration if ex.kind == "timed" else None,
+        )
 
     def describe(self) -> str:
         """A short human description, e.g. ``"3 x 10 s holds"`` or ``"8, 6, 4 reps"``."""
@@ -180,11 +182,13 @@ def _step(level: Dose, step: float, ceiling: float) -> Dose:
         return dataclasses.replace(level, hold=max(level.hold, min(level.hold + step, ceiling)))
     if level.kind == "timed" and level.duration is not None:
         return dataclasses.replace(
-            level, duration=max(level.duration, min(level.duration + step, ceiling)))
+            level, duration=max(level.duration, min(level.duration + step, ceiling))
+        )
     # Adding the same step to every set keeps a reverse pyramid's shape.
     add = int(step)
     return dataclasses.replace(
-        level, reps=tuple(max(r, min(r + add, int(ceiling))) for r in level.reps))
+        level, reps=tuple(max(r, min(r + add, int(ceiling))) for r in level.reps)
+    )
 
 
 def _same_shape(a: Dose, b: Dose) -> bool:
@@ -200,17 +204,17 @@ class _Fold:
     pain: PainPoint | None = None
 
 
-def _fold(ex: Exercise, sessions: Sequence[ExerciseSession], step: float, ceiling: float,
-          after: int) -> _Fold:
+def _fold(
+    ex: Exercise, sessions: Sequence[ExerciseSession], step: float, ceiling: float, after: int
+) -> _Fold:
     state = _Fold(Dose.of(ex))
     pending = False  # regressed and not yet completed pain-free
     ordered = sorted(sessions, key=lambda s: (s.started_at, s.session_id))
     # The file was edited since these sessions (by hand, or by `progress --write`): the
     # person's own dose is the new starting point, never overridden by older history.
-    edits = [i for i, s in enumerate(ordered)
-             if s.written is not None and s.written != Dose.of(ex)]
+    edits = [i for i, s in enumerate(ordered) if s.written is not None and s.written != Dose.of(ex)]
     if edits:
-        ordered = ordered[edits[-1] + 1:]
+        ordered = ordered[edits[-1] + 1 :]
     for s in ordered:
         if s.pain is not None:
             state.level = _regress(state.level, s.pain)
@@ -246,16 +250,20 @@ def _spoken(ex: Exercise, state: _Fold, after: int) -> str | None:
             where = f"at rep {p.rep}" if p.rep is not None else f"in set {p.set}"
             today = f"today's sets are one rep shorter: {_reps_phrase(new.reps)}"
         else:
-            where = (f"at {_seconds(_whole(p.seconds_into_work))}"
-                     if p.seconds_into_work > 0 else "before the work began")
+            where = (
+                f"at {_seconds(_whole(p.seconds_into_work))}"
+                if p.seconds_into_work > 0
+                else "before the work began"
+            )
             if ex.kind == "hold":
                 today = f"today's holds are {_seconds(new.hold or 0)}"
             else:
                 today = f"today's work is {_seconds(new.duration or 0)}"
         if state.last == "regress":
             return f"Last time {ex.name} hurt {where}, so {today}."
-        return _capitalized(f"{ex.name} hurt {where} recently, so {today} "
-                            "until you finish it pain-free.")
+        return _capitalized(
+            f"{ex.name} hurt {where} recently, so {today} until you finish it pain-free."
+        )
     if state.last == "progress":
         count = _COUNT_WORDS[after] if after < len(_COUNT_WORDS) else str(after)
         run = f"{count} pain-free session{'' if after == 1 else 's'}"
@@ -278,8 +286,9 @@ def _progression(ex: Exercise, progress_after: int) -> tuple[float, float, int]:
     return step, ceiling, max(1, after)
 
 
-def adapt_routine(routine: Routine, records: ExerciseRecords, *,
-                  progress_after: int = DEFAULT_AFTER) -> tuple[Routine, list[Adjustment]]:
+def adapt_routine(
+    routine: Routine, records: ExerciseRecords, *, progress_after: int = DEFAULT_AFTER
+) -> tuple[Routine, list[Adjustment]]:
     """Today's routine: each exercise at the level its history of this routine calls for.
 
     Parameters
@@ -311,11 +320,15 @@ def adapt_routine(routine: Routine, records: ExerciseRecords, *,
             continue
         reason: Reason = state.last or "level"
         adjustments.append(Adjustment(ex.index, ex.name, old, new, reason, spoken))
-        exercises.append(dataclasses.replace(
-            ex, reps=new.reps,
-            hold=new.hold if ex.kind == "hold" else ex.hold,
-            duration=new.duration if ex.kind == "timed" else ex.duration,
-            adjustment=spoken if spoken is not None else ex.adjustment))
+        exercises.append(
+            dataclasses.replace(
+                ex,
+                reps=new.reps,
+                hold=new.hold if ex.kind == "hold" else ex.hold,
+                duration=new.duration if ex.kind == "timed" else ex.duration,
+                adjustment=spoken if spoken is not None else ex.adjustment,
+            )
+        )
     return dataclasses.replace(routine, exercises=tuple(exercises)), adjustments
 
 

@@ -58,8 +58,9 @@ def history_dir(ctx: click.Context) -> Path:
     return chosen or data_dir()
 
 
-def open_history(ctx: click.Context, *, create: bool = True,
-                 recording: bool = False) -> History | None:
+def open_history(
+    ctx: click.Context, *, create: bool = True, recording: bool = False
+) -> History | None:
     """The history database (``--data-dir``, ``$VOICECOACH_DATA_DIR`` or the user data dir).
 
     With ``create=False`` a missing database is not created (read-only commands). A
@@ -102,8 +103,9 @@ def _opened_history(folder: Path) -> History:
 class Finite(click.FloatRange):
     """A float range that also refuses NaN (every comparison with NaN is false)."""
 
-    def convert(self, value: object, param: click.Parameter | None,
-                ctx: click.Context | None) -> float:
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
         """Convert like `click.FloatRange`, refusing ``nan``."""
         # Click types the input as the output (float); it is the option's text here.
         number: float = super().convert(cast(float, value), param, ctx)
@@ -117,14 +119,18 @@ class Rating(click.types.IntParamType):
 
     name = "0-10"
 
-    def convert(self, value: object, param: click.Parameter | None,
-                ctx: click.Context | None) -> int:
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int:
         """The rating as an int, or a usage error that says what a rating is."""
         text = str(value).strip()
         if text.isdigit() and 0 <= int(text) <= 10:
             return int(text)
-        self.fail(f"a pain rating is a whole number from 0 (none) to 10 (worst), found "
-                  f"{value!r}", param, ctx)
+        self.fail(
+            f"a pain rating is a whole number from 0 (none) to 10 (worst), found {value!r}",
+            param,
+            ctx,
+        )
 
 
 def fail(message: str) -> NoReturn:
@@ -135,8 +141,12 @@ def fail(message: str) -> NoReturn:
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="voicecoach")
 @click.option("--traceback", is_flag=True, hidden=True, help="Show tracebacks (debugging).")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-              envvar="VOICECOACH_DATA_DIR", help="Where the history is kept.")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="VOICECOACH_DATA_DIR",
+    help="Where the history is kept.",
+)
 @click.pass_context
 def cli(ctx: click.Context, traceback: bool, data_dir: Path | None) -> None:
     """Offline, voice-guided core workouts: brace, breathe, and stop before pain.
@@ -162,8 +172,10 @@ def validate(routines: tuple[str, ...]) -> None:
         except RoutineError as error:
             problems.extend(error.problems)
             continue
-        summaries.append(f"{spec}: ok ({len(today.routine.exercises)} exercises, "
-                         f"{minutes_text(today.timeline.duration)})")
+        summaries.append(
+            f"{spec}: ok ({len(today.routine.exercises)} exercises, "
+            f"{minutes_text(today.timeline.duration)})"
+        )
     if problems:
         raise RoutineError(problems)
     click.echo("\n".join(summaries))
@@ -183,16 +195,19 @@ def compile_command(ctx: click.Context, routine: str, as_json: bool, as_written:
     from voicecoach.cuesheet import format_cuesheet
     from voicecoach.program import describe_adjustments, load_today
 
-    today = load_today(routine, None if as_written else open_history(ctx, create=False),
-                       as_written=as_written)
+    today = load_today(
+        routine, None if as_written else open_history(ctx, create=False), as_written=as_written
+    )
     if as_json:
         click.echo(json.dumps(today.timeline.to_json_dict(), indent=1, ensure_ascii=False))
         return
     lines = format_cuesheet(today.timeline)
     changes = describe_adjustments(today)
     if changes:
-        lines[1:1] = ["Adapted from your history (--as-written to ignore):",
-                      *(f"  {c}" for c in changes)]
+        lines[1:1] = [
+            "Adapted from your history (--as-written to ignore):",
+            *(f"  {c}" for c in changes),
+        ]
     click.echo("\n".join(lines))
 
 
@@ -216,8 +231,12 @@ def schema() -> None:
 
 @cli.command()
 @click.argument("file", default="routine.toml", type=click.Path(dir_okay=False))
-@click.option("--from", "source", metavar="ROUTINE",
-              help="Copy ROUTINE (e.g. a shipped one) with today's levels from your history.")
+@click.option(
+    "--from",
+    "source",
+    metavar="ROUTINE",
+    help="Copy ROUTINE (e.g. a shipped one) with today's levels from your history.",
+)
 @click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
 @click.pass_context
 def new(ctx: click.Context, file: str, source: str | None, force: bool) -> None:
@@ -262,8 +281,10 @@ def copy_with_levels(ctx: click.Context, routine: str) -> tuple[str, list[str]]:
         from voicecoach.files import os_error_text
 
         fail(f"{routine}: error: cannot read the routine: {os_error_text(error)}")
-    return (apply_levels_keeping_bom(text, levels(today.adjustments), file=routine),
-            describe_adjustments(today))
+    return (
+        apply_levels_keeping_bom(text, levels(today.adjustments), file=routine),
+        describe_adjustments(today),
+    )
 
 
 _Command = TypeVar("_Command", bound=Callable[..., None])
@@ -281,8 +302,13 @@ def synthesis_progress() -> tuple[Progress, Callable[[int, int], None]]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    progress = Progress(TextColumn("Preparing the voice"), BarColumn(), MofNCompleteColumn(),
-                        console=Console(stderr=True), transient=True)
+    progress = Progress(
+        TextColumn("Preparing the voice"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
     task = progress.add_task("voice", total=None)
 
     def update(done: int, total: int) -> None:
@@ -300,9 +326,15 @@ def prepare_audio(today: Today, choice: Voice, samplerate: int) -> Prepared:
 
     progress, update = synthesis_progress()
     try:
-        return prepare_speech(today.timeline, today.routine, choice, samplerate, cache_dir(),
-                              progress=update,
-                              on_note=lambda note: click.echo(f"note: {note}", err=True))
+        return prepare_speech(
+            today.timeline,
+            today.routine,
+            choice,
+            samplerate,
+            cache_dir(),
+            progress=update,
+            on_note=lambda note: click.echo(f"note: {note}", err=True),
+        )
     finally:
         progress.stop()
 
@@ -318,14 +350,28 @@ def say_adjustments(today: Today) -> None:
 @cli.command()
 @click.argument("routine", metavar="ROUTINE")
 @click.option("--text", is_flag=True, help="No sound: print each cue when it is due.")
-@click.option("--speed", type=Finite(0.1, 1000), default=1.0, show_default=True,
-              help="With --text: play N times faster, to preview a routine.")
+@click.option(
+    "--speed",
+    type=Finite(0.1, 1000),
+    default=1.0,
+    show_default=True,
+    help="With --text: play N times faster, to preview a routine.",
+)
 @click.option("--device", help="Output device name or index (see voicecoach devices).")
 @voice_options
 @click.option("--as-written", is_flag=True, help="Ignore the history: the file's own doses.")
 @click.pass_context
-def play(ctx: click.Context, routine: str, text: bool, speed: float, device: str | None,
-         voice: str | None, rate: int | None, volume: float | None, as_written: bool) -> None:
+def play(
+    ctx: click.Context,
+    routine: str,
+    text: bool,
+    speed: float,
+    device: str | None,
+    voice: str | None,
+    rate: int | None,
+    volume: float | None,
+    as_written: bool,
+) -> None:
     """Play ROUTINE hands-free.
 
     Keys: Space pause/resume, x or Esc stop (pain), n next exercise, b back to the start
@@ -347,8 +393,9 @@ def play(ctx: click.Context, routine: str, text: bool, speed: float, device: str
     say_adjustments(today)
     if preview:
         # A preview is not training: it must never move a dose (a pain stop still does).
-        click.echo(f"{PREVIEW_NOTE} (--speed {speed:g}; a pain stop with x is still "
-                   "recorded)", err=True)
+        click.echo(
+            f"{PREVIEW_NOTE} (--speed {speed:g}; a pain stop with x is still recorded)", err=True
+        )
     if text:
         prepared = prepare_silent(today.timeline)
     else:
@@ -357,21 +404,36 @@ def play(ctx: click.Context, routine: str, text: bool, speed: float, device: str
         device_index = resolve_device(int(device) if device and device.isdigit() else device)
         prepared = prepare_audio(today, Voice(voice, rate, volume), DEFAULT_SAMPLERATE)
     plan, mixer = build_mixer(today.timeline, prepared)
-    recorder = Recorder(history, today.routine, SessionInfo(
-        str(today.path), today.routine.title, timeline_hash(today.timeline), today.written),
-        preview=preview)
+    recorder = Recorder(
+        history,
+        today.routine,
+        SessionInfo(
+            str(today.path), today.routine.title, timeline_hash(today.timeline), today.written
+        ),
+        preview=preview,
+    )
     recorder.start()
     if recorder.error:
         click.echo(f"warning: {recorder.error}; this session will not be recorded", err=True)
-    player = Player(today.timeline, plan, mixer, recorder, text=text, speed=speed,
-                    device=None if text else device_index)
+    player = Player(
+        today.timeline,
+        plan,
+        mixer,
+        recorder,
+        text=text,
+        speed=speed,
+        device=None if text else device_index,
+    )
     result = player.run()
     # A terminal that hung up (SIGHUP) cannot show it; the session is recorded anyway.
     with contextlib.suppress(OSError):
         click.echo(session_summary(result), err=True)
     if result.underflows:
-        click.echo(f"note: the audio device ran short {result.underflows} time(s) (a busy "
-                   "machine?); each costs a few ms of timing", err=True)
+        click.echo(
+            f"note: the audio device ran short {result.underflows} time(s) (a busy "
+            "machine?); each costs a few ms of timing",
+            err=True,
+        )
     if result.exit_status is not None:  # SIGTERM or SIGHUP: the status they call for
         ctx.exit(result.exit_status)
     if result.interrupted:
@@ -380,18 +442,34 @@ def play(ctx: click.Context, routine: str, text: bool, speed: float, device: str
 
 @cli.command()
 @click.argument("routine", metavar="ROUTINE")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Audio file: .wav, .flac, .ogg or .mp3.")
-@click.option("--timeline", "timeline_out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the as-rendered timeline (JSON, version 1).")
-@click.option("--samplerate", type=click.IntRange(8000, 192000), default=48000,
-              show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Audio file: .wav, .flac, .ogg or .mp3.",
+)
+@click.option(
+    "--timeline",
+    "timeline_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the as-rendered timeline (JSON, version 1).",
+)
+@click.option("--samplerate", type=click.IntRange(8000, 192000), default=48000, show_default=True)
 @voice_options
 @click.option("--as-written", is_flag=True, help="Ignore the history: the file's own doses.")
 @click.pass_context
-def render(ctx: click.Context, routine: str, output: Path, timeline_out: Path | None,
-           samplerate: int, voice: str | None, rate: int | None, volume: float | None,
-           as_written: bool) -> None:
+def render(
+    ctx: click.Context,
+    routine: str,
+    output: Path,
+    timeline_out: Path | None,
+    samplerate: int,
+    voice: str | None,
+    rate: int | None,
+    volume: float | None,
+    as_written: bool,
+) -> None:
     """Render ROUTINE to an audio file, faster than real time, for a phone."""
     from voicecoach.program import load_today
     from voicecoach.session import build_mixer
@@ -402,15 +480,23 @@ def render(ctx: click.Context, routine: str, output: Path, timeline_out: Path | 
         outputs.append(("--timeline", timeline_out))
     check_outputs(ctx, routine, outputs)
     check_output_path(output)
-    today = load_today(routine, None if as_written else open_history(ctx, create=False),
-                       as_written=as_written)
+    today = load_today(
+        routine, None if as_written else open_history(ctx, create=False), as_written=as_written
+    )
     say_adjustments(today)
     prepared = prepare_audio(today, Voice(voice, rate, volume), samplerate)
     plan, mixer = build_mixer(today.timeline, prepared)
     companions = []
     if timeline_out is not None:
-        companions.append((timeline_out, lambda: json.dumps(
-            plan.as_rendered(today.routine.title), indent=1, ensure_ascii=False) + "\n"))
+        companions.append(
+            (
+                timeline_out,
+                lambda: (
+                    json.dumps(plan.as_rendered(today.routine.title), indent=1, ensure_ascii=False)
+                    + "\n"
+                ),
+            )
+        )
     frames = render_to_file(mixer, output, frames=plan.total_frames, companions=companions)
     click.echo(f"wrote {output} ({minutes_text(frames / samplerate)})", err=True)
 
@@ -421,8 +507,7 @@ def check_outputs(ctx: click.Context, routine: str, outputs: list[tuple[str, Pat
     from voicecoach.history import DB_NAME
     from voicecoach.paths import config_dir
 
-    inputs = [("the routine", find_routine(routine)),
-              ("your history", history_dir(ctx) / DB_NAME)]
+    inputs = [("the routine", find_routine(routine)), ("your history", history_dir(ctx) / DB_NAME)]
     earcons = config_dir() / "earcons"
     if earcons.is_dir():
         inputs += [("an earcon of yours", p) for p in sorted(earcons.iterdir())]
@@ -460,8 +545,14 @@ def devices() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Export everything as JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Export everything as CSV.")
 @click.pass_context
-def history(ctx: click.Context, exercise: str | None, routine_spec: str | None, limit: int,
-            as_json: bool, as_csv: bool) -> None:
+def history(
+    ctx: click.Context,
+    exercise: str | None,
+    routine_spec: str | None,
+    limit: int,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
     """Recent sessions, or the trend of one EXERCISE with pain stops marked."""
     from rich.console import Console
 
@@ -473,8 +564,7 @@ def history(ctx: click.Context, exercise: str | None, routine_spec: str | None, 
     def say_damage() -> None:
         # Whatever was shown, say what had to be skipped to show it.
         if db.damage():
-            click.echo(f"warning: the history at {db.path} is damaged: {db.damage()}",
-                       err=True)
+            click.echo(f"warning: the history at {db.path} is damaged: {db.damage()}", err=True)
 
     ctx.call_on_close(say_damage)
     if as_json:

@@ -94,7 +94,8 @@ def rescan() -> bool:
     sd = sounddevice_module()
     with _lock:
         fresh = _import_scan_at is not None and (
-            time.monotonic() - _import_scan_at < IMPORT_SCAN_FRESH_S)
+            time.monotonic() - _import_scan_at < IMPORT_SCAN_FRESH_S
+        )
         _import_scan_at = None
         if fresh:
             return True

@@ -34,8 +34,7 @@ if TYPE_CHECKING:
 
 # The panel shows the phase in capitals over its countdown: during the spoken intro,
 # "GET READY" tells the person on the mat what to do, where "INTRO" would not.
-VIEW_PHASE_LABELS: Mapping[Phase, str] = MappingProxyType({**PHASE_LABELS,
-                                                           "intro": "Get ready"})
+VIEW_PHASE_LABELS: Mapping[Phase, str] = MappingProxyType({**PHASE_LABELS, "intro": "Get ready"})
 
 # Phase styles: emphasis only. Every meaning is also in the words, so NO_COLOR loses nothing.
 _PHASE_STYLES: dict[str, str] = {
@@ -158,8 +157,11 @@ def _panel(view: PlayerView, console: Console, options: ConsoleOptions) -> Panel
     head = Table.grid(expand=True)
     head.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
     head.add_column(justify="right", no_wrap=True)
-    count = (f"Exercise {view.exercise_number} of {view.exercise_count}"
-             if view.exercise_number and view.exercise_count else "")
+    count = (
+        f"Exercise {view.exercise_number} of {view.exercise_count}"
+        if view.exercise_number and view.exercise_count
+        else ""
+    )
     head.add_row(Text(view.exercise or view.title, style="bold"), Text(count))
 
     where = []
@@ -176,19 +178,28 @@ def _panel(view: PlayerView, console: Console, options: ConsoleOptions) -> Panel
     phase.append(f"{dot}{left}{unit} left", style="bold")
 
     fraction = view.elapsed_seconds / view.total_seconds if view.total_seconds > 0 else 0.0
-    times = (f" {math.floor(min(1.0, fraction) * 100):3d}%  "
-             f"{clock(view.elapsed_seconds)} / {clock(view.total_seconds)}")
+    times = (
+        f" {math.floor(min(1.0, fraction) * 100):3d}%  "
+        f"{clock(view.elapsed_seconds)} / {clock(view.total_seconds)}"
+    )
     bar = Text("Session ")
-    bar.append(progress_bar(fraction, max(5, inner - len("Session ") - len(times)),
-                            ascii_only=ascii_only))
+    bar.append(
+        progress_bar(fraction, max(5, inner - len("Session ") - len(times)), ascii_only=ascii_only)
+    )
     bar.append(times)
 
     parts: list[RenderableType] = [head, Text(dot.join(where), no_wrap=True, overflow="ellipsis")]
     if big:
         parts.append(Text(""))
         parts.append(phase)
-        parts.append(Text("\n".join(big_digits(left, "#" if ascii_only else "█")),
-                          style="bold", no_wrap=True, overflow="crop"))
+        parts.append(
+            Text(
+                "\n".join(big_digits(left, "#" if ascii_only else "█")),
+                style="bold",
+                no_wrap=True,
+                overflow="crop",
+            )
+        )
         parts.append(Text(""))
     else:
         parts.append(phase)
@@ -202,8 +213,13 @@ def _panel(view: PlayerView, console: Console, options: ConsoleOptions) -> Panel
         parts.append(_clipped(console, f"Said: “{view.last_spoken}”", inner, 2, style="italic"))
     help_line = HELP_LINE.replace(" · ", dot) if ascii_only else HELP_LINE
     parts.append(Text(help_line, style="dim", no_wrap=True, overflow="ellipsis"))
-    return Panel(Group(*parts), title=Text(view.title, style="bold"), title_align="left",
-                 width=width, padding=(0, 1))
+    return Panel(
+        Group(*parts),
+        title=Text(view.title, style="bold"),
+        title_align="left",
+        width=width,
+        padding=(0, 1),
+    )
 
 
 class TimelineViews:
@@ -240,9 +256,15 @@ class TimelineViews:
         """The view ``seconds`` into the session (clamped to the session's length)."""
         tl = self.timeline
         if not self._segments or seconds >= tl.duration:
-            return PlayerView(title=tl.title, phase="Done", elapsed_seconds=tl.duration,
-                              total_seconds=tl.duration, exercise_count=len(self._number),
-                              message=message, last_spoken=last_spoken)
+            return PlayerView(
+                title=tl.title,
+                phase="Done",
+                elapsed_seconds=tl.duration,
+                total_seconds=tl.duration,
+                exercise_count=len(self._number),
+                message=message,
+                last_spoken=last_spoken,
+            )
         i = max(0, bisect.bisect_right(self._starts, seconds) - 1)
         seg = self._segments[i]
         ex = seg.exercise
@@ -272,7 +294,7 @@ class TimelineViews:
         nxt: Segment = self._segments[self._ready[k]]
         assert nxt.exercise is not None
         text = f"{nxt.name}, set {nxt.set} of {self._sets[nxt.exercise]}"
-        rest = next((s for s in self._segments[i + 1:self._ready[k]] if s.phase == "rest"), None)
+        rest = next((s for s in self._segments[i + 1 : self._ready[k]] if s.phase == "rest"), None)
         if rest is not None:
             text = f"rest {duration_text(rest.seconds)}, then {text}"
         return text
@@ -287,8 +309,14 @@ class LiveDisplay:
 
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console()
-        self._live = Live(console=self.console, screen=False, auto_refresh=False,
-                          transient=False, redirect_stdout=False, redirect_stderr=False)
+        self._live = Live(
+            console=self.console,
+            screen=False,
+            auto_refresh=False,
+            transient=False,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
         self._shown: PlayerView | None = None
         self.redraws = 0
 
@@ -296,8 +324,12 @@ class LiveDisplay:
         self._live.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self._live.stop()
 
     def update(self, view: PlayerView) -> None:
@@ -356,22 +388,34 @@ def session_summary(result: PlayResult) -> str:
     """One line on how the session ended (and where, after a pain stop)."""
     if result.outcome == Outcome.STOP_PAIN and result.stop is not None:
         s = result.stop
-        where = ", ".join(x for x in (
-            s.name, f"set {s.set}" if s.set else "", f"rep {s.rep}" if s.rep else "",
-            f"{s.side} side" if s.side else "",
-            f"{s.seconds:.1f} s into the work" if s.phase == "work"
-            else f"during {s.phase.replace('_', ' ')}") if x)
+        where = ", ".join(
+            x
+            for x in (
+                s.name,
+                f"set {s.set}" if s.set else "",
+                f"rep {s.rep}" if s.rep else "",
+                f"{s.side} side" if s.side else "",
+                f"{s.seconds:.1f} s into the work"
+                if s.phase == "work"
+                else f"during {s.phase.replace('_', ' ')}",
+            )
+            if x
+        )
         pain = f", pain {result.pain_rating}/10" if result.pain_rating is not None else ""
         if not result.pain_recorded:
             # Nothing will lower the next session for the person: say so plainly.
             why = f": {result.record_note}" if result.record_note else ""
-            return (f"Stopped for pain at {where}{pain} (NOT recorded{why}). Next time, "
-                    "start lower yourself.")
+            return (
+                f"Stopped for pain at {where}{pain} (NOT recorded{why}). Next time, "
+                "start lower yourself."
+            )
         return f"Stopped for pain at {where}{pain} (recorded). Next time starts below it."
     session = "Preview" if result.preview else "Session"
-    line = {Outcome.COMPLETED: "Preview complete." if result.preview
-            else "Session complete. Well done.",
-            Outcome.QUIT: f"{session} ended early.",
-            Outcome.DEVICE_LOST: f"{session} ended: the audio device was lost."}.get(
-                result.outcome, f"{session} ended: {result.outcome}.")
+    line = {
+        Outcome.COMPLETED: "Preview complete."
+        if result.preview
+        else "Session complete. Well done.",
+        Outcome.QUIT: f"{session} ended early.",
+        Outcome.DEVICE_LOST: f"{session} ended: the audio device was lost.",
+    }.get(result.outcome, f"{session} ended: {result.outcome}.")
     return f"{line[:-1]} ({result.record_note})." if result.record_note else line

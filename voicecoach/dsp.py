@@ -61,13 +61,20 @@ def fade_edges(samples: np.ndarray, fade_in: int, fade_out: int) -> np.ndarray:
     if fade_in:
         out[:fade_in] *= raised_cosine(fade_in).astype(np.float32)
     if fade_out:
-        out[n - fade_out:] *= raised_cosine(fade_out)[::-1].astype(np.float32)
+        out[n - fade_out :] *= raised_cosine(fade_out)[::-1].astype(np.float32)
     return out
 
 
-def trim_silence(samples: np.ndarray, samplerate: int, *, threshold_db: float = -40.0,
-                 keep_before_s: float = 0.005, keep_after_s: float = 0.030,
-                 fade_in_s: float = 0.002, fade_out_s: float = 0.010) -> np.ndarray:
+def trim_silence(
+    samples: np.ndarray,
+    samplerate: int,
+    *,
+    threshold_db: float = -40.0,
+    keep_before_s: float = 0.005,
+    keep_after_s: float = 0.030,
+    fade_in_s: float = 0.002,
+    fade_out_s: float = 0.010,
+) -> np.ndarray:
     """Cut leading and trailing silence, keeping a little natural attack and decay.
 
     A sample is sound when its magnitude reaches ``threshold_db`` relative to the clip's
@@ -95,8 +102,7 @@ def trim_silence(samples: np.ndarray, samplerate: int, *, threshold_db: float = 
     loud = np.flatnonzero(np.abs(x) >= threshold)
     first = max(0, int(loud[0]) - round(keep_before_s * samplerate))
     last = min(x.size, int(loud[-1]) + 1 + round(keep_after_s * samplerate))
-    return fade_edges(x[first:last], round(fade_in_s * samplerate),
-                      round(fade_out_s * samplerate))
+    return fade_edges(x[first:last], round(fade_in_s * samplerate), round(fade_out_s * samplerate))
 
 
 # --- Loudness (ITU-R BS.1770-4 / EBU R128) ---------------------------------------------------
@@ -123,8 +129,9 @@ _FILTER_MEMORY_S = 0.5
 _CHUNK_FRAMES = 1 << 20
 
 
-def _biquad_response(b: tuple[float, float, float], a: tuple[float, float, float],
-                     z_inv: np.ndarray) -> np.ndarray:
+def _biquad_response(
+    b: tuple[float, float, float], a: tuple[float, float, float], z_inv: np.ndarray
+) -> np.ndarray:
     z2 = z_inv * z_inv
     response: np.ndarray = (b[0] + b[1] * z_inv + b[2] * z2) / (a[0] + a[1] * z_inv + a[2] * z2)
     return response
@@ -140,10 +147,13 @@ def _k_weighting(samplerate: int, bins: int, frames: int) -> np.ndarray:
     k = np.tan(np.pi * 1681.974450955533 / samplerate)
     q = 0.7071752369554196
     vh = 10.0 ** (3.999843853973347 / 20.0)
-    vb = vh ** 0.4996667741545416
+    vb = vh**0.4996667741545416
     a0 = 1.0 + k / q + k * k
-    shelf_b = ((vh + vb * k / q + k * k) / a0, 2.0 * (k * k - vh) / a0,
-               (vh - vb * k / q + k * k) / a0)
+    shelf_b = (
+        (vh + vb * k / q + k * k) / a0,
+        2.0 * (k * k - vh) / a0,
+        (vh - vb * k / q + k * k) / a0,
+    )
     shelf_a = (1.0, 2.0 * (k * k - 1.0) / a0, (1.0 - k / q + k * k) / a0)
     k = np.tan(np.pi * 38.13547087602444 / samplerate)
     q = 0.5003270373238773
@@ -151,13 +161,13 @@ def _k_weighting(samplerate: int, bins: int, frames: int) -> np.ndarray:
     pass_b = (1.0, -2.0, 1.0)
     pass_a = (1.0, 2.0 * (k * k - 1.0) / a0, (1.0 - k / q + k * k) / a0)
     z_inv = np.exp(-2j * np.pi * np.arange(bins) / frames)
-    response: np.ndarray = (_biquad_response(shelf_b, shelf_a, z_inv)
-                            * _biquad_response(pass_b, pass_a, z_inv))
+    response: np.ndarray = _biquad_response(shelf_b, shelf_a, z_inv) * _biquad_response(
+        pass_b, pass_a, z_inv
+    )
     return response
 
 
-def k_weighted(samples: np.ndarray, samplerate: int, *, frames: int | None = None
-               ) -> np.ndarray:
+def k_weighted(samples: np.ndarray, samplerate: int, *, frames: int | None = None) -> np.ndarray:
     """``samples`` through BS.1770's K-weighting filter, starting from rest.
 
     The filter is applied in the frequency domain with enough silence after the signal
@@ -223,7 +233,7 @@ def _block_energies(samples: np.ndarray, samplerate: int) -> np.ndarray:
     for start in range(0, n, _CHUNK_FRAMES):
         end = min(n, start + _CHUNK_FRAMES)
         before = max(0, start - memory)
-        y = k_weighted(x[before:end], samplerate)[start - before:]
+        y = k_weighted(x[before:end], samplerate)[start - before :]
         running = np.concatenate(([0.0], np.cumsum(y * y))) + total
         inside = (bounds >= start) & (bounds <= end)
         at_bounds[inside] = running[bounds[inside] - start]
@@ -317,12 +327,12 @@ def _sliding_min(values: np.ndarray, radius: int) -> np.ndarray:
         return values.copy()
     padded_n = -(-(n + 2 * radius) // width) * width
     padded = np.ones(padded_n)
-    padded[radius:radius + n] = values
+    padded[radius : radius + n] = values
     blocks = padded.reshape(-1, width)
     forward = np.minimum.accumulate(blocks, axis=1).reshape(-1)
     backward = np.minimum.accumulate(blocks[:, ::-1], axis=1)[:, ::-1].reshape(-1)
     # The window starting at j spans a block boundary: min(suffix of one, prefix of next).
-    return np.minimum(backward[:n], forward[width - 1:width - 1 + n])
+    return np.minimum(backward[:n], forward[width - 1 : width - 1 + n])
 
 
 def _box(values: np.ndarray, radius: int) -> np.ndarray:
@@ -384,8 +394,9 @@ def limit_peaks(samples: np.ndarray, samplerate: int, ceiling: float = CEILING) 
     return out
 
 
-def apply_gain(samples: np.ndarray, samplerate: int, gain_db: float,
-               ceiling: float = CEILING) -> np.ndarray:
+def apply_gain(
+    samples: np.ndarray, samplerate: int, gain_db: float, ceiling: float = CEILING
+) -> np.ndarray:
     """``samples`` made ``gain_db`` louder (or softer), then peak-limited to ``ceiling``.
 
     Normalising to a loudness can ask for more gain than the peaks allow; the peaks are

@@ -19,8 +19,15 @@ from voicecoach.dsp import (
 from voicecoach.errors import VoicecoachError
 from voicecoach.files import NotAFile, kind_of, open_regular, os_error_text
 
-__all__ = ["EARCON_NAMES", "MAX_EARCON_S", "OVERRIDE_SUFFIXES", "TONE_LUFS", "earcon",
-           "resample", "target_loudness"]
+__all__ = [
+    "EARCON_NAMES",
+    "MAX_EARCON_S",
+    "OVERRIDE_SUFFIXES",
+    "TONE_LUFS",
+    "earcon",
+    "resample",
+    "target_loudness",
+]
 
 EARCON_NAMES: tuple[str, ...] = ("start", "stop", "tick", "inhale", "exhale", "done")
 OVERRIDE_SUFFIXES: tuple[str, ...] = (".wav", ".flac", ".ogg")
@@ -57,13 +64,20 @@ def _release(frames: int, release: int) -> np.ndarray:
     """Gain 1 then a raised-cosine fall to exactly 0 over the last ``release`` frames."""
     env = np.ones(frames)
     release = min(release, frames)
-    env[frames - release:] = raised_cosine(release)[::-1]
+    env[frames - release :] = raised_cosine(release)[::-1]
     return env
 
 
-def _note(freq: float, seconds: float, samplerate: int, *, decay_s: float,
-          partials: tuple[tuple[float, float], ...] = ((1.0, 1.0), (2.0, 0.25), (3.0, 0.08)),
-          attack_s: float = 0.004, release_s: float = 0.015) -> np.ndarray:
+def _note(
+    freq: float,
+    seconds: float,
+    samplerate: int,
+    *,
+    decay_s: float,
+    partials: tuple[tuple[float, float], ...] = ((1.0, 1.0), (2.0, 0.25), (3.0, 0.08)),
+    attack_s: float = 0.004,
+    release_s: float = 0.015,
+) -> np.ndarray:
     """A struck, decaying tone: harmonic partials, raised-cosine attack and release."""
     n = _frames(seconds, samplerate)
     t = np.arange(n) / samplerate
@@ -75,15 +89,16 @@ def _note(freq: float, seconds: float, samplerate: int, *, decay_s: float,
     return note
 
 
-def _sequence(notes: list[tuple[float, np.ndarray]], seconds: float, samplerate: int,
-              release_s: float) -> np.ndarray:
+def _sequence(
+    notes: list[tuple[float, np.ndarray]], seconds: float, samplerate: int, release_s: float
+) -> np.ndarray:
     """Mix notes at their start times into one buffer, ending in a release to 0."""
     n = _frames(seconds, samplerate)
     out = np.zeros(n)
     for start_s, note in notes:
         i = round(start_s * samplerate)
         part = note[: n - i]
-        out[i:i + part.size] += part
+        out[i : i + part.size] += part
     mixed: np.ndarray = out * _release(n, _frames(release_s, samplerate))
     return mixed
 
@@ -99,9 +114,11 @@ def _tick(samplerate: int) -> np.ndarray:
     # milliseconds, with the highest partials dying fastest.
     n = _frames(0.05, samplerate)
     t = np.arange(n) / samplerate
-    wave = (np.sin(2 * np.pi * 1250.0 * t) * np.exp(-t / 0.012)
-            + 0.5 * np.sin(2 * np.pi * 1250.0 * 2.76 * t) * np.exp(-t / 0.006)
-            + 0.25 * np.sin(2 * np.pi * 1250.0 * 5.40 * t) * np.exp(-t / 0.003))
+    wave = (
+        np.sin(2 * np.pi * 1250.0 * t) * np.exp(-t / 0.012)
+        + 0.5 * np.sin(2 * np.pi * 1250.0 * 2.76 * t) * np.exp(-t / 0.006)
+        + 0.25 * np.sin(2 * np.pi * 1250.0 * 5.40 * t) * np.exp(-t / 0.003)
+    )
     attack = _frames(0.0008, samplerate)
     wave[:attack] *= raised_cosine(attack)
     tick: np.ndarray = wave * _release(n, _frames(0.008, samplerate))
@@ -128,8 +145,12 @@ def _breath(low: float, high: float, rising: bool, samplerate: int) -> np.ndarra
 
 def _done(samplerate: int) -> np.ndarray:
     notes = [(0.0, _C5), (0.12, _E5), (0.24, _G5)]
-    return _sequence([(at, _note(f, 0.6 - at, samplerate, decay_s=0.18, release_s=0.03))
-                      for at, f in notes], 0.6, samplerate, 0.04)
+    return _sequence(
+        [(at, _note(f, 0.6 - at, samplerate, decay_s=0.18, release_s=0.03)) for at, f in notes],
+        0.6,
+        samplerate,
+        0.04,
+    )
 
 
 def target_loudness(name: str) -> float:
@@ -164,8 +185,7 @@ def default_overrides_dir() -> Path:
 
 
 def _refuse(path: Path, problem: str, remedy: str = "replace it") -> VoicecoachError:
-    return VoicecoachError(f"{path}: {problem}; {remedy}, or remove it to get the built-in "
-                           "tone.")
+    return VoicecoachError(f"{path}: {problem}; {remedy}, or remove it to get the built-in tone.")
 
 
 def _read_override(path: Path) -> tuple[np.ndarray, int]:
@@ -178,14 +198,19 @@ def _read_override(path: Path) -> tuple[np.ndarray, int]:
     try:
         handle, info = open_regular(path)
     except NotAFile as exc:
-        raise _refuse(path, f"this earcon is {kind_of(exc.mode)}, not an audio file",
-                      "put a WAV, FLAC or Ogg file there") from None
+        raise _refuse(
+            path,
+            f"this earcon is {kind_of(exc.mode)}, not an audio file",
+            "put a WAV, FLAC or Ogg file there",
+        ) from None
     except OSError as exc:
         if exc.errno == errno.ENOENT and os.path.islink(path):
-            raise _refuse(path, "this earcon is a link to a file that does not exist",
-                          "fix the link") from None
-        raise _refuse(path, f"cannot open this earcon file ({os_error_text(exc)})",
-                      "make it readable") from None
+            raise _refuse(
+                path, "this earcon is a link to a file that does not exist", "fix the link"
+            ) from None
+        raise _refuse(
+            path, f"cannot open this earcon file ({os_error_text(exc)})", "make it readable"
+        ) from None
     if info.st_size == 0:
         handle.close()
         raise _refuse(path, "the earcon file is empty (0 bytes)")
@@ -198,13 +223,19 @@ def _read_override(path: Path) -> tuple[np.ndarray, int]:
         except VoicecoachError:
             raise
         except (OSError, RuntimeError, ValueError, TypeError, MemoryError) as exc:
-            raise _refuse(path, f"cannot read this earcon file ({os_error_text(exc)})",
-                          "use a WAV, FLAC or Ogg file") from None
+            raise _refuse(
+                path,
+                f"cannot read this earcon file ({os_error_text(exc)})",
+                "use a WAV, FLAC or Ogg file",
+            ) from None
     if data.shape[0] == 0:
         raise _refuse(path, "the earcon file holds no audio (0 samples)")
     if not np.isfinite(data).all():
-        raise _refuse(path, "the earcon file holds samples that are not numbers (NaN or "
-                      "infinite)", "export it again")
+        raise _refuse(
+            path,
+            "the earcon file holds samples that are not numbers (NaN or infinite)",
+            "export it again",
+        )
     return data, rate
 
 
@@ -212,15 +243,25 @@ def _check_header(path: Path, frames: int, rate: int, channels: int) -> None:
     if frames <= 0:
         raise _refuse(path, "the earcon file holds no audio (0 samples)")
     if not MIN_OVERRIDE_RATE <= rate <= MAX_OVERRIDE_RATE:
-        raise _refuse(path, f"the earcon's sample rate of {rate} Hz is not supported (use "
-                      f"{MIN_OVERRIDE_RATE} to {MAX_OVERRIDE_RATE} Hz)", "convert it")
+        raise _refuse(
+            path,
+            f"the earcon's sample rate of {rate} Hz is not supported (use "
+            f"{MIN_OVERRIDE_RATE} to {MAX_OVERRIDE_RATE} Hz)",
+            "convert it",
+        )
     if not 1 <= channels <= MAX_OVERRIDE_CHANNELS:
-        raise _refuse(path, f"the earcon has {channels} channels (at most "
-                      f"{MAX_OVERRIDE_CHANNELS})", "save it as mono or stereo")
+        raise _refuse(
+            path,
+            f"the earcon has {channels} channels (at most {MAX_OVERRIDE_CHANNELS})",
+            "save it as mono or stereo",
+        )
     if frames > MAX_EARCON_S * rate:
-        raise _refuse(path, f"the earcon lasts {frames / rate:.1f} s, longer than the "
-                      f"{MAX_EARCON_S:g} s a tone may last (the session waits for it)",
-                      "shorten it")
+        raise _refuse(
+            path,
+            f"the earcon lasts {frames / rate:.1f} s, longer than the "
+            f"{MAX_EARCON_S:g} s a tone may last (the session waits for it)",
+            "shorten it",
+        )
 
 
 def _load_override(path: Path, name: str, samplerate: int) -> np.ndarray:

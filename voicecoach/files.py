@@ -72,10 +72,15 @@ def _umask() -> int:
 
 
 # File types that are never replaced or read as a file, in a person's words.
-_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
-          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-          (stat.S_ISSOCK, "a socket"), (stat.S_ISLNK, "a symbolic link"),
-          (stat.S_ISREG, "a regular file"))
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISLNK, "a symbolic link"),
+    (stat.S_ISREG, "a regular file"),
+)
 
 
 def kind_of(mode: int) -> str:
@@ -96,8 +101,9 @@ class NotAFile(Exception):
         self.swapped = swapped
 
 
-def open_regular(path: str | os.PathLike[str], *,
-                 follow_symlinks: bool = True) -> tuple[BinaryIO, os.stat_result]:
+def open_regular(
+    path: str | os.PathLike[str], *, follow_symlinks: bool = True
+) -> tuple[BinaryIO, os.stat_result]:
     """Open ``path`` for reading only if it is a regular file, never blocking.
 
     The path is checked before opening (opening a FIFO blocks until someone writes, and
@@ -119,8 +125,13 @@ def open_regular(path: str | os.PathLike[str], *,
     mode = os.stat(path, follow_symlinks=follow_symlinks).st_mode
     if not stat.S_ISREG(mode):
         raise NotAFile(path, mode)
-    flags = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-             | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+    flags = (
+        os.O_RDONLY
+        | getattr(os, "O_NONBLOCK", 0)
+        | getattr(os, "O_NOCTTY", 0)
+        | getattr(os, "O_CLOEXEC", 0)
+        | getattr(os, "O_BINARY", 0)
+    )
     if not follow_symlinks:
         flags |= getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(path, flags)
@@ -139,7 +150,8 @@ def _same_file(a: Path, b: Path) -> bool:
         if os.path.samefile(a, b):
             return True
     return os.path.normcase(os.path.abspath(_real(a))) == os.path.normcase(
-        os.path.abspath(_real(b)))
+        os.path.abspath(_real(b))
+    )
 
 
 def _real(path: Path) -> str:
@@ -147,8 +159,9 @@ def _real(path: Path) -> str:
     return str(Path(path).expanduser().resolve())
 
 
-def check_output_paths(outputs: Sequence[tuple[str, Path]],
-                       inputs: Sequence[tuple[str, Path]] = ()) -> None:
+def check_output_paths(
+    outputs: Sequence[tuple[str, Path]], inputs: Sequence[tuple[str, Path]] = ()
+) -> None:
     """Refuse, before any work, an output that would destroy something or cannot be written.
 
     Each entry is ``(what, path)``, e.g. ``("--timeline", Path("t.json"))``; ``what`` names
@@ -168,12 +181,14 @@ def check_output_paths(outputs: Sequence[tuple[str, Path]],
             if _same_file(path, in_path):
                 raise VoicecoachError(
                     f"{shown}: error: {what} would overwrite {in_what} ({in_path}); "
-                    "choose another output file")
+                    "choose another output file"
+                )
         for other_what, other in outputs[:i]:
             if _same_file(path, other):
                 raise VoicecoachError(
                     f"{shown}: error: {what} and {other_what} name the same file; "
-                    "give each output its own name")
+                    "give each output its own name"
+                )
         _check_writable(what, path)
 
 
@@ -184,24 +199,31 @@ def _check_writable(what: str, path: Path) -> None:
     except FileNotFoundError:
         info = None
     except OSError as error:
-        raise VoicecoachError(f"{shown}: error: cannot write {what}: "
-                              f"{os_error_text(error)}") from None
+        raise VoicecoachError(
+            f"{shown}: error: cannot write {what}: {os_error_text(error)}"
+        ) from None
     if info is not None and not stat.S_ISREG(info.st_mode):
-        raise VoicecoachError(f"{shown}: error: {what} is {kind_of(info.st_mode)}; "
-                              "it is never replaced, choose a file name")
+        raise VoicecoachError(
+            f"{shown}: error: {what} is {kind_of(info.st_mode)}; "
+            "it is never replaced, choose a file name"
+        )
     target = Path(_real(path))
     parent = target.parent
     if not parent.is_dir():
-        raise VoicecoachError(f"{shown}: error: cannot write {what}: the folder {parent} "
-                              "does not exist")
+        raise VoicecoachError(
+            f"{shown}: error: cannot write {what}: the folder {parent} does not exist"
+        )
     if not os.access(parent, os.W_OK | os.X_OK) or not parent.stat().st_mode & 0o222:
-        raise VoicecoachError(f"{shown}: error: cannot write {what}: the folder {parent} "
-                              "is not writable")
+        raise VoicecoachError(
+            f"{shown}: error: cannot write {what}: the folder {parent} is not writable"
+        )
     # The write bits count even for root (who may write anyway): a file the person made
     # read-only is one they do not want replaced.
     if info is not None and (not os.access(target, os.W_OK) or not info.st_mode & 0o222):
-        raise VoicecoachError(f"{shown}: error: {what} is read-only; it is not replaced "
-                              "(make it writable, or choose another file name)")
+        raise VoicecoachError(
+            f"{shown}: error: {what} is read-only; it is not replaced "
+            "(make it writable, or choose another file name)"
+        )
 
 
 def ensure_private_dir(folder: Path) -> Path:
@@ -247,8 +269,9 @@ def atomic_output(*paths: Path, private: bool = False) -> Iterator[list[Path]]:
     temps: list[Path] = []
     try:
         for target in targets:
-            fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                        suffix=".part")
+            fd, name = tempfile.mkstemp(
+                dir=target.parent, prefix=f".{target.name}.", suffix=".part"
+            )
             os.close(fd)
             temps.append(Path(name))
         yield list(temps)

@@ -247,8 +247,12 @@ class CbreakKeys:
         self._apply_cbreak()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     def close(self) -> None:
@@ -421,8 +425,9 @@ class KeyReader:
     thread starts.
     """
 
-    def __init__(self, keys: CbreakKeys, on_key: Callable[[Key], object], *,
-                 poll_seconds: float = 0.5) -> None:
+    def __init__(
+        self, keys: CbreakKeys, on_key: Callable[[Key], object], *, poll_seconds: float = 0.5
+    ) -> None:
         self._keys = keys
         self._on_key = on_key
         self._poll_seconds = poll_seconds
@@ -433,15 +438,18 @@ class KeyReader:
     def __enter__(self) -> KeyReader:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop(raise_error=exc is None)
 
     def start(self) -> KeyReader:
         """Start the reading thread (not when stdin is not a terminal); return self."""
         if self._keys.available and self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="voicecoach-keys",
-                                            daemon=True)
+            self._thread = threading.Thread(target=self._run, name="voicecoach-keys", daemon=True)
             self._thread.start()
         return self
 

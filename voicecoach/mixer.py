@@ -224,8 +224,9 @@ class Mixer:
                 raise KeyError(f"no {ev.kind} clip for {ev.key!r}")
             audio = sounds[ev.kind, ev.key]
             self._audio.append(None if audio is None else audio[: ev.end_frame - ev.start_frame])
-        self._longest = max((e - s for s, e in zip(self._starts, self._ends, strict=True)),
-                            default=0)
+        self._longest = max(
+            (e - s for s, e in zip(self._starts, self._ends, strict=True)), default=0
+        )
         self._seg_starts = [s.start_frame for s in plan.segments]
 
         tick = _as_clip(tones["tick"]) if "tick" in tones else (None, 0)
@@ -268,8 +269,13 @@ class Mixer:
 
     # --- Inserted sequences, built once -----------------------------------------------
 
-    def _resume_insert(self, extra: Mapping[str, np.ndarray | int],
-                       tick: tuple[np.ndarray | None, int], *, countdown: bool) -> _Insert:
+    def _resume_insert(
+        self,
+        extra: Mapping[str, np.ndarray | int],
+        tick: tuple[np.ndarray | None, int],
+        *,
+        countdown: bool,
+    ) -> _Insert:
         sr = self.samplerate
         items: list[_Item] = []
         t = 0
@@ -434,17 +440,20 @@ class Mixer:
         self._active = []
         # Landing on a segment start: the stop tone that closed the work before it
         # belongs to what was left, not to what comes next.
-        while (self._next_ev < len(self._starts) and self._starts[self._next_ev] == frame
-               and self._events[self._next_ev].cue.role == "stop"):
+        while (
+            self._next_ev < len(self._starts)
+            and self._starts[self._next_ev] == frame
+            and self._events[self._next_ev].cue.role == "stop"
+        ):
             self._next_ev += 1
 
     def _next_target(self) -> int:
         segs = self.plan.segments
         current = segs[self._seg].segment.exercise
-        for ps in segs[self._seg + 1:]:
+        for ps in segs[self._seg + 1 :]:
             if ps.segment.exercise is not None and ps.segment.exercise != current:
                 return ps.start_frame
-        for ps in segs[self._seg + 1:]:
+        for ps in segs[self._seg + 1 :]:
             if ps.segment.phase == "outro":
                 return ps.start_frame
         return self.plan.total_frames
@@ -471,18 +480,30 @@ class Mixer:
         paused = self._paused or self._src is _INSERT  # a resume lead-in is a pause
         if not self.plan.segments:
             if pain:
-                self._stop_report = StopReport(None, None, None, None, None, "outro", 0.0,
-                                              self._pos, 0, paused)
+                self._stop_report = StopReport(
+                    None, None, None, None, None, "outro", 0.0, self._pos, 0, paused
+                )
             return
         ps = self.plan.segments[self._seg]
         s = ps.segment
         into = self._pos - ps.start_frame if s.phase == "work" else 0
         if pain:
-            self._stop_report = StopReport(s.exercise, s.name, s.set, s.rep, s.side, s.phase,
-                                           into / sr, self._pos, self._seg, paused)
+            self._stop_report = StopReport(
+                s.exercise,
+                s.name,
+                s.set,
+                s.rep,
+                s.side,
+                s.phase,
+                into / sr,
+                self._pos,
+                self._seg,
+                paused,
+            )
         if log and into > 0:
-            self.work_log.append(WorkEntry(self._seg, s.exercise, s.name, s.set, s.rep,
-                                           s.side, into / sr, False))
+            self.work_log.append(
+                WorkEntry(self._seg, s.exercise, s.name, s.set, s.rep, s.side, into / sr, False)
+            )
 
     # --- Filling blocks ---------------------------------------------------------------
 
@@ -509,8 +530,18 @@ class Mixer:
             ps = segs[self._seg]
             if ps.segment.phase == "work" and self._played:
                 s = ps.segment
-                self.work_log.append(WorkEntry(self._seg, s.exercise, s.name, s.set, s.rep,
-                                               s.side, ps.frames / self.samplerate, True))
+                self.work_log.append(
+                    WorkEntry(
+                        self._seg,
+                        s.exercise,
+                        s.name,
+                        s.set,
+                        s.rep,
+                        s.side,
+                        ps.frames / self.samplerate,
+                        True,
+                    )
+                )
             if self._seg + 1 < len(segs):
                 self._seg += 1
                 self._played = False
@@ -554,8 +585,7 @@ class Mixer:
         count = len(starts)
         while j < count and starts[j] < end:
             active.append(j)
-            self.events.append((self._out + offset + starts[j] - pos, starts[j],
-                                self._events[j]))
+            self.events.append((self._out + offset + starts[j] - pos, starts[j], self._events[j]))
             j += 1
         self._next_ev = j
         finished_any = False
@@ -568,7 +598,7 @@ class Mixer:
                 # A clip shorter than its event is silent for the rest.
                 lo, hi = a - s, min(b - s, len(clip))
                 if hi > lo:
-                    mono[offset + a - pos: offset + a - pos + hi - lo] += clip[lo:hi]
+                    mono[offset + a - pos : offset + a - pos + hi - lo] += clip[lo:hi]
             if ends[e] <= end:
                 finished_any = True
         if finished_any:
@@ -583,16 +613,25 @@ class Mixer:
         for item in self._insert.items:
             if pos <= item.start < end:
                 # Rare (a resume or a stop), so building the cue here costs nothing.
-                cue = Cue(self._pos / self.samplerate, item.role,
-                          item.key if item.kind == "speech" else None,
-                          item.key if item.kind == "tone" else None)
-                self.events.append((self._out + offset + item.start - pos, self._pos,
-                                    PlannedCue(cue, self._pos, self._pos, item.kind, item.key)))
+                cue = Cue(
+                    self._pos / self.samplerate,
+                    item.role,
+                    item.key if item.kind == "speech" else None,
+                    item.key if item.kind == "tone" else None,
+                )
+                self.events.append(
+                    (
+                        self._out + offset + item.start - pos,
+                        self._pos,
+                        PlannedCue(cue, self._pos, self._pos, item.kind, item.key),
+                    )
+                )
             a = max(item.start, pos)
             b = min(item.end, end)
             if item.audio is not None and b > a:
-                mono[offset + a - pos: offset + b - pos] += item.audio[a - item.start:
-                                                                       b - item.start]
+                mono[offset + a - pos : offset + b - pos] += item.audio[
+                    a - item.start : b - item.start
+                ]
         self._ins_pos = end
 
     def fill(self, outdata: np.ndarray) -> bool:
@@ -635,7 +674,7 @@ class Mixer:
                 self._mix_insert(mono, i, k)
             if self._ramp != 0:
                 gains = self._up if self._ramp > 0 else self._down
-                mono[i:i + k] *= gains[self._ramp_pos:self._ramp_pos + k]
+                mono[i : i + k] *= gains[self._ramp_pos : self._ramp_pos + k]
                 self._ramp_pos += k
             i += k
         # The last stage of every output (sound card, file, text clock): nothing above
@@ -647,7 +686,14 @@ class Mixer:
             outdata[:] = mono
         self._out += n
         # Publish for other threads: one attribute store (atomic under the GIL), no lock.
-        self.state = MixerState(self._pos, self._out, self._seg, self._paused, self._finished,
-                                self._outcome, self._ended_at, self._stop_report)
+        self.state = MixerState(
+            self._pos,
+            self._out,
+            self._seg,
+            self._paused,
+            self._finished,
+            self._outcome,
+            self._ended_at,
+            self._stop_report,
+        )
         return not self._finished
-

@@ -35,8 +35,9 @@ def find_routine(spec: str) -> Path:
     if path.exists():
         return path
     shipped = shipped_routines()
-    return shipped.get(path.stem if path.suffix == ".toml" and path.parent == Path() else spec,
-                       path)
+    return shipped.get(
+        path.stem if path.suffix == ".toml" and path.parent == Path() else spec, path
+    )
 
 
 # The user's directories all come from platformdirs with appauthor=False: no author folder,

@@ -16,7 +16,6 @@ SAFETY_MESSAGE = (
 PAIN_QUESTION = "How bad is the pain, from zero to ten? Press a number, or Enter to skip."
 
 
-
 def countdown_text(n: int) -> str:
     """The spoken form of countdown number ``n`` (the same text everywhere, so one clip serves)."""
     return str(n)

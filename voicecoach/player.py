@@ -100,8 +100,14 @@ class Recorder:
     completed training.
     """
 
-    def __init__(self, history: History | None, routine: Routine,
-                 session: SessionInfo | None = None, *, preview: bool = False) -> None:
+    def __init__(
+        self,
+        history: History | None,
+        routine: Routine,
+        session: SessionInfo | None = None,
+        *,
+        preview: bool = False,
+    ) -> None:
         self.history = history
         self.info = session
         self.preview = preview
@@ -135,8 +141,11 @@ class Recorder:
             return False
         try:
             self.session_id = self.history.start_session(
-                self.info.routine_path, self.info.title, self.info.timeline_hash,
-                written=self.info.written)
+                self.info.routine_path,
+                self.info.title,
+                self.info.timeline_hash,
+                written=self.info.written,
+            )
         except HistoryError as error:
             self._failed(error)
             return False
@@ -152,10 +161,16 @@ class Recorder:
         assert entry.exercise is not None
         try:
             self.history.record_work(
-                self.session_id, exercise_index=entry.exercise,
-                exercise_name=entry.name or "", kind=self.kinds.get(entry.exercise, "hold"),
-                set=entry.set or 1, rep=entry.rep, side=entry.side, seconds=entry.seconds,
-                completed=entry.completed)
+                self.session_id,
+                exercise_index=entry.exercise,
+                exercise_name=entry.name or "",
+                kind=self.kinds.get(entry.exercise, "hold"),
+                set=entry.set or 1,
+                rep=entry.rep,
+                side=entry.side,
+                seconds=entry.seconds,
+                completed=entry.completed,
+            )
         except HistoryError as error:
             self._failed(error)
             return False
@@ -188,8 +203,14 @@ class Recorder:
         assert self.session_id is not None
         try:
             self.stop_id = self.history.record_pain_stop(
-                self.session_id, exercise_index=stop.exercise, exercise_name=stop.name,
-                set=stop.set, rep=stop.rep, side=stop.side, seconds_into_work=stop.seconds)
+                self.session_id,
+                exercise_index=stop.exercise,
+                exercise_name=stop.name,
+                set=stop.set,
+                rep=stop.rep,
+                side=stop.side,
+                seconds_into_work=stop.seconds,
+            )
         except HistoryError as error:
             self._failed(error)
 
@@ -228,8 +249,7 @@ class Recorder:
             if entry.exercise is not None:
                 self._write_work(entry)
         try:
-            self.history.end_session(self.session_id,
-                                     Outcome.CRASHED if self.broken else outcome)
+            self.history.end_session(self.session_id, Outcome.CRASHED if self.broken else outcome)
         except HistoryError as error:
             self._failed(error)
 
@@ -258,8 +278,7 @@ class Recorder:
         if self.session_id is None:
             return f"not recorded: {self.problem}" if self.problem else "not recorded"
         if self.broken:
-            return (f"only partly recorded: {self.problem}; it will not count towards "
-                    "progression")
+            return f"only partly recorded: {self.problem}; it will not count towards progression"
         return ""
 
 
@@ -277,9 +296,18 @@ def timeline_seconds(plan: Plan, timeline: Timeline, frame: int) -> float:
 class Player:
     """Runs one session to its end: on a device (with a live display) or on the text clock."""
 
-    def __init__(self, timeline: Timeline, plan: Plan, mixer: Mixer, recorder: Recorder, *,
-                 device: str | int | None = None, text: bool = False, speed: float = 1.0,
-                 out: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        timeline: Timeline,
+        plan: Plan,
+        mixer: Mixer,
+        recorder: Recorder,
+        *,
+        device: str | int | None = None,
+        text: bool = False,
+        speed: float = 1.0,
+        out: Callable[[str], None] | None = None,
+    ) -> None:
         self.timeline = timeline
         self.plan = plan
         self.mixer = mixer
@@ -358,8 +386,18 @@ class Player:
         for i, played in enumerate(segments[:end]):
             s = played.segment
             if s.phase == "work" and s.exercise is not None and i not in logged:
-                out.append(WorkEntry(i, s.exercise, s.name, s.set, s.rep, s.side,
-                                     self.skip_seconds.get(i, 0.0), False))
+                out.append(
+                    WorkEntry(
+                        i,
+                        s.exercise,
+                        s.name,
+                        s.set,
+                        s.rep,
+                        s.side,
+                        self.skip_seconds.get(i, 0.0),
+                        False,
+                    )
+                )
         return out
 
     # -- the session --------------------------------------------------------------------
@@ -390,8 +428,12 @@ class Player:
                     exiting = request
                     self._quit_now()
                 self.recorder.sync(self.mixer)
-                if self.mixer.state.outcome is Outcome.STOP_PAIN and keys.available \
-                        and not interrupted and exiting is None:
+                if (
+                    self.mixer.state.outcome is Outcome.STOP_PAIN
+                    and keys.available
+                    and not interrupted
+                    and exiting is None
+                ):
                     try:
                         rating = self._ask_pain()
                     except KeyboardInterrupt:  # Ctrl-C at the question: no rating
@@ -414,9 +456,17 @@ class Player:
         self.recorder.rate(rating)
         self.recorder.end(outcome, self._skipped())
         stop = self.mixer.state.stop_report if outcome is Outcome.STOP_PAIN else None
-        return PlayResult(outcome, stop,
-                          rating, self.recorder.pain_recorded, interrupted, self.underflows,
-                          _exit_status(exiting), self.recorder.preview, self.recorder.note())
+        return PlayResult(
+            outcome,
+            stop,
+            rating,
+            self.recorder.pain_recorded,
+            interrupted,
+            self.underflows,
+            _exit_status(exiting),
+            self.recorder.preview,
+            self.recorder.note(),
+        )
 
     def _quit_now(self) -> None:
         """End the session as quit after the sink stopped: the mixer logs the work cut short.
@@ -442,8 +492,10 @@ class Player:
             return f"Stopped for pain ({self._pain_saved()}). Release the brace and breathe easily."
         if self.device_lost:
             failed = f" (no luck: {self.resume_error})" if self.resume_error else ""
-            return (f"Audio device lost{failed}: press {RESUME_KEY} to resume on the default "
-                    "device, q to quit")
+            return (
+                f"Audio device lost{failed}: press {RESUME_KEY} to resume on the default "
+                "device, q to quit"
+            )
         if state.paused:
             return "Paused: Space to resume"
         if self.recorder.problem and not self.recorder.preview:
@@ -575,11 +627,15 @@ class Player:
                 command, _ = pending.pop(0)
                 log.event(now, command.name.lower(), self._jump_text(command, now))
             self._drain_events(show)
-            if m.outcome is Outcome.STOP_PAIN and not acknowledged and (
-                    self.recorder.pain_recorded or self.recorder.pain_failed):
+            if (
+                m.outcome is Outcome.STOP_PAIN
+                and not acknowledged
+                and (self.recorder.pain_recorded or self.recorder.pain_failed)
+            ):
                 acknowledged = True
-                self.out(f"Stopped for pain: {self._pain_saved()}. Release the brace and "
-                         "breathe easily.")
+                self.out(
+                    f"Stopped for pain: {self._pain_saved()}. Release the brace and breathe easily."
+                )
             if self.recorder.problem and not problem_shown and not self.recorder.preview:
                 problem_shown = True
                 self.out(f"warning: {self.recorder.error}; this session is not being recorded")
@@ -599,8 +655,9 @@ class Player:
 
     def _ask_pain(self) -> int | None:
         """Ask for a 0-10 rating on the number keys; Enter or a timeout skips."""
-        self.out("How bad is the pain, 0 to 10? Type a number (t or 1 then 0 for ten), "
-                 "Enter to skip.")
+        self.out(
+            "How bad is the pain, 0 to 10? Type a number (t or 1 then 0 for ten), Enter to skip."
+        )
         entry = PainEntry()
         deadline = time.monotonic() + PAIN_ANSWER_TIMEOUT_S
         while not entry.done:

@@ -56,16 +56,22 @@ def load_today(spec: str, history: History | None, *, as_written: bool = False) 
         else:
             damage = history.damage()
             if damage:
-                warnings.append(f"the history at {history.path} is damaged: {damage}; "
-                                f"today's doses adapt from the rest ({PARTIAL_ADVICE})")
+                warnings.append(
+                    f"the history at {history.path} is damaged: {damage}; "
+                    f"today's doses adapt from the rest ({PARTIAL_ADVICE})"
+                )
         for warning in warnings:
             history.warn(warning)
         routine, adjustments = adapt_routine(routine, records)
-    return Today(spec, path, routine, compile_routine(routine, file=spec), adjustments,
-                 written, warnings)
+    return Today(
+        spec, path, routine, compile_routine(routine, file=spec), adjustments, written, warnings
+    )
 
 
 def describe_adjustments(today: Today) -> list[str]:
     """One line per exercise whose dose differs from the file, for compile and play."""
-    return [f"{a.name}: {a.old.describe()} -> {a.new.describe()} ({a.reason})"
-            for a in today.adjustments if a.old != a.new]
+    return [
+        f"{a.name}: {a.old.describe()} -> {a.new.describe()} ({a.reason})"
+        for a in today.adjustments
+        if a.old != a.new
+    ]

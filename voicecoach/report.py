@@ -50,12 +50,14 @@ def library_table() -> Table:
     for entry in library_entries():
         doses = "\n".join(
             f"{kind}: " + ", ".join(f"{k} {v}" for k, v in dose.items())
-            for kind, dose in entry.doses.items())
+            for kind, dose in entry.doses.items()
+        )
         sides = entry.keys.get("sides")
         if sides:
             doses += f"\nsides {sides}"
-        table.add_row(entry.slug, entry.name, entry.kind, doses,
-                      "\n".join(f"- {c}" for c in entry.cues))
+        table.add_row(
+            entry.slug, entry.name, entry.kind, doses, "\n".join(f"- {c}" for c in entry.cues)
+        )
     return table
 
 
@@ -82,8 +84,14 @@ def sessions_table(summaries: Sequence[SessionSummary], *, title: str | None = N
         minutes = "-" if s.minutes is None else f"{s.minutes:.0f}"
         ended = OUTCOME_TEXT.get(s.outcome, s.outcome)
         style = "red" if s.outcome == Outcome.STOP_PAIN else None
-        table.add_row(_when(s.started_at), s.routine_title, minutes, ended,
-                      _pain_text(s.pain_stops, s.max_pain), style=style)
+        table.add_row(
+            _when(s.started_at),
+            s.routine_title,
+            minutes,
+            ended,
+            _pain_text(s.pain_stops, s.max_pain),
+            style=style,
+        )
     return table
 
 
@@ -106,9 +114,14 @@ def _pain_value(s: ExerciseSessionStats, unit: str) -> float:
     return float(s.pain_at_seconds if s.pain_at_seconds is not None else s.max_hold_seconds)
 
 
-def exercise_chart(exercise_name: str, stats: Sequence[ExerciseSessionStats], *,
-                   width: int = CHART_WIDTH, height: int = CHART_HEIGHT,
-                   color: bool | None = None) -> str:
+def exercise_chart(
+    exercise_name: str,
+    stats: Sequence[ExerciseSessionStats],
+    *,
+    width: int = CHART_WIDTH,
+    height: int = CHART_HEIGHT,
+    color: bool | None = None,
+) -> str:
     """A terminal chart of one exercise per session (hold seconds or reps), pain stops as ``x``.
 
     ``width`` and ``height`` are in characters; colors only when `colors_wanted` says so.
@@ -131,13 +144,15 @@ def exercise_chart(exercise_name: str, stats: Sequence[ExerciseSessionStats], *,
         fig.draw(line)
     pains = [(x, s) for x, s in zip(xs, stats, strict=True) if s.pain_stop]
     if pains:
-        fig.draw(fig.signal([x for x, _ in pains], [_pain_value(s, unit) for _, s in pains],
-                            marker="x"))
+        fig.draw(
+            fig.signal([x for x, _ in pains], [_pain_value(s, unit) for _, s in pains], marker="x")
+        )
     # At most about eight date labels, so they never run into each other at 80 columns.
     every = max(1, -(-len(xs) // 8))
     ticks = xs[::every]
-    fig.ruler("x").ticks(ticks, [stats[x - 1].started_at.astimezone().strftime("%m-%d")
-                                 for x in ticks])
+    fig.ruler("x").ticks(
+        ticks, [stats[x - 1].started_at.astimezone().strftime("%m-%d") for x in ticks]
+    )
     fig.ruler("y").lim(0, None)
     fig.title(f"{exercise_name}: {label} per session")
     chart = fig.build()
@@ -145,11 +160,15 @@ def exercise_chart(exercise_name: str, stats: Sequence[ExerciseSessionStats], *,
     fig.clear()
     lines = [text.rstrip("\n"), f"• {label}   x pain stop"]
     for _, s in pains:
-        at = (f"rep {s.pain_rep}" if unit == "reps" and s.pain_rep is not None
-              else f"{s.pain_at_seconds:.0f} s" if s.pain_at_seconds is not None else "?")
+        at = (
+            f"rep {s.pain_rep}"
+            if unit == "reps" and s.pain_rep is not None
+            else f"{s.pain_at_seconds:.0f} s"
+            if s.pain_at_seconds is not None
+            else "?"
+        )
         rating = "" if s.pain_rating is None else f", pain {s.pain_rating}/10"
-        lines.append(f"x {s.started_at.astimezone().strftime('%Y-%m-%d')}: "
-                     f"stopped at {at}{rating}")
+        lines.append(f"x {s.started_at.astimezone().strftime('%Y-%m-%d')}: stopped at {at}{rating}")
     return "\n".join(lines)
 
 

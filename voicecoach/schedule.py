@@ -120,13 +120,35 @@ class Plan:
         cues = []
         for ev in self.events:
             c = ev.cue
-            cues.append({"at": ev.start_frame / sr, "role": c.role, "text": c.text,
-                         "tone": c.tone, "exercise": c.exercise, "kind": ev.kind,
-                         "end": ev.end_frame / sr})
-        dropped = [{"at": d.frame / sr, "role": d.cue.role, "text": d.cue.text,
-                    "reason": d.reason, "replaced_by": d.replaced_by} for d in self.dropped]
-        return {"version": SCHEMA_VERSION, "title": title, "duration": self.duration,
-                "segments": segments, "cues": cues, "dropped": dropped}
+            cues.append(
+                {
+                    "at": ev.start_frame / sr,
+                    "role": c.role,
+                    "text": c.text,
+                    "tone": c.tone,
+                    "exercise": c.exercise,
+                    "kind": ev.kind,
+                    "end": ev.end_frame / sr,
+                }
+            )
+        dropped = [
+            {
+                "at": d.frame / sr,
+                "role": d.cue.role,
+                "text": d.cue.text,
+                "reason": d.reason,
+                "replaced_by": d.replaced_by,
+            }
+            for d in self.dropped
+        ]
+        return {
+            "version": SCHEMA_VERSION,
+            "title": title,
+            "duration": self.duration,
+            "segments": segments,
+            "cues": cues,
+            "dropped": dropped,
+        }
 
 
 def fallback_tone(cue: Cue) -> str | None:

@@ -52,9 +52,15 @@ def chosen_voice(routine: Routine, choice: Voice) -> Voice:
     )
 
 
-def prepare_speech(timeline: Timeline, routine: Routine, choice: Voice, samplerate: int,
-                   cache_dir: Path, progress: Callable[[int, int], None] | None = None,
-                   on_note: Callable[[str], None] | None = None) -> Prepared:
+def prepare_speech(
+    timeline: Timeline,
+    routine: Routine,
+    choice: Voice,
+    samplerate: int,
+    cache_dir: Path,
+    progress: Callable[[int, int], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
+) -> Prepared:
     """Synthesize (or load from cache) every phrase and earcon, resampled to ``samplerate``.
 
     ``on_note`` is told, in one line each, when a cache could not be used or written
@@ -72,14 +78,21 @@ def prepare_speech(timeline: Timeline, routine: Routine, choice: Voice, samplera
     settings = chosen_voice(routine, choice)
     # The engine's clips; the voice's gain and the resampling are applied here, so a warm
     # start reads finished clips (named by what they are made of) and computes nothing.
-    raw = synthesize(phrases, settings, cache_dir / "speech", progress=progress,
-                     on_note=notes.setdefault, level=False)
+    raw = synthesize(
+        phrases,
+        settings,
+        cache_dir / "speech",
+        progress=progress,
+        on_note=notes.setdefault,
+        level=False,
+    )
     gain_db = voice_gain_db([raw[text] for text in REFERENCE_PHRASES], settings)
     folder: Path | None = None
     if any(raw[text].samplerate != samplerate for text in phrases):
         folder = private_cache_folder(cache_dir / f"speech-{samplerate}", notes.setdefault)
-    audio = {text: _at_rate(folder, raw[text], gain_db, samplerate, notes.setdefault)
-             for text in phrases}
+    audio = {
+        text: _at_rate(folder, raw[text], gain_db, samplerate, notes.setdefault) for text in phrases
+    }
     extra = {text: audio[text] for text in extra_phrases()}
     if on_note is not None:
         for message in notes:
@@ -96,8 +109,9 @@ _DIGEST_BYTES = 32
 
 def resampled_key(clip: Clip, gain_db: float, samplerate: int) -> str:
     """The cache name of ``clip`` at ``gain_db`` and ``samplerate``: a hash of its making."""
-    h = hashlib.sha256(_RESAMPLED_FORMAT + f"\n{clip.samplerate}\n{samplerate}\n"
-                       f"{gain_db:.9f}\n".encode())
+    h = hashlib.sha256(
+        _RESAMPLED_FORMAT + f"\n{clip.samplerate}\n{samplerate}\n{gain_db:.9f}\n".encode()
+    )
     if clip.digest is not None:
         h.update(clip.digest.encode())
     else:
@@ -110,8 +124,9 @@ def resampled_frames(frames: int, from_rate: int, to_rate: int) -> int:
     return (frames * to_rate * 2 + from_rate) // (2 * from_rate)
 
 
-def _at_rate(folder: Path | None, clip: Clip, gain_db: float, samplerate: int,
-             note: Callable[[str], None]) -> np.ndarray:
+def _at_rate(
+    folder: Path | None, clip: Clip, gain_db: float, samplerate: int, note: Callable[[str], None]
+) -> np.ndarray:
     """The engine's ``clip`` at the voice's level and ``samplerate``, cached when possible.
 
     Leveling and resampling every clip costs about 0.1 s at each start; a warm start
@@ -171,9 +186,12 @@ def _load_resampled(path: Path, key: str, frames: int) -> np.ndarray | None:
             else:
                 raise ValueError(f"npy version {version}")
             # Checked before anything is allocated from the header.
-            if (dtype != np.dtype("<f4") or fortran or shape != (frames,)
-                    or os.fstat(handle.fileno()).st_size
-                    != handle.tell() + 4 * frames + _DIGEST_BYTES):
+            if (
+                dtype != np.dtype("<f4")
+                or fortran
+                or shape != (frames,)
+                or os.fstat(handle.fileno()).st_size != handle.tell() + 4 * frames + _DIGEST_BYTES
+            ):
                 raise ValueError("not this clip")
             samples = np.fromfile(handle, dtype="<f4", count=frames)
             digest = handle.read(_DIGEST_BYTES)
@@ -182,9 +200,12 @@ def _load_resampled(path: Path, key: str, frames: int) -> np.ndarray | None:
             # SyntaxError, tokenize.TokenError, ...), the entry is damaged: made again.
             stats.cache_rejected += 1
             return None
-    if (samples.shape != (frames,) or digest != _resampled_digest(key, samples)
-            or not np.isfinite(samples).all()
-            or (frames and float(np.abs(samples).max()) > CEILING)):
+    if (
+        samples.shape != (frames,)
+        or digest != _resampled_digest(key, samples)
+        or not np.isfinite(samples).all()
+        or (frames and float(np.abs(samples).max()) > CEILING)
+    ):
         stats.cache_rejected += 1
         return None
     return samples.astype(np.float32, copy=False)
@@ -196,28 +217,33 @@ def _npy_header_bytes(frames: int) -> int:
     return 128 + len(str(frames))
 
 
-def _store_resampled(path: Path, key: str, samples: np.ndarray,
-                     note: Callable[[str], None]) -> None:
+def _store_resampled(
+    path: Path, key: str, samples: np.ndarray, note: Callable[[str], None]
+) -> None:
     from voicecoach.files import atomic_write, os_error_text
     from voicecoach.speech import clear_cache_entry, stats
 
     # Made in memory first: numpy reports a short write without its errno ("disk full").
     buffer = io.BytesIO()
-    np.lib.format.write_array(buffer, np.ascontiguousarray(samples, dtype="<f4"),
-                              allow_pickle=False)
+    np.lib.format.write_array(
+        buffer, np.ascontiguousarray(samples, dtype="<f4"), allow_pickle=False
+    )
     buffer.write(_resampled_digest(key, samples))
     clear_cache_entry(path)
     try:
         atomic_write(path, buffer.getvalue(), private=True)
     except OSError as exc:
         stats.cache_write_failures += 1
-        note(f"resampled speech could not be saved in the cache {path.parent} "
-             f"({os_error_text(exc)}); the session goes on, and it will be made again "
-             "next time")
+        note(
+            f"resampled speech could not be saved in the cache {path.parent} "
+            f"({os_error_text(exc)}); the session goes on, and it will be made again "
+            "next time"
+        )
 
 
 def prepare_silent(timeline: Timeline, samplerate: int = TEXT_SAMPLERATE) -> Prepared:
     """Clip lengths estimated from the text, for the text clock (no speech engine needed)."""
+
     def frames(text: str) -> int:
         return round(estimate_speech_seconds(text) * samplerate)
 
@@ -227,8 +253,7 @@ def prepare_silent(timeline: Timeline, samplerate: int = TEXT_SAMPLERATE) -> Pre
     return Prepared(samplerate, clips, tones, extra)
 
 
-def build_mixer(timeline: Timeline, prepared: Prepared,
-                channels: int = 2) -> tuple[Plan, Mixer]:
+def build_mixer(timeline: Timeline, prepared: Prepared, channels: int = 2) -> tuple[Plan, Mixer]:
     """Plan the session at the prepared rate and make the mixer that plays it."""
     from voicecoach.mixer import Mixer
     from voicecoach.schedule import plan_session
@@ -236,7 +261,11 @@ def build_mixer(timeline: Timeline, prepared: Prepared,
     def length(clip: np.ndarray | int) -> int:
         return clip if isinstance(clip, int) else len(clip)
 
-    plan = plan_session(timeline, {t: length(c) for t, c in prepared.clips.items()},
-                        {t: len(c) for t, c in prepared.tones.items()}, prepared.samplerate)
+    plan = plan_session(
+        timeline,
+        {t: length(c) for t, c in prepared.clips.items()},
+        {t: len(c) for t, c in prepared.tones.items()},
+        prepared.samplerate,
+    )
     mixer = Mixer(plan, prepared.clips, prepared.tones, channels=channels, extra=prepared.extra)
     return plan, mixer

@@ -369,14 +369,27 @@ def _write_failure(exc: Exception, tmp: Path) -> str:
     return "disk full" if usage.free < _FULL_BYTES else os_error_text(exc)
 
 
-def _write_audio(source: Source, tmp: Path, path: Path, major: str, subtype: str,
-                 blocksize: int, frames: int | None) -> int:
+def _write_audio(
+    source: Source,
+    tmp: Path,
+    path: Path,
+    major: str,
+    subtype: str,
+    blocksize: int,
+    frames: int | None,
+) -> int:
     """Pull ``source`` into the audio file ``tmp``; messages name ``path``."""
     import soundfile
 
     try:
-        out = soundfile.SoundFile(tmp, "w", samplerate=source.samplerate,
-                                  channels=source.channels, format=major, subtype=subtype)
+        out = soundfile.SoundFile(
+            tmp,
+            "w",
+            samplerate=source.samplerate,
+            channels=source.channels,
+            format=major,
+            subtype=subtype,
+        )
     except (soundfile.LibsndfileError, RuntimeError, ValueError) as exc:
         raise VoicecoachError(
             f"cannot render {path} as {major}/{subtype} at {source.samplerate} Hz, "
@@ -394,8 +407,9 @@ def _write_audio(source: Source, tmp: Path, path: Path, major: str, subtype: str
             try:
                 out.write(block[:count])
             except (soundfile.LibsndfileError, RuntimeError) as exc:
-                raise VoicecoachError(f"cannot write {path}: {_write_failure(exc, tmp)}; "
-                                      "nothing was written") from exc
+                raise VoicecoachError(
+                    f"cannot write {path}: {_write_failure(exc, tmp)}; nothing was written"
+                ) from exc
             written += count
     return written
 

@@ -159,12 +159,20 @@ class _Builder:
         self.segments.append(seg)
         return seg
 
-    def cue(self, at: float, role: str, *, text: str | None = None, tone: str | None = None,
-            exercise: int | None = None) -> None:
+    def cue(
+        self,
+        at: float,
+        role: str,
+        *,
+        text: str | None = None,
+        tone: str | None = None,
+        exercise: int | None = None,
+    ) -> None:
         self.cues.append(Cue(_t(at), role, text, tone, exercise))
 
-    def speak_sequence(self, start: float, lines: list[tuple[str, str]],
-                       exercise: int | None) -> float:
+    def speak_sequence(
+        self, start: float, lines: list[tuple[str, str]], exercise: int | None
+    ) -> float:
         """Place lines one after another from ``start``; return when the last one ends."""
         t = start
         for role, text in lines:
@@ -217,8 +225,9 @@ def _countdown(b: _Builder, work_start: float, n: int, exercise: int) -> None:
 def _work(b: _Builder, ex: Exercise, set_no: int, rep: int | None, side: str | None) -> None:
     seconds = {"hold": ex.hold, "reps": ex.tempo, "timed": ex.duration}[ex.kind]
     assert seconds is not None  # the loader guarantees the kind's key
-    seg = b.segment(seconds, "work", exercise=ex.index, name=ex.name, set=set_no, rep=rep,
-                    side=side)
+    seg = b.segment(
+        seconds, "work", exercise=ex.index, name=ex.name, set=set_no, rep=rep, side=side
+    )
     i = ex.index
     b.cue(seg.start, "start", tone="start", exercise=i)
     if ex.kind == "reps":
@@ -229,8 +238,9 @@ def _work(b: _Builder, ex: Exercise, set_no: int, rep: int | None, side: str | N
     if ex.kind == "timed" and seconds >= TIMED_MILESTONES_MIN_S:
         milestones = [seg.start + seconds / 2, seg.end - REMAINING_AT_S]
         b.cue(milestones[0], "halfway", text="Halfway.", exercise=i)
-        b.cue(milestones[1], "remaining", text=f"{_seconds_phrase(REMAINING_AT_S)} left.",
-              exercise=i)
+        b.cue(
+            milestones[1], "remaining", text=f"{_seconds_phrase(REMAINING_AT_S)} left.", exercise=i
+        )
     if ex.breathing is not None and ex.kind != "reps":
         _breathe(b, ex, seg, milestones)
     b.cue(seg.end, "stop", tone="stop", exercise=i)
@@ -250,23 +260,35 @@ def _breathe(b: _Builder, ex: Exercise, seg: Segment, milestones: list[float]) -
         if at >= end:
             break
         inhale = k % 2 == 0
-        clear = all(not (m - BREATHE_CLEARANCE_S < at < m + BREATHE_CLEARANCE_S)
-                    for m in milestones)
+        clear = all(
+            not (m - BREATHE_CLEARANCE_S < at < m + BREATHE_CLEARANCE_S) for m in milestones
+        )
         if clear:
             if ex.breathing_sound == "tone":
                 b.cue(at, "breathe", tone="inhale" if inhale else "exhale", exercise=ex.index)
             else:
-                b.cue(at, "breathe", text="Breathe in." if inhale else "Breathe out.",
-                      exercise=ex.index)
+                b.cue(
+                    at,
+                    "breathe",
+                    text="Breathe in." if inhale else "Breathe out.",
+                    exercise=ex.index,
+                )
         at += inhale_s if inhale else exhale_s
 
 
-def _lead_in(b: _Builder, phase: Phase, lines: list[tuple[str, str]], minimum: float,
-             countdown: int, ex: Exercise, set_no: int, side: str | None,
-             rep: int | None = None) -> None:
+def _lead_in(
+    b: _Builder,
+    phase: Phase,
+    lines: list[tuple[str, str]],
+    minimum: float,
+    countdown: int,
+    ex: Exercise,
+    set_no: int,
+    side: str | None,
+    rep: int | None = None,
+) -> None:
     seconds = _lead_in_seconds(lines, countdown, minimum)
-    seg = b.segment(seconds, phase, exercise=ex.index, name=ex.name, set=set_no, rep=rep,
-                    side=side)
+    seg = b.segment(seconds, phase, exercise=ex.index, name=ex.name, set=set_no, rep=rep, side=side)
     b.speak_sequence(seg.start + LEAD_IN_MARGIN_S, lines, ex.index)
     _countdown(b, seg.end, countdown, ex.index)
 
@@ -274,20 +296,37 @@ def _lead_in(b: _Builder, phase: Phase, lines: list[tuple[str, str]], minimum: f
 def _set(b: _Builder, ex: Exercise, set_no: int) -> None:
     runs = _work_order(ex, ex.reps[set_no - 1])
     first_rep, first_side = runs[0][0]
-    _lead_in(b, "get_ready", _set_lines(ex, set_no, first_side), ex.get_ready, ex.countdown,
-             ex, set_no, first_side, first_rep)
+    _lead_in(
+        b,
+        "get_ready",
+        _set_lines(ex, set_no, first_side),
+        ex.get_ready,
+        ex.countdown,
+        ex,
+        set_no,
+        first_side,
+        first_rep,
+    )
     for r, run in enumerate(runs):
         if r > 0 and ex.switch_sides > 0:
             rep, side = run[0]
             line = [("switch", f"Switch sides. {str(side).capitalize()} side.")]
-            countdown = ex.countdown if ex.switch_sides >= _lead_in_seconds(
-                line, ex.countdown, 0) else 0
+            countdown = (
+                ex.countdown if ex.switch_sides >= _lead_in_seconds(line, ex.countdown, 0) else 0
+            )
             _lead_in(b, "switch", line, ex.switch_sides, countdown, ex, set_no, side, rep)
         for k, (rep, side) in enumerate(run):
             if k > 0 and ex.between_reps > 0:
                 nxt = f" {str(side).capitalize()} side next." if ex.sides == "alternate" else ""
-                seg = b.segment(ex.between_reps, "relax", exercise=ex.index, name=ex.name,
-                                set=set_no, rep=rep, side=side)
+                seg = b.segment(
+                    ex.between_reps,
+                    "relax",
+                    exercise=ex.index,
+                    name=ex.name,
+                    set=set_no,
+                    rep=rep,
+                    side=side,
+                )
                 b.cue(seg.start, "relax", text=f"Relax.{nxt}", exercise=ex.index)
             _work(b, ex, set_no, rep, side)
 
@@ -295,8 +334,10 @@ def _set(b: _Builder, ex: Exercise, set_no: int) -> None:
 def _rest(b: _Builder, ex: Exercise, following: tuple[Exercise, int]) -> None:
     nxt, nxt_set = following
     seg = b.segment(ex.rest, "rest", exercise=ex.index, name=ex.name)
-    lines = [("rest", f"Rest {_seconds_phrase(ex.rest)}. Release the brace and breathe easily."),
-             ("next", f"Next: {nxt.name}, set {nxt_set} of {nxt.sets}.")]
+    lines = [
+        ("rest", f"Rest {_seconds_phrase(ex.rest)}. Release the brace and breathe easily."),
+        ("next", f"Next: {nxt.name}, set {nxt_set} of {nxt.sets}."),
+    ]
     b.speak_sequence(seg.start + LEAD_IN_MARGIN_S, lines, ex.index)
 
 
@@ -309,10 +350,18 @@ def _too_long(seconds: float, file: str, *, at_least: bool = False) -> None:
         length = f"more than {_SHOWN_MAX_S / 3600:.0f} hours"
     else:
         length = ("at least " if at_least else "") + hours_minutes_text(seconds)
-    raise RoutineError([Problem(file, None, None,
-                                f"the routine would last {length}; at most "
-                                f"{MAX_ROUTINE_S / 3600:.0f} hours is allowed "
-                                "(check hold, reps, sets and rest)")])
+    raise RoutineError(
+        [
+            Problem(
+                file,
+                None,
+                None,
+                f"the routine would last {length}; at most "
+                f"{MAX_ROUTINE_S / 3600:.0f} hours is allowed "
+                "(check hold, reps, sets and rest)",
+            )
+        ]
+    )
 
 
 def _check_length(routine: Routine, file: str) -> None:
@@ -354,10 +403,17 @@ def _check_model(routine: Routine, file: str) -> None:
     """
 
     def refuse(ex: Exercise, what: str, value: object, allowed: str) -> RoutineError:
-        return RoutineError([Problem(
-            file, None, None,
-            f"exercise {ex.index + 1} ({ex.name}): {what} is {value!r}; the compiler needs "
-            f"{allowed} (a model the loader would not make)")])
+        return RoutineError(
+            [
+                Problem(
+                    file,
+                    None,
+                    None,
+                    f"exercise {ex.index + 1} ({ex.name}): {what} is {value!r}; the compiler needs "
+                    f"{allowed} (a model the loader would not make)",
+                )
+            ]
+        )
 
     def number(value: object, lo: float, hi: float = math.inf, *, whole: bool = False) -> bool:
         if isinstance(value, bool) or not isinstance(value, int if whole else int | float):
@@ -371,8 +427,9 @@ def _check_model(routine: Routine, file: str) -> None:
         if not 1 <= len(ex.reps) <= MAX_SETS:
             raise refuse(ex, "the number of sets", len(ex.reps), f"1 to {MAX_SETS}")
         if not all(number(n, *REPS_PER_SET, whole=True) for n in ex.reps):
-            raise refuse(ex, "reps", ex.reps,
-                         f"whole numbers from {REPS_PER_SET[0]} to {REPS_PER_SET[1]}")
+            raise refuse(
+                ex, "reps", ex.reps, f"whole numbers from {REPS_PER_SET[0]} to {REPS_PER_SET[1]}"
+            )
         work_key = {"hold": "hold", "reps": "tempo", "timed": "duration"}[ex.kind]
         seconds = f"a number of seconds of at least {MIN_SPAN_S}"
         if not number(getattr(ex, work_key), MIN_SPAN_S):
@@ -386,8 +443,12 @@ def _check_model(routine: Routine, file: str) -> None:
             if not number(breath, MIN_SPAN_S):
                 raise refuse(ex, f"breathing.{key}", breath, seconds)
         if not number(ex.countdown, *COUNTDOWN, whole=True):
-            raise refuse(ex, "countdown", ex.countdown,
-                         f"a whole number from {COUNTDOWN[0]} to {COUNTDOWN[1]}")
+            raise refuse(
+                ex,
+                "countdown",
+                ex.countdown,
+                f"a whole number from {COUNTDOWN[0]} to {COUNTDOWN[1]}",
+            )
 
 
 def compile_routine(routine: Routine, *, file: str = "<routine>") -> Timeline:

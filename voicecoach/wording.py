@@ -13,15 +13,17 @@ if TYPE_CHECKING:
 
 # What each phase is called in the cue sheet; the live view calls "intro" "Get ready"
 # (see `display.VIEW_PHASE_LABELS`).
-PHASE_LABELS: Mapping[Phase, str] = MappingProxyType({
-    "intro": "Intro",
-    "get_ready": "Get ready",
-    "work": "Work",
-    "relax": "Relax",
-    "switch": "Switch sides",
-    "rest": "Rest",
-    "outro": "Done",
-})
+PHASE_LABELS: Mapping[Phase, str] = MappingProxyType(
+    {
+        "intro": "Intro",
+        "get_ready": "Get ready",
+        "work": "Work",
+        "relax": "Relax",
+        "switch": "Switch sides",
+        "rest": "Rest",
+        "outro": "Done",
+    }
+)
 
 
 def clock_tenths(seconds: float) -> str:

@@ -88,7 +88,8 @@ def apply_levels(text: str, levels: Mapping[int, Dose], *, file: str = "<routine
         if not 0 <= index < len(exercises):
             raise VoicecoachError(
                 f"{file}: cannot write levels back: there is no exercise number {index + 1} "
-                f"(the file has {len(exercises)})")
+                f"(the file has {len(exercises)})"
+            )
         table = exercises[index]
         for key, value in _edits(dose, table).items():
             _set(table, key, value)
@@ -114,7 +115,8 @@ def write_levels(path: Path, levels: Mapping[int, Dose]) -> str:
         raise VoicecoachError(
             f"{path}: error: this routine ships with voicecoach and is not changed; make "
             f"your own copy with today's levels: voicecoach new --from {target.stem} "
-            f"my-{target.stem}.toml")
+            f"my-{target.stem}.toml"
+        )
     check_output_paths([("the routine", Path(path))])
     try:
         # newline="" keeps CRLF files CRLF.
@@ -122,21 +124,24 @@ def write_levels(path: Path, levels: Mapping[int, Dose]) -> str:
             old = f.read()
     except (OSError, UnicodeDecodeError) as e:
         reason = os_error_text(e) if isinstance(e, OSError) else "not UTF-8 text"
-        raise VoicecoachError(f"{path}: cannot read the routine to write levels back: "
-                              f"{reason}") from e
+        raise VoicecoachError(
+            f"{path}: cannot read the routine to write levels back: {reason}"
+        ) from e
     new = apply_levels_keeping_bom(old, levels, file=str(path))
     if new == old:
         return new
     try:
         atomic_write(target, new)
     except OSError as e:
-        raise VoicecoachError(f"{path}: cannot write levels back: {os_error_text(e)}; the "
-                              "file is unchanged") from e
+        raise VoicecoachError(
+            f"{path}: cannot write levels back: {os_error_text(e)}; the file is unchanged"
+        ) from e
     return new
 
 
-def apply_levels_keeping_bom(text: str, levels: Mapping[int, Dose], *,
-                             file: str = "<routine>") -> str:
+def apply_levels_keeping_bom(
+    text: str, levels: Mapping[int, Dose], *, file: str = "<routine>"
+) -> str:
     """`apply_levels` for text that may start with a byte-order mark, which is kept.
 
     The loader accepts a BOM (Windows editors write one) though TOML forbids it.

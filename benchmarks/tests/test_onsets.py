@@ -31,7 +31,7 @@ def burst(frames: int, freq: float = 660.0, attack: int = 192, peak: float = 0.3
 def place(total: int, at: list[int], clip: np.ndarray) -> np.ndarray:
     out = np.zeros(total, dtype=np.float32)
     for a in at:
-        out[a:a + clip.size] += clip
+        out[a : a + clip.size] += clip
     return out
 
 
@@ -89,8 +89,8 @@ def test_cues_that_start_while_another_sounds_are_not_onsets() -> None:
         {"at": 0.3, "end": 1.0},
         {"at": 1.05, "end": 2.0},  # 50 ms after the first ended: too close
         {"at": 3.0, "end": 3.15},  # a tone...
-        {"at": 3.0, "end": 3.5},   # ...and a word at the same instant: one onset
-        {"at": 3.2, "end": 3.4},   # starts while the word plays
+        {"at": 3.0, "end": 3.5},  # ...and a word at the same instant: one onset
+        {"at": 3.2, "end": 3.4},  # starts while the word plays
         {"at": 4.0, "end": 4.1},
     ]
     assert isolated_onsets(cues, min_gap_s=0.1) == [0.3, 3.0, 4.0]

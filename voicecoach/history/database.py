@@ -85,23 +85,29 @@ class History(Recording):
 
     # --- Reading --------------------------------------------------------------------------
 
-    def sessions(self, limit: int | None = 20,
-                 routine_path: str | None = None) -> list[SessionSummary]:
+    def sessions(
+        self, limit: int | None = 20, routine_path: str | None = None
+    ) -> list[SessionSummary]:
         """The most recent sessions, newest first, optionally of one routine.
 
         Damaged sessions (no readable start time, title or outcome) are left out and
         counted in `damage`.
         """
-        snap = read_snapshot(self._store, self._damage,
-                             None if routine_path is None else routine_key(routine_path),
-                             work=False)
+        snap = read_snapshot(
+            self._store,
+            self._damage,
+            None if routine_path is None else routine_key(routine_path),
+            work=False,
+        )
         return summaries.session_summaries(snap, limit)
 
-    def exercise_history(self, routine_path: str | None,
-                         exercise_name: str) -> list[ExerciseSessionStats]:
+    def exercise_history(
+        self, routine_path: str | None, exercise_name: str
+    ) -> list[ExerciseSessionStats]:
         """Per session (oldest first), what was done of one exercise (name case-insensitive)."""
-        snap = read_snapshot(self._store, self._damage,
-                             None if routine_path is None else routine_key(routine_path))
+        snap = read_snapshot(
+            self._store, self._damage, None if routine_path is None else routine_key(routine_path)
+        )
         return summaries.exercise_stats(snap, exercise_name)
 
     def records(self, routine_path: str) -> dict[str, list[ExerciseSession]]:
@@ -110,8 +116,7 @@ class History(Recording):
         This is what `adapt.adapt_routine` takes. Only real, finished work counts as
         completed, and a pain stop always counts: the rule is `training.records`.
         """
-        return training.records(read_snapshot(self._store, self._damage,
-                                              routine_key(routine_path)))
+        return training.records(read_snapshot(self._store, self._damage, routine_key(routine_path)))
 
     # --- Export ---------------------------------------------------------------------------
 

@@ -17,23 +17,66 @@ from voicecoach.history.schema import SCHEMA_VERSION
 from voicecoach.history.store import HistoryError, Store
 from voicecoach.outcome import Outcome
 
-_SESSION_FIELDS = ("id", "routine_path", "routine_title", "timeline_hash", "started_at",
-                   "ended_at", "outcome")
-_WORK_FIELDS = ("exercise_index", "exercise_name", "kind", "set", "rep", "side", "seconds",
-                "completed", "at")
-_STOP_FIELDS = ("id", "exercise_index", "exercise_name", "set", "rep", "side",
-                "seconds_into_work", "rating", "recorded_at")
+_SESSION_FIELDS = (
+    "id",
+    "routine_path",
+    "routine_title",
+    "timeline_hash",
+    "started_at",
+    "ended_at",
+    "outcome",
+)
+_WORK_FIELDS = (
+    "exercise_index",
+    "exercise_name",
+    "kind",
+    "set",
+    "rep",
+    "side",
+    "seconds",
+    "completed",
+    "at",
+)
+_STOP_FIELDS = (
+    "id",
+    "exercise_index",
+    "exercise_name",
+    "set",
+    "rep",
+    "side",
+    "seconds_into_work",
+    "rating",
+    "recorded_at",
+)
 _NOTE_FIELDS = ("id", "at", "rating", "text", "exercise_name")
-CSV_FIELDS = ("record", "session_id", "session_routine_path", "session_routine_title",
-              "session_timeline_hash", "session_started_at", "session_ended_at",
-              "session_outcome", "id", "at", "exercise_index", "exercise_name", "kind", "set",
-              "rep", "side", "seconds", "completed", "seconds_into_work", "rating", "text")
+CSV_FIELDS = (
+    "record",
+    "session_id",
+    "session_routine_path",
+    "session_routine_title",
+    "session_timeline_hash",
+    "session_started_at",
+    "session_ended_at",
+    "session_outcome",
+    "id",
+    "at",
+    "exercise_index",
+    "exercise_name",
+    "kind",
+    "set",
+    "rep",
+    "side",
+    "seconds",
+    "completed",
+    "seconds_into_work",
+    "rating",
+    "text",
+)
 
 
 def history_data(store: Store, damage: Damage) -> dict[str, Any]:
     """Everything in the history as plain JSON-ready data; missing tables go to ``damage``."""
-    present = {t: store.columns(t) for t in ("sessions", "work", "pain_stops",
-                                             "pain_notes")}
+    present = {t: store.columns(t) for t in ("sessions", "work", "pain_stops", "pain_notes")}
     if not present["sessions"]:
         raise HistoryError(store.path, "read", "its table sessions is missing")
 
@@ -57,7 +100,8 @@ def history_data(store: Store, damage: Damage) -> dict[str, Any]:
     by_stop: dict[Any, list[dict[str, Any]]] = {}
     for p in rows("pain_stops"):
         by_stop.setdefault(p.get("session_id"), []).append(
-            {k: _plain(p.get(k)) for k in _STOP_FIELDS})
+            {k: _plain(p.get(k)) for k in _STOP_FIELDS}
+        )
     notes = sorted(rows("pain_notes"), key=lambda r: when(r, "at"))
     out = []
     for s in sessions:
@@ -88,14 +132,12 @@ def write_csv(store: Store, damage: Damage, out: TextIO) -> None:
     writer.writeheader()
     data = history_data(store, damage)
     for s in data["sessions"]:
-        base = {f"session_{k}" if k != "id" else "session_id": s[k]
-                for k in _SESSION_FIELDS}
+        base = {f"session_{k}" if k != "id" else "session_id": s[k] for k in _SESSION_FIELDS}
         writer.writerow(_csv_row({"record": "session", **base}))
         for w in s["work"]:
             writer.writerow(_csv_row({"record": "work", **base, **w}))
         for p in s["pain_stops"]:
-            writer.writerow(_csv_row({"record": "pain_stop", **base, **p,
-                                      "at": p["recorded_at"]}))
+            writer.writerow(_csv_row({"record": "pain_stop", **base, **p, "at": p["recorded_at"]}))
     for n in data["pain_notes"]:
         writer.writerow(_csv_row({"record": "pain_note", **n}))
 

@@ -12,8 +12,13 @@ from voicecoach.timeline import Timeline
 
 def timeline_hash(timeline: Timeline) -> str:
     """sha256 (hex) of the timeline's canonical JSON: which exact session was played."""
-    text = json.dumps(timeline.to_json_dict(), sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False, allow_nan=False)
+    text = json.dumps(
+        timeline.to_json_dict(),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+    )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

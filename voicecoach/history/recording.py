@@ -32,28 +32,57 @@ class Recording:
 
     _store: Store
 
-    def start_session(self, routine_path: str, title: str, timeline_hash: str,
-                      started_at: datetime | None = None,
-                      written: Mapping[str, Dose] | None = None) -> int:
+    def start_session(
+        self,
+        routine_path: str,
+        title: str,
+        timeline_hash: str,
+        started_at: datetime | None = None,
+        written: Mapping[str, Dose] | None = None,
+    ) -> int:
         """Record the start of a session (outcome 'running'); returns its id.
 
         ``written`` holds the doses the routine file prescribed (keyed by
         `adapt.exercise_key`), before any adaptation.
         """
-        doses = None if written is None else json.dumps(
-            {k: [d.kind, list(d.reps), d.hold, d.duration] for k, d in written.items()})
+        doses = (
+            None
+            if written is None
+            else json.dumps(
+                {k: [d.kind, list(d.reps), d.hold, d.duration] for k, d in written.items()}
+            )
+        )
         with self._store.tx() as c:
             cur = c.execute(
                 """INSERT INTO sessions (routine_path, routine_title, timeline_hash, started_at,
                                          outcome, pid, written)
                    VALUES (?, ?, ?, ?, ?, ?, ?)""",
-                (routine_key(routine_path), title, timeline_hash, _iso(started_at),
-                 Outcome.RUNNING, os.getpid(), doses))
+                (
+                    routine_key(routine_path),
+                    title,
+                    timeline_hash,
+                    _iso(started_at),
+                    Outcome.RUNNING,
+                    os.getpid(),
+                    doses,
+                ),
+            )
             return int(cur.lastrowid or 0)
 
-    def record_work(self, session_id: int, *, exercise_index: int, exercise_name: str,
-                    kind: str, set: int, rep: int | None, side: str | None, seconds: float,
-                    completed: bool = True, at: datetime | None = None) -> None:
+    def record_work(
+        self,
+        session_id: int,
+        *,
+        exercise_index: int,
+        exercise_name: str,
+        kind: str,
+        set: int,
+        rep: int | None,
+        side: str | None,
+        seconds: float,
+        completed: bool = True,
+        at: datetime | None = None,
+    ) -> None:
         """Record one work bout (a hold, a rep, a timed bout): ``seconds`` of work done.
 
         ``completed=False`` for a bout cut short (quit, skip, pain) with the seconds done,
@@ -64,13 +93,32 @@ class Recording:
                 """INSERT INTO work (session_id, exercise_index, exercise_name, kind, "set", rep,
                                      side, seconds, completed, at)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (session_id, exercise_index, exercise_name, kind, set, rep, side,
-                 float(seconds), int(bool(completed)), _iso(at)))
+                (
+                    session_id,
+                    exercise_index,
+                    exercise_name,
+                    kind,
+                    set,
+                    rep,
+                    side,
+                    float(seconds),
+                    int(bool(completed)),
+                    _iso(at),
+                ),
+            )
 
-    def record_pain_stop(self, session_id: int, *, exercise_index: int | None,
-                         exercise_name: str | None, set: int | None, rep: int | None,
-                         side: str | None, seconds_into_work: float | None,
-                         at: datetime | None = None) -> int:
+    def record_pain_stop(
+        self,
+        session_id: int,
+        *,
+        exercise_index: int | None,
+        exercise_name: str | None,
+        set: int | None,
+        rep: int | None,
+        side: str | None,
+        seconds_into_work: float | None,
+        at: datetime | None = None,
+    ) -> int:
         """Record a "stop, pain" and end the session as 'stop_pain', committed before returning.
 
         Call it before the safety message finishes; `set_pain_rating` adds the rating later.
@@ -82,10 +130,21 @@ class Recording:
                 """INSERT INTO pain_stops (session_id, exercise_index, exercise_name, "set", rep,
                                            side, seconds_into_work, recorded_at)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-                (session_id, exercise_index, exercise_name, set, rep, side,
-                 None if seconds_into_work is None else float(seconds_into_work), recorded))
-            c.execute("UPDATE sessions SET outcome = ?, ended_at = ? WHERE id = ?",
-                      (Outcome.STOP_PAIN, recorded, session_id))
+                (
+                    session_id,
+                    exercise_index,
+                    exercise_name,
+                    set,
+                    rep,
+                    side,
+                    None if seconds_into_work is None else float(seconds_into_work),
+                    recorded,
+                ),
+            )
+            c.execute(
+                "UPDATE sessions SET outcome = ?, ended_at = ? WHERE id = ?",
+                (Outcome.STOP_PAIN, recorded, session_id),
+            )
             return int(cur.lastrowid or 0)
 
     def set_pain_rating(self, stop_id: int, rating: int | None) -> None:
@@ -94,8 +153,7 @@ class Recording:
         with self._store.tx() as c:
             c.execute("UPDATE pain_stops SET rating = ? WHERE id = ?", (rating, stop_id))
 
-    def end_session(self, session_id: int, outcome: Outcome,
-                    at: datetime | None = None) -> None:
+    def end_session(self, session_id: int, outcome: Outcome, at: datetime | None = None) -> None:
         """Record how a session ended. A pain stop's outcome is never overwritten."""
         ended = Outcome.read(outcome)
         if ended is None or not ended.ended:
@@ -104,7 +162,9 @@ class Recording:
             c.execute(
                 """UPDATE sessions SET ended_at = ?,
                      outcome = CASE WHEN outcome = ? THEN outcome ELSE ? END
-                   WHERE id = ?""", (_iso(at), Outcome.STOP_PAIN, ended, session_id))
+                   WHERE id = ?""",
+                (_iso(at), Outcome.STOP_PAIN, ended, session_id),
+            )
 
     def discard_session(self, session_id: int) -> bool:
         """Delete a session in which nothing was recorded (it never played); True if it was.
@@ -116,17 +176,24 @@ class Recording:
                 """DELETE FROM sessions WHERE id = ?
                      AND NOT EXISTS (SELECT 1 FROM work WHERE session_id = ?)
                      AND NOT EXISTS (SELECT 1 FROM pain_stops WHERE session_id = ?)""",
-                (session_id, session_id, session_id))
+                (session_id, session_id, session_id),
+            )
             return cur.rowcount > 0
 
-    def add_pain_note(self, rating: int, text: str | None = None,
-                      exercise_name: str | None = None, at: datetime | None = None) -> int:
+    def add_pain_note(
+        self,
+        rating: int,
+        text: str | None = None,
+        exercise_name: str | None = None,
+        at: datetime | None = None,
+    ) -> int:
         """Record how the back feels (0-10), outside any session; returns the note's id."""
         _check_rating(rating, allow_none=False)
         with self._store.tx() as c:
             cur = c.execute(
                 "INSERT INTO pain_notes (at, rating, text, exercise_name) VALUES (?, ?, ?, ?)",
-                (_iso(at), rating, text, exercise_name))
+                (_iso(at), rating, text, exercise_name),
+            )
             return int(cur.lastrowid or 0)
 
 
@@ -139,8 +206,7 @@ def recover_crashed(store: Store) -> None:
     only read.
     """
     try:
-        rows = store.rows("SELECT id, pid FROM sessions WHERE outcome = ?",
-                          (Outcome.RUNNING,))
+        rows = store.rows("SELECT id, pid FROM sessions WHERE outcome = ?", (Outcome.RUNNING,))
         dead = [r["id"] for r in rows if not pid_alive(read_int(r["pid"]))]
         if not dead:
             return
@@ -153,7 +219,8 @@ def recover_crashed(store: Store) -> None:
                     """UPDATE sessions SET outcome = ?, ended_at = COALESCE(
                          (SELECT MAX(at) FROM work WHERE session_id = ?), started_at)
                        WHERE id = ? AND outcome = ?""",
-                    (Outcome.CRASHED, session_id, session_id, Outcome.RUNNING))
+                    (Outcome.CRASHED, session_id, session_id, Outcome.RUNNING),
+                )
     except (HistoryError, *SQLITE_FAILURES):
         return
     finally:

@@ -200,4 +200,3 @@ def read_written(text: Any) -> tuple[dict[str, Dose], bool]:
         else:
             doses[key] = dose
     return doses, damaged
-

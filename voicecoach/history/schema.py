@@ -85,12 +85,36 @@ STRUCTURE: dict[str, tuple[str, ...]] = {
     "pain_stops": ("session_id",),
 }
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "sessions": ("routine_title", "timeline_hash", "started_at", "ended_at", "outcome", "pid",
-                 "written"),
-    "work": ("exercise_index", "exercise_name", "kind", "set", "rep", "side", "seconds",
-             "completed", "at"),
-    "pain_stops": ("exercise_index", "exercise_name", "set", "rep", "side",
-                   "seconds_into_work", "rating", "recorded_at"),
+    "sessions": (
+        "routine_title",
+        "timeline_hash",
+        "started_at",
+        "ended_at",
+        "outcome",
+        "pid",
+        "written",
+    ),
+    "work": (
+        "exercise_index",
+        "exercise_name",
+        "kind",
+        "set",
+        "rep",
+        "side",
+        "seconds",
+        "completed",
+        "at",
+    ),
+    "pain_stops": (
+        "exercise_index",
+        "exercise_name",
+        "set",
+        "rep",
+        "side",
+        "seconds_into_work",
+        "rating",
+        "recorded_at",
+    ),
 }
 
 
@@ -112,9 +136,11 @@ def migrate(store: Store) -> None:
     version = user_version(store)
     if version > SCHEMA_VERSION:
         raise HistoryError(
-            store.path, "open",
+            store.path,
+            "open",
             f"it was written by a newer voicecoach (schema {version}; this one knows up "
-            f"to {SCHEMA_VERSION}); upgrade voicecoach to read it")
+            f"to {SCHEMA_VERSION}); upgrade voicecoach to read it",
+        )
     if version < 0:
         raise HistoryError(store.path, "open", f"its schema version {version} is unknown")
     for number in range(version + 1, SCHEMA_VERSION + 1):
@@ -131,9 +157,11 @@ def migrate(store: Store) -> None:
                     # The version was reset (by hand, by another tool) under tables
                     # that are already there: say that, not SQLite's words alone.
                     raise HistoryError(
-                        store.path, "open",
+                        store.path,
+                        "open",
                         f"its schema version {version} does not match its tables "
-                        f"({printable(str(e))})") from e
+                        f"({printable(str(e))})",
+                    ) from e
             # PRAGMA takes no parameters; number is our own int.
             c.execute(f"PRAGMA user_version = {number:d}")
 

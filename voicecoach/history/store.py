@@ -97,8 +97,9 @@ def printable(text: str) -> str:
     cursor, recolor or clear the terminal, or break the one-line message.
     """
     text = " ".join(text.split())
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
-                   for c in text)
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )
 
 
 def _disk_full(folder: Path | None) -> bool:
@@ -153,8 +154,9 @@ class Store:
                     with suppress(OSError):
                         path.chmod(mode & 0o700)
             # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
-            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
-                                   timeout=BUSY_TIMEOUT_MS / 1000)
+            conn = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+            )
         except OSError as e:
             raise HistoryError(path, "open", problem(e, folder)) from e
         except SQLITE_FAILURES as e:

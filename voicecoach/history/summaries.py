@@ -61,18 +61,27 @@ def session_summaries(snap: Snapshot, limit: int | None) -> list[SessionSummary]
     out = []
     for s in snap.sessions.values():
         outcome = seen_outcome(s.outcome, s.pid)
-        if (s.started_at is None or outcome is None or s.title is None
-                or s.routine_path is None):
+        if s.started_at is None or outcome is None or s.title is None or s.routine_path is None:
             continue
         minutes = None
         if s.ended_at is not None:
             minutes = (s.ended_at - s.started_at).total_seconds() / 60
         mine = stops.get(s.id, [])
         ratings = [p.rating for p in mine if p.rating is not None]
-        out.append(SessionSummary(s.id, s.started_at, s.routine_path, s.title, minutes,
-                                  outcome, len(mine), max(ratings, default=None)))
+        out.append(
+            SessionSummary(
+                s.id,
+                s.started_at,
+                s.routine_path,
+                s.title,
+                minutes,
+                outcome,
+                len(mine),
+                max(ratings, default=None),
+            )
+        )
     out.sort(key=lambda x: (x.started_at, x.id), reverse=True)
-    return out if limit is None else out[:max(0, limit)]
+    return out if limit is None else out[: max(0, limit)]
 
 
 def exercise_stats(snap: Snapshot, exercise_name: str) -> list[ExerciseSessionStats]:
@@ -100,14 +109,23 @@ def exercise_stats(snap: Snapshot, exercise_name: str) -> list[ExerciseSessionSt
         for set_no, side, _ in bouts:
             per_set[(set_no, side)] = per_set.get((set_no, side), 0) + 1
         stop = stop_of.get(sid)
-        out.append(ExerciseSessionStats(
-            sid, started, s.routine_path, outcome, rows[0].kind if rows else "",
-            len({w.set for w in done}), len(bouts), max(per_set.values(), default=0),
-            max((w.seconds for w in done), default=0.0),
-            sum(w.seconds for w in rows),
-            stop is not None,
-            None if stop is None else stop.seconds,
-            None if stop is None else stop.rep,
-            None if stop is None else stop.rating))
+        out.append(
+            ExerciseSessionStats(
+                sid,
+                started,
+                s.routine_path,
+                outcome,
+                rows[0].kind if rows else "",
+                len({w.set for w in done}),
+                len(bouts),
+                max(per_set.values(), default=0),
+                max((w.seconds for w in done), default=0.0),
+                sum(w.seconds for w in rows),
+                stop is not None,
+                None if stop is None else stop.seconds,
+                None if stop is None else stop.rep,
+                None if stop is None else stop.rating,
+            )
+        )
     out.sort(key=lambda x: (x.started_at, x.session_id))
     return out

@@ -53,21 +53,40 @@ def records(snap: Snapshot) -> dict[str, list[ExerciseSession]]:
     for p in snap.orphan_stops:
         if p.name is not None:
             # Placed when it was recorded (last of all if unreadable), alone.
-            out.setdefault(exercise_key(p.name), []).append(ExerciseSession(
-                p.session_id, p.recorded_at or LAST, None, False,
-                PainPoint(p.set or 1, p.rep, p.side, p.seconds or 0.0), True, None))
+            out.setdefault(exercise_key(p.name), []).append(
+                ExerciseSession(
+                    p.session_id,
+                    p.recorded_at or LAST,
+                    None,
+                    False,
+                    PainPoint(p.set or 1, p.rep, p.side, p.seconds or 0.0),
+                    True,
+                    None,
+                )
+            )
     for (name, sid), rows in pairs.items():
         s = snap.sessions[sid]
         started = snap.placed(s)
         if started is None:
             continue  # unplaceable and without pain: its work cannot count anyway
-        completed = (_real_session(s, work_seconds.get(sid, 0.0)) and bool(rows)
-                     and all(w.completed for w in rows)
-                     and (name, sid) not in snap.broken_pairs
-                     and sid not in snap.broken_sessions)
-        out.setdefault(name, []).append(ExerciseSession(
-            sid, started, _played(rows), completed, pain_of.get((name, sid)),
-            sid in pained, s.written.get(name)))
+        completed = (
+            _real_session(s, work_seconds.get(sid, 0.0))
+            and bool(rows)
+            and all(w.completed for w in rows)
+            and (name, sid) not in snap.broken_pairs
+            and sid not in snap.broken_sessions
+        )
+        out.setdefault(name, []).append(
+            ExerciseSession(
+                sid,
+                started,
+                _played(rows),
+                completed,
+                pain_of.get((name, sid)),
+                sid in pained,
+                s.written.get(name),
+            )
+        )
     for name in out:
         out[name].sort(key=lambda x: (x.started_at, x.session_id))
     return out
@@ -75,8 +94,11 @@ def records(snap: Snapshot) -> dict[str, list[ExerciseSession]]:
 
 def _real_session(s: SessionRow, work_seconds: float) -> bool:
     """Whether a session ended completed, and took at least as long as its work."""
-    if (seen_outcome(s.outcome, s.pid) is not Outcome.COMPLETED or s.started_at is None
-            or s.ended_at is None):
+    if (
+        seen_outcome(s.outcome, s.pid) is not Outcome.COMPLETED
+        or s.started_at is None
+        or s.ended_at is None
+    ):
         return False
     wall = (s.ended_at - s.started_at).total_seconds()
     return wall + REAL_TIME_SLACK_S >= work_seconds

@@ -33,8 +33,10 @@ from voicecoach.routine.messages import escape, quote
 # opening by `files.open_regular`: reading a FIFO or a terminal blocks).
 _NOT_FILES: Final = (
     (stat.S_ISDIR, "is a directory, not a routine file"),
-    (stat.S_ISFIFO, "is a named pipe (FIFO), not a routine file; save the routine in a "
-     "file and give its path"),
+    (
+        stat.S_ISFIFO,
+        "is a named pipe (FIFO), not a routine file; save the routine in a file and give its path",
+    ),
     (stat.S_ISCHR, "is a character device (a terminal, /dev/null...), not a routine file"),
     (stat.S_ISBLK, "is a block device (a disk), not a routine file"),
     (stat.S_ISSOCK, "is a socket, not a routine file"),
@@ -83,8 +85,12 @@ def _read_text(path: str | os.PathLike[str], file: str) -> str:
     except NotAFile as exc:
         if exc.swapped:
             raise fail("is not a regular file (it changed while being opened)") from None
-        raise fail(next((message for test, message in _NOT_FILES if test(exc.mode)),
-                        "is not a regular file, not a routine file")) from None
+        raise fail(
+            next(
+                (message for test, message in _NOT_FILES if test(exc.mode)),
+                "is not a regular file, not a routine file",
+            )
+        ) from None
     except OSError as exc:
         raise fail(_os_error_message(exc)) from None
     except ValueError as exc:

@@ -58,9 +58,18 @@ def cache_key(text: str, settings: Voice) -> str:
     audio twice, which costs a little disk but lets a cache hit skip the engine entirely.
     """
     voice = settings.name.strip().casefold() if settings.name is not None else None
-    payload = json.dumps({"format": CACHE_FORMAT, "engine": engine_identity(), "voice": voice,
-                          "rate": settings.rate, "volume": settings.volume, "text": text},
-                         sort_keys=True, ensure_ascii=False)
+    payload = json.dumps(
+        {
+            "format": CACHE_FORMAT,
+            "engine": engine_identity(),
+            "voice": voice,
+            "rate": settings.rate,
+            "volume": settings.volume,
+            "text": text,
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+    )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:40]
 
 
@@ -114,8 +123,10 @@ def private_cache_folder(folder: Path, note: Callable[[str], None]) -> Path | No
         note(f"{where} belongs to another user; it is not used (speech is made afresh)")
         return None
     if os.name == "posix" and info.st_mode & 0o022:
-        note(f"{where} is writable by other users and could not be made private; it is not "
-             "used (speech is made afresh)")
+        note(
+            f"{where} is writable by other users and could not be made private; it is not "
+            "used (speech is made afresh)"
+        )
         return None
     return folder
 
@@ -170,10 +181,14 @@ def load_entry(path: Path, key: str) -> Clip | None:
     try:
         with handle, soundfile.SoundFile(handle) as sound:
             frames, rate = sound.frames, sound.samplerate
-            if (sound.format != "WAV" or sound.subtype != "FLOAT" or sound.channels != 1
-                    or not MIN_CLIP_RATE <= rate <= MAX_CLIP_RATE
-                    or not 0 < frames <= MAX_CLIP_S * rate
-                    or os.fstat(handle.fileno()).st_size > 4 * frames + _WAV_SLACK_BYTES):
+            if (
+                sound.format != "WAV"
+                or sound.subtype != "FLOAT"
+                or sound.channels != 1
+                or not MIN_CLIP_RATE <= rate <= MAX_CLIP_RATE
+                or not 0 < frames <= MAX_CLIP_S * rate
+                or os.fstat(handle.fileno()).st_size > 4 * frames + _WAV_SLACK_BYTES
+            ):
                 raise ValueError("not a cache entry")
             expected = sound.comment
             samples = sound.read(frames=frames, dtype="float32", always_2d=False)
@@ -182,8 +197,12 @@ def load_entry(path: Path, key: str) -> Clip | None:
         stats.cache_rejected += 1
         return None
     digest = clip_digest(key, rate, samples) if samples.ndim == 1 else ""
-    if (samples.shape != (frames,) or expected != _DIGEST_PREFIX + digest
-            or not np.isfinite(samples).all() or np.abs(samples).max() > 1.0):
+    if (
+        samples.shape != (frames,)
+        or expected != _DIGEST_PREFIX + digest
+        or not np.isfinite(samples).all()
+        or np.abs(samples).max() > 1.0
+    ):
         stats.cache_rejected += 1
         return None
     return Clip(samples, int(rate), digest)
@@ -199,8 +218,9 @@ def store_entry(path: Path, key: str, clip: Clip) -> str | None:
     buffer = io.BytesIO()
     digest = clip.digest or clip_digest(key, clip.samplerate, clip.samples)
     # 32-bit float WAV keeps the trimmed, faded samples exactly.
-    with soundfile.SoundFile(buffer, "w", clip.samplerate, 1, format="WAV",
-                             subtype="FLOAT") as sound:
+    with soundfile.SoundFile(
+        buffer, "w", clip.samplerate, 1, format="WAV", subtype="FLOAT"
+    ) as sound:
         sound.comment = _DIGEST_PREFIX + digest
         sound.write(clip.samples)
     clear_cache_entry(path)

@@ -52,8 +52,9 @@ def speak_with_espeak(settings: Voice, text: str, path: Path) -> None:
         voice = match_voice(settings.name, voice_infos(EspeakDriver))
     else:  # the driver's default: the voice espeak-ng starts with, set by its name
         current = _espeak.GetCurrentVoice()
-        voice = (current.contents.name.decode("utf-8") if current and current.contents.name
-                 else "gmw/en")
+        voice = (
+            current.contents.name.decode("utf-8") if current and current.contents.name else "gmw/en"
+        )
     if _espeak.SetVoiceByName(voice.encode("utf-8")) != _espeak.EE_OK:
         raise WorkerFailure("voice", f"espeak-ng could not load the voice {voice!r}")
     rate = ESPEAK_DEFAULT_RATE if settings.rate is None else settings.rate
@@ -70,4 +71,3 @@ def speak_with_espeak(settings: Voice, text: str, path: Path) -> None:
         out.setsampwidth(2)
         out.setframerate(samplerate)
         out.writeframes(b"".join(chunks))
-

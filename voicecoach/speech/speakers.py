@@ -186,4 +186,3 @@ class _InProcessSpeaker:
             return _read_trimmed(wav)
         finally:
             wav.unlink(missing_ok=True)
-

@@ -40,15 +40,19 @@ def _check(settings: Voice) -> None:
     # this guards other callers of the library.
     rate_lo, rate_hi = VOICE_RATE
     if settings.rate is not None and not rate_lo <= settings.rate <= rate_hi:
-        raise VoicecoachError(f"Speech rate {settings.rate} is out of range: use {rate_lo} to "
-                              f"{rate_hi} words per minute (espeak-ng's default is 200).")
+        raise VoicecoachError(
+            f"Speech rate {settings.rate} is out of range: use {rate_lo} to "
+            f"{rate_hi} words per minute (espeak-ng's default is 200)."
+        )
     volume_lo, volume_hi = (float(v) for v in VOICE_VOLUME)
     if settings.volume is not None and not volume_lo <= settings.volume <= volume_hi:
-        raise VoicecoachError(f"Speech volume {settings.volume} is out of range: use "
-                              f"{volume_lo} to {volume_hi}.")
+        raise VoicecoachError(
+            f"Speech volume {settings.volume} is out of range: use {volume_lo} to {volume_hi}."
+        )
     if settings.name is not None and not settings.name.strip():
-        raise VoiceNotFound("The voice name is empty. Run `voicecoach voices` to list the "
-                            "installed voices.")
+        raise VoiceNotFound(
+            "The voice name is empty. Run `voicecoach voices` to list the installed voices."
+        )
 
 
 def voice_gain_db(reference: Sequence[Clip], settings: Voice) -> float:
@@ -74,15 +78,21 @@ def voice_gain_db(reference: Sequence[Clip], settings: Voice) -> float:
 
 def level_clip(clip: Clip, gain_db: float) -> Clip:
     """``clip`` made ``gain_db`` louder, its peaks limited to `dsp.CEILING` (same digest)."""
-    return Clip(apply_gain(clip.samples, clip.samplerate, gain_db, CEILING), clip.samplerate,
-                clip.digest)
+    return Clip(
+        apply_gain(clip.samples, clip.samplerate, gain_db, CEILING), clip.samplerate, clip.digest
+    )
 
 
-def synthesize(phrases: Sequence[str], settings: Voice, cache_dir: Path | None = None,
-               *, progress: Callable[[int, int], None] | None = None,
-               workers: int | None = None,
-               on_note: Callable[[str], None] | None = None,
-               level: bool = True) -> dict[str, Clip]:
+def synthesize(
+    phrases: Sequence[str],
+    settings: Voice,
+    cache_dir: Path | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
+    on_note: Callable[[str], None] | None = None,
+    level: bool = True,
+) -> dict[str, Clip]:
     """Every distinct phrase as a trimmed clip at the speech level, cached or synthesized.
 
     Leading and trailing silence is trimmed (5 ms kept before the first sound and 30 ms
@@ -148,8 +158,9 @@ def synthesize(phrases: Sequence[str], settings: Voice, cache_dir: Path | None =
     def note(message: str) -> None:
         notes.setdefault(message)
 
-    folder = private_cache_folder(default_cache_dir() if cache_dir is None
-                                  else Path(cache_dir), note)
+    folder = private_cache_folder(
+        default_cache_dir() if cache_dir is None else Path(cache_dir), note
+    )
 
     raw: dict[str, Clip] = {}
     misses: list[str] = []
@@ -159,8 +170,7 @@ def synthesize(phrases: Sequence[str], settings: Voice, cache_dir: Path | None =
             raw[text] = Clip(np.zeros(0, dtype=np.float32), ESPEAK_SAMPLERATE)
             continue
         keys[text] = cache_key(text, settings)
-        cached = None if folder is None else load_entry(folder / f"{keys[text]}.wav",
-                                                        keys[text])
+        cached = None if folder is None else load_entry(folder / f"{keys[text]}.wav", keys[text])
         if cached is None:
             misses.append(text)
         else:
@@ -176,8 +186,11 @@ def synthesize(phrases: Sequence[str], settings: Voice, cache_dir: Path | None =
         def on_clip(index: int, clip: Clip) -> None:
             nonlocal done
             text = misses[index]
-            clip = Clip(clip.samples, clip.samplerate,
-                        clip_digest(keys[text], clip.samplerate, clip.samples))
+            clip = Clip(
+                clip.samples,
+                clip.samplerate,
+                clip_digest(keys[text], clip.samplerate, clip.samples),
+            )
             if folder is not None:
                 problem = store_entry(folder / f"{keys[text]}.wav", keys[text], clip)
                 if problem is not None:
@@ -190,9 +203,11 @@ def synthesize(phrases: Sequence[str], settings: Voice, cache_dir: Path | None =
         n = min(workers or min(os.cpu_count() or 1, MAX_WORKERS), len(misses))
         synthesize_in_workers(misses, settings, n, on_clip, make_speaker)
         for problem, count in unsaved.items():
-            note(f"{count} phrase{'s' if count > 1 else ''} could not be saved in the speech "
-                 f"cache {folder} ({problem}); the session goes on, and they will be "
-                 "synthesized again next time")
+            note(
+                f"{count} phrase{'s' if count > 1 else ''} could not be saved in the speech "
+                f"cache {folder} ({problem}); the session goes on, and they will be "
+                "synthesized again next time"
+            )
     if on_note is not None:
         for message in notes:
             on_note(message)

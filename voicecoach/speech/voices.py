@@ -20,23 +20,30 @@ from voicecoach.speech.clips import SpeechUnavailable, VoiceInfo, VoiceNotFound
 def install_hint() -> str:
     """How to get a working speech backend on this platform."""
     if sys.platform.startswith("linux"):
-        return ("Install espeak-ng and its library:\n"
-                "  sudo apt-get install espeak-ng libespeak-ng1   (Debian, Ubuntu)\n"
-                "  sudo dnf install espeak-ng                     (Fedora)\n"
-                "then run voicecoach again.")
+        return (
+            "Install espeak-ng and its library:\n"
+            "  sudo apt-get install espeak-ng libespeak-ng1   (Debian, Ubuntu)\n"
+            "  sudo dnf install espeak-ng                     (Fedora)\n"
+            "then run voicecoach again."
+        )
     if sys.platform == "darwin":
-        return ("macOS ships its system voices with the OS; reinstall pyttsx3 "
-                "(python -m pip install --force-reinstall pyttsx3) and try again.")
+        return (
+            "macOS ships its system voices with the OS; reinstall pyttsx3 "
+            "(python -m pip install --force-reinstall pyttsx3) and try again."
+        )
     if sys.platform == "win32":
-        return ("Windows ships its system voices (SAPI5) with the OS; reinstall pyttsx3 "
-                "(python -m pip install --force-reinstall pyttsx3) and try again.")
+        return (
+            "Windows ships its system voices (SAPI5) with the OS; reinstall pyttsx3 "
+            "(python -m pip install --force-reinstall pyttsx3) and try again."
+        )
     return "Install espeak-ng (libespeak-ng), then reinstall pyttsx3 and try again."
 
 
 def unavailable(exc: BaseException) -> SpeechUnavailable:
     """The error for an engine that failed to load with ``exc``, with the install hint."""
-    return SpeechUnavailable(f"No speech engine is available ({type(exc).__name__}: {exc}).\n"
-                             f"{install_hint()}")
+    return SpeechUnavailable(
+        f"No speech engine is available ({type(exc).__name__}: {exc}).\n{install_hint()}"
+    )
 
 
 def driver_name() -> str:
@@ -96,8 +103,14 @@ def voice_infos(engine: Any) -> list[VoiceInfo]:
     for v in engine.getProperty("voices"):
         languages = tuple(_language_code(x) for x in (getattr(v, "languages", None) or ()))
         gender = getattr(v, "gender", None)
-        voices.append(VoiceInfo(id=str(v.id), name=str(v.name or v.id), languages=languages,
-                                gender=str(gender) if gender else None))
+        voices.append(
+            VoiceInfo(
+                id=str(v.id),
+                name=str(v.name or v.id),
+                languages=languages,
+                gender=str(gender) if gender else None,
+            )
+        )
     return voices
 
 
@@ -125,8 +138,10 @@ def match_voice(wanted: str, voices: Sequence[VoiceInfo]) -> str:
     labels.update({v.id.casefold().rsplit("/", 1)[-1]: v.id for v in voices})
     close = [labels[c] for c in difflib.get_close_matches(key, list(labels), n=4, cutoff=0.6)]
     suggestion = f" Close matches: {', '.join(dict.fromkeys(close))}." if close else ""
-    raise VoiceNotFound(f"Voice {wanted!r} is not installed.{suggestion} "
-                        f"Run `voicecoach voices` to list the installed voices.")
+    raise VoiceNotFound(
+        f"Voice {wanted!r} is not installed.{suggestion} "
+        f"Run `voicecoach voices` to list the installed voices."
+    )
 
 
 def init_engine() -> Any:

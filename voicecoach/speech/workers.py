@@ -92,8 +92,9 @@ def _silence_stdout() -> None:
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (lives as long as the worker)
 
 
-def _worker_main(conn: Connection, make_speaker: SpeakerFactory, settings: Voice,
-                 timeout_s: float, workdir: Path) -> None:
+def _worker_main(
+    conn: Connection, make_speaker: SpeakerFactory, settings: Voice, timeout_s: float, workdir: Path
+) -> None:
     """Entry point of a worker process: speak the phrases the parent sends, one at a time.
 
     ``workdir`` is this worker's own scratch folder; the parent removes it afterwards,
@@ -114,8 +115,9 @@ def _worker_main(conn: Connection, make_speaker: SpeakerFactory, settings: Voice
         conn.close()
 
 
-def _serve(conn: Connection, make_speaker: SpeakerFactory, settings: Voice, timeout_s: float,
-           workdir: Path) -> None:
+def _serve(
+    conn: Connection, make_speaker: SpeakerFactory, settings: Voice, timeout_s: float, workdir: Path
+) -> None:
     """The worker's loop: report ready, then speak each task until told to stop."""
     try:
         speaker = make_speaker(settings, workdir, timeout_s)
@@ -174,12 +176,17 @@ def _shutdown(pool: list[_Worker]) -> None:
 
 def _describe_death(worker: _Worker, text: str | None) -> SynthesisError:
     code = worker.process.exitcode
-    how = (f"was killed by signal {-code}" if code is not None and code < 0
-           else f"exited with status {code}")
+    how = (
+        f"was killed by signal {-code}"
+        if code is not None and code < 0
+        else f"exited with status {code}"
+    )
     doing = f" while speaking {text!r}" if text is not None else " while starting"
-    return SynthesisError(f"The speech worker process (pid {worker.process.pid}) {how}{doing}. "
-                          f"Run the command again; if it keeps failing, try another voice "
-                          f"(`voicecoach voices`) or reinstall espeak-ng.")
+    return SynthesisError(
+        f"The speech worker process (pid {worker.process.pid}) {how}{doing}. "
+        f"Run the command again; if it keeps failing, try another voice "
+        f"(`voicecoach voices`) or reinstall espeak-ng."
+    )
 
 
 def _failure_error(kind: str, message: str, text: str | None) -> VoicecoachError:
@@ -188,16 +195,22 @@ def _failure_error(kind: str, message: str, text: str | None) -> VoicecoachError
     if kind == "voice":
         return VoiceNotFound(message)
     if kind == "timeout":
-        return SynthesisError(f"The speech engine got stuck speaking {text!r} ({message}). "
-                              f"Run the command again; if it keeps happening, try another "
-                              f"voice (`voicecoach voices`) or reinstall espeak-ng.")
+        return SynthesisError(
+            f"The speech engine got stuck speaking {text!r} ({message}). "
+            f"Run the command again; if it keeps happening, try another "
+            f"voice (`voicecoach voices`) or reinstall espeak-ng."
+        )
     doing = f"speaking {text!r}" if text is not None else "starting the speech engine"
     return SynthesisError(f"Speech failed while {doing}: {message}")
 
 
-def synthesize_in_workers(texts: list[str], settings: Voice, workers: int,
-                          on_clip: Callable[[int, Clip], None],
-                          make_speaker: SpeakerFactory) -> None:
+def synthesize_in_workers(
+    texts: list[str],
+    settings: Voice,
+    workers: int,
+    on_clip: Callable[[int, Clip], None],
+    make_speaker: SpeakerFactory,
+) -> None:
     """Speak ``texts`` in ``workers`` processes, calling ``on_clip(index, clip)`` as each ends.
 
     Each worker speaks with ``make_speaker(settings, its scratch folder, PHRASE_TIMEOUT_S)``.
@@ -216,15 +229,18 @@ def synthesize_in_workers(texts: list[str], settings: Voice, workers: int,
             workdir = scratch / str(number)
             workdir.mkdir()
             parent_conn, child_conn = ctx.Pipe()
-            process = ctx.Process(target=_worker_main,
-                                  args=(child_conn, make_speaker, settings, timeout_s,
-                                        workdir),
-                                  name="voicecoach-speech", daemon=True)
+            process = ctx.Process(
+                target=_worker_main,
+                args=(child_conn, make_speaker, settings, timeout_s, workdir),
+                name="voicecoach-speech",
+                daemon=True,
+            )
             process.start()
             child_conn.close()
             stats.workers_started += 1
-            pool.append(_Worker(process, parent_conn,
-                                deadline=time.monotonic() + STARTUP_TIMEOUT_S))
+            pool.append(
+                _Worker(process, parent_conn, deadline=time.monotonic() + STARTUP_TIMEOUT_S)
+            )
         remaining = len(texts)
         while remaining:
             for w in pool:
@@ -237,7 +253,8 @@ def synthesize_in_workers(texts: list[str], settings: Voice, workers: int,
             waiting = [w for w in pool if not w.ready or w.task is not None]
             wait_s = max(0.0, min(w.deadline for w in waiting) - time.monotonic())
             ready = multiprocessing.connection.wait(
-                [w.conn for w in waiting] + [w.process.sentinel for w in waiting], wait_s)
+                [w.conn for w in waiting] + [w.process.sentinel for w in waiting], wait_s
+            )
             for w in waiting:
                 text = texts[w.task] if w.task is not None else None
                 if w.conn in ready or w.conn.poll():
@@ -264,10 +281,9 @@ def synthesize_in_workers(texts: list[str], settings: Voice, workers: int,
                     if not w.ready:
                         raise SynthesisError(
                             f"The speech worker did not start within {STARTUP_TIMEOUT_S:g} s. "
-                            f"Run the command again; if it keeps happening, reinstall pyttsx3.")
-                    raise _failure_error("timeout", f"no audio after {parent_timeout_s:g} s",
-                                         text)
+                            f"Run the command again; if it keeps happening, reinstall pyttsx3."
+                        )
+                    raise _failure_error("timeout", f"no audio after {parent_timeout_s:g} s", text)
     finally:
         _shutdown(pool)
         shutil.rmtree(scratch, ignore_errors=True)
-

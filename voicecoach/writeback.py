@@ -46,12 +46,13 @@ def _edits(dose: Dose, table: Table) -> dict[str, Any]:
     return {}
 
 
-def _last_plain_key(table: Table) -> tuple[Any, Item | None]:
-    """The table's last key-value line (not a sub-table such as ``[exercise.progression]``)."""
-    last: tuple[Any, Item | None] = (None, None)
-    for key, item in table.value.body:
+def _last_plain_index(table: Table) -> int | None:
+    """Body index of the table's last key-value line (not a sub-table such as
+    ``[exercise.progression]``), or ``None``."""
+    last = None
+    for i, (key, item) in enumerate(table.value.body):
         if key is not None and not isinstance(item, Table | AoT):
-            last = (key, item)
+            last = i
     return last
 
 
@@ -60,14 +61,19 @@ def _set(table: Table, key: str, value: Any) -> None:
         # Assignment keeps the old value's trivia: its indent and trailing comment.
         table[key] = value
         return
-    after, item = _last_plain_key(table)
+    last = _last_plain_index(table)
     new = tomlkit.item(value)
-    if item is not None:
-        new.trivia.indent = item.trivia.indent
+    body = table.value.body
+    if last is not None and last + 1 < len(body):
+        new.trivia.indent = body[last][1].trivia.indent
         # Inserting right after the last key keeps the new line above blank lines,
-        # comments and sub-tables that close the table.
-        table.value._insert_after(after, key, new)
+        # comments and sub-tables that close the table. tomlkit has no public insert;
+        # `_insert_at` is in every release from 0.12 to 0.15 (pyproject pins that range,
+        # and tests/test_writeback.py fails if it changes).
+        table.value._insert_at(last + 1, key, new)
     else:
+        if last is not None:
+            new.trivia.indent = body[last][1].trivia.indent
         table.add(key, new)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
-from tomlkit.items import AoT, Float, Item, Table
+from tomlkit.items import AoT, Float, Table
 
 from voicecoach.adapt import Dose
 from voicecoach.errors import VoicecoachError

@@ -111,7 +111,7 @@ def test_compile_prints_a_cue_sheet_and_json(env: Path) -> None:
     code, out, _ = run("compile", path)
     assert code == 0
     assert out.startswith("Short (")
-    assert "Switch sides. Right side." in out
+    assert "Switch to the right side." in out
     code, out, _ = run("compile", path, "--json")
     doc = json.loads(out)
     assert doc["version"] == 1 and doc["title"] == "Short"

@@ -26,7 +26,7 @@ from voicecoach.phrases import (
     countdown_text,
     extra_phrases,
 )
-from voicecoach.schedule import Plan, PlannedSegment, plan_session
+from voicecoach.schedule import Plan, PlannedSegment, plan_session, tone_lead_frames
 from voicecoach.timeline import TONES, Segment, Timeline, compile_routine, estimate_speech_seconds
 
 SR = 8000
@@ -186,8 +186,12 @@ def test_work_segments_sound_exactly_the_hold_from_start_tone_to_stop_tone() -> 
     s = Session(two_exercises())
     mixer = s.mixer()
     drive(mixer, 333)
-    starts = [out for out, _, ev in mixer.events if ev.cue.role == "start"]
-    stops = [out for out, _, ev in mixer.events if ev.cue.role == "stop"]
+    # A tone leads by `lead` the word said with it ("Rep 1.", "Relax."): the hold runs
+    # from the tone's planned moment, which is where that word starts.
+    lead = tone_lead_frames(len(s.tones["start"]), SR)
+    words = {out for out, _, ev in mixer.events if ev.kind == "speech"}
+    starts = [o + lead * (o + lead in words) for o, _, ev in mixer.events if ev.cue.role == "start"]
+    stops = [o + lead * (o + lead in words) for o, _, ev in mixer.events if ev.cue.role == "stop"]
     holds = [4, 4, 4, 4, 3]
     assert [b - a for a, b in zip(starts, stops, strict=True)] == [h * SR for h in holds]
 
@@ -254,7 +258,7 @@ def test_mix_is_limited_to_minus_1_dbfs_and_copied_to_every_channel() -> None:
     mixer = s.mixer(channels=3)
     block = np.zeros((s.plan.total_frames, 3), dtype=np.float32)
     mixer.fill(block)
-    # Countdown tick + number: 1.8 before the limiter, 0.9 alone: both over -1 dBFS.
+    # Overlapping sounds sum to 1.8 before the limiter, 0.9 alone: both over -1 dBFS.
     assert np.abs(block).max() <= MINUS_1_DBFS
     assert np.abs(block).max() > MINUS_1_DBFS - 1e-4
     assert (block == block[:, :1]).all()
@@ -388,14 +392,15 @@ def test_resume_inside_work_counts_down_afresh_and_restarts_the_hold() -> None:
     count_at = back + len(s.extra[RESUMING]) + round(RESUME_GAP_S * SR)
     restart = count_at + 3 * SR
     inserted = [(o, e.cue.role, e.key) for o, _, e in mixer.events if back <= o < restart]
+    lead = tone_lead_frames(len(s.tones["tick"]), SR)  # each tick leads its number
     assert inserted == [
         (back, "resume", RESUMING),
         (count_at, "countdown", "tick"),
-        (count_at, "countdown", "3"),
+        (count_at + lead, "countdown", "3"),
         (count_at + SR, "countdown", "tick"),
-        (count_at + SR, "countdown", "2"),
+        (count_at + SR + lead, "countdown", "2"),
         (count_at + 2 * SR, "countdown", "tick"),
-        (count_at + 2 * SR, "countdown", "1"),
+        (count_at + 2 * SR + lead, "countdown", "1"),
     ]
     # From the restart on, the rest of the session is the original, from the work start.
     np.testing.assert_array_equal(out[restart:], ref[work.start_frame :])
@@ -404,6 +409,26 @@ def test_resume_inside_work_counts_down_afresh_and_restarts_the_hold() -> None:
     assert stop - restart == 6 * SR
     assert [(e.segment_index, e.seconds, e.completed) for e in mixer.work_log] == [(i, 6.0, True)]
     assert mixer.state.outcome is Outcome.COMPLETED
+
+
+def test_a_hold_restarted_after_a_pause_keeps_its_start_tone_ahead_of_its_count() -> None:
+    # "Rep 1." is said at the work start, so its start tone leads it by 200 ms, in the
+    # get-ready before the work; the restart after a pause must not lose that tone.
+    s = Session(compile_routine(Routine("One", (hold(0, "Bird dog", (2,), 6),))))
+    ref = drive(s.mixer(), 512)
+    _, work = segment(s.plan, lambda seg: seg.phase == "work")
+    tone = next(e for e in s.plan.events if e.cue.role == "start")
+    assert tone.start_frame == work.start_frame - tone_lead_frames(len(s.tones["start"]), SR)
+    at = work.start_frame + 2 * SR
+    back = at + SR
+    mixer = s.mixer()
+    out = drive(mixer, 512, {at: [Command.PAUSE], back: [Command.PAUSE]})
+    count_at = back + len(s.extra[RESUMING]) + round(RESUME_GAP_S * SR)
+    restart = count_at + 3 * SR  # where the next tick would be: the start tone
+    np.testing.assert_array_equal(out[restart:], ref[tone.start_frame :])
+    assert out[restart] == s.value["tone:start"]
+    words = [(o, e.key) for o, _, e in mixer.events if e.kind == "speech" and o > restart]
+    assert words[0] == (restart + work.start_frame - tone.start_frame, "Rep 1.")
 
 
 def test_pause_pressed_twice_within_the_fade_pauses_then_resumes() -> None:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from voicecoach.model import Breathing, Exercise, Routine
 from voicecoach.schedule import (
+    OVER_A_WORD,
     OVERLAPS_SPEECH,
     PAST_THE_END,
     Plan,
@@ -51,6 +52,13 @@ def check_plan(plan: Plan, tl: Timeline, gap: int) -> None:
         assert before.end_frame + gap <= after.start_frame, (before, after)
     # Every cue of the timeline is either played or accounted for.
     assert len(plan.events) + sum(d.replaced_by is None for d in plan.dropped) == len(tl.cues)
+    # No tone sounds over a word.
+    for tone in (e for e in plan.events if e.kind == "tone"):
+        for word in spoken:
+            assert tone.end_frame <= word.start_frame or word.end_frame <= tone.start_frame, (
+                tone,
+                word,
+            )
 
 
 def hand_made() -> Timeline:
@@ -102,13 +110,36 @@ def test_cues_sit_at_their_rounded_time_when_every_phrase_fits() -> None:
     plan = plan_session(tl, hand_clips(hello=1000), tones(), SR)
     check_plan(plan, tl, GAP)
     assert plan.total_frames == 20_000
-    for ev in plan.events:
+    for ev in speech(plan):
         assert ev.start_frame == round(ev.cue.at * SR)
+    # Ticks lead their numbers and the start tone leads "Rep 1" by 200 ms; the inhale
+    # that stands in for "Breathe in." waits for "Rep 1" (8000-8500) to end.
+    assert [(e.key, e.start_frame) for e in plan.events if e.kind == "tone"] == [
+        ("tick", 4800),
+        ("tick", 5800),
+        ("tick", 6800),
+        ("start", 7800),
+        ("inhale", 8550),
+        ("exhale", 17800),
+        ("stop", 18000),
+        ("done", 18000),
+    ]
     assert [(s.start_frame, s.end_frame) for s in plan.segments] == [
         (0, 3000),
         (3000, 8000),
         (8000, 18000),
         (18000, 20000),
+    ]
+
+
+def test_a_tone_that_cannot_lead_its_word_gives_way_to_it() -> None:
+    # A 2 s start tone cannot end before "Rep 1" without sounding over "1": dropped.
+    tl = hand_made()
+    plan = plan_session(tl, hand_clips(hello=1000), tones() | {"start": 2000}, SR)
+    check_plan(plan, tl, GAP)
+    assert "start" not in [e.key for e in plan.events]
+    assert [(d.cue.tone, d.frame, d.reason) for d in plan.dropped if d.cue.tone] == [
+        ("start", 8000, OVER_A_WORD)
     ]
 
 
@@ -134,12 +165,13 @@ def test_lead_in_speech_waits_for_the_previous_phrase_and_stretches_before_the_c
     plan = plan_session(tl, clips, tones(), SR)
     announce = next(e for e in plan.events if e.cue.role == "announce")
     assert announce.start_frame == 3300
-    # It ends at 6300; with the gap the countdown at 5000 must move 1450 later.
+    # It ends at 6300; with the gap the countdown's first tick (200 ms ahead of "3" at
+    # 5000) must move 1650 later.
     ready, work = plan.segments[1], plan.segments[2]
-    assert ready.end_frame == 8000 + 1450
+    assert ready.end_frame == 8000 + 1650
     countdown = [e.start_frame for e in plan.events if e.cue.role == "countdown"]
-    assert countdown == [6450, 6450, 7450, 7450, 8450, 8450]
-    assert work.start_frame == 9450
+    assert countdown == [6450, 6650, 7450, 7650, 8450, 8650]
+    assert work.start_frame == 9650
     assert work.frames == 10_000
     check_plan(plan, tl, GAP)
 
@@ -153,8 +185,9 @@ def test_low_priority_speech_that_does_not_fit_gives_way_to_its_tone() -> None:
         ("Breathe in.", 8200, OVERLAPS_SPEECH, "inhale"),
         ("Breathe out.", 17800, PAST_THE_END, "exhale"),
     ]
+    # The inhale waits for "Rep 1" to end (and a 50-frame clearance), never over it.
     replaced = [(e.start_frame, e.key) for e in plan.events if e.cue.role == "breathe"]
-    assert replaced == [(8200, "inhale"), (17800, "exhale")]
+    assert replaced == [(8550, "inhale"), (17800, "exhale")]
     assert all(e.kind == "tone" for e in plan.events if e.cue.role == "breathe")
     assert "Halfway." in [e.key for e in speech(plan)]
 
@@ -209,11 +242,15 @@ def test_work_segments_last_exactly_the_hold_whatever_the_clips() -> None:
     assert len(works) == 5 * 2 + 5
     assert {w.frames for w in works if w.segment.exercise == 0} == {round(7.3 * sr)}
     assert plan.total_frames > round(tl.duration * sr)
-    # Start and stop tones sit exactly on the work boundaries as played.
-    starts = {e.start_frame for e in plan.events if e.cue.role == "start"}
-    stops = {e.start_frame for e in plan.events if e.cue.role == "stop"}
-    assert starts == {w.start_frame for w in works}
-    assert stops == {w.end_frame for w in works}
+    # Start and stop tones sit on the work boundaries as played, or lead by 200 ms the
+    # word said there ("Rep 2.", "Relax.").
+    lead = round(0.2 * sr)
+    words = {e.start_frame for e in speech(plan)}
+    starts = sorted(e.start_frame for e in plan.events if e.cue.role == "start")
+    stops = sorted(e.start_frame for e in plan.events if e.cue.role == "stop")
+    assert starts == [w.start_frame - lead * (w.start_frame in words) for w in works]
+    assert stops == [w.end_frame - lead * (w.end_frame in words) for w in works]
+    assert sum(w.start_frame in words for w in works) >= len(works) - 1  # "Rep 1." is too long
 
 
 def test_countdown_ends_exactly_one_second_before_the_work_starts_as_played() -> None:
@@ -318,13 +355,13 @@ def test_as_rendered_is_the_compile_json_as_played_with_kind_end_and_dropped() -
     starts = [c for c in doc["cues"] if c["role"] == "start"]
     assert starts == [
         {
-            "at": 9.45,
+            "at": 9.25,
             "role": "start",
             "text": None,
             "tone": "start",
             "exercise": 0,
             "kind": "tone",
-            "end": 9.5,
+            "end": 9.3,
         }
     ]
     assert doc["dropped"][0] == {

@@ -108,7 +108,14 @@ def test_each_sides_do_all_reps_of_one_side_then_switch() -> None:
         ("relax", "right", 2),
         ("work", "right", 2),
     ]
-    assert [c.text for c in tl.cues if c.role == "switch"] == ["Switch sides. Right side."]
+    assert [c.text for c in tl.cues if c.role == "switch"] == ["Switch to the right side."]
+
+
+def test_sides_that_are_not_left_and_right_are_named_as_written() -> None:
+    r = routine(hold(reps=(1,), sides="each", side_labels=("clockwise", "counterclockwise")))
+    tl = compile_routine(r)
+    assert [c.text for c in tl.cues if c.role == "switch"] == ["Switch to counterclockwise."]
+    assert [c.text for c in tl.cues if c.role == "announce"] == ["Bird dog. Clockwise first."]
 
 
 def test_alternate_sides_take_turns_rep_by_rep() -> None:
@@ -134,7 +141,18 @@ def test_reverse_pyramid_makes_one_set_per_entry_with_rest_between() -> None:
 def test_rest_announces_what_comes_next() -> None:
     r = routine(hold(reps=(1,)), hold(1, name="Curl-up", reps=(1,)))
     tl = compile_routine(r)
-    assert [c.text for c in tl.cues if c.role == "next"] == ["Next: Curl-up, set 1 of 1."]
+    assert [c.text for c in tl.cues if c.role == "next"] == ["Next: Curl-up."]
+    # "Set 1 of 1" says nothing; with more sets, the set is named (once, briefly).
+    two = compile_routine(routine(hold(reps=(1,)), hold(1, name="Curl-up", reps=(1, 1))))
+    assert [c.text for c in two.cues if c.role == "next"] == [
+        "Next: Curl-up, set 1.",
+        "Next: Curl-up, set 2.",
+    ]
+    assert [c.text for c in two.cues if c.role == "announce"] == [
+        "Bird dog.",
+        "Curl-up. Set 1 of 2.",
+        "Curl-up. Set 2 of 2.",
+    ]
 
 
 def test_zero_pauses_make_no_segment() -> None:
@@ -174,7 +192,19 @@ def test_breathing_false_and_tone_breathing() -> None:
 def test_reps_are_counted_one_by_one() -> None:
     r = routine(Exercise(0, "Dead bug", "reps", (4,), tempo=4, between_reps=0))
     tl = compile_routine(r)
-    assert [c.text for c in tl.cues if c.role == "count"] == ["1", "2", "3", "4"]
+    # Never a bare "1" right after the countdown's "1".
+    assert [c.text for c in tl.cues if c.role == "count"] == ["Rep 1.", "2", "3", "4"]
+
+
+def test_alternating_reps_name_each_rep_once_and_each_side() -> None:
+    r = routine(Exercise(0, "Dead bug", "reps", (2,), tempo=4, sides="alternate"))
+    tl = compile_routine(r)
+    assert [c.text for c in tl.cues if c.role == "count"] == [
+        "Rep 1, left.",
+        "Right.",
+        "Rep 2, left.",
+        "Right.",
+    ]
     assert [s.seconds for s in work(tl)] == [4, 4, 4, 4]
 
 
@@ -183,14 +213,24 @@ def test_timed_work_gets_halfway_and_remaining_cues() -> None:
     tl = compile_routine(r)
     w = work(tl)
     assert len(w) == 2
-    halfway = [c.at for c in tl.cues if c.role == "halfway"]
-    remaining = [c.at for c in tl.cues if c.role == "remaining"]
-    assert halfway == [w[0].start + 20, w[1].start + 20]
-    assert remaining == [w[0].end - 10, w[1].end - 10]
-    # Breathing keeps clear of the milestones so the voice never talks over itself.
-    for c in tl.cues:
-        if c.role == "breathe":
-            assert all(abs(c.at - m) >= 1.5 for m in halfway + remaining)
+    for bout in w:
+        inside = [c for c in tl.cues if bout.start <= c.at < bout.end and c.text is not None]
+        halfway = [c for c in inside if c.role == "halfway"]
+        remaining = [c for c in inside if c.role == "remaining"]
+        assert [c.text for c in halfway] == ["Halfway."]
+        assert len(remaining) == 1
+        # Each goes into the gap after a breath, within a breath of its time ...
+        assert abs(halfway[0].at - (bout.start + 20)) <= 3
+        assert abs(remaining[0].at - (bout.end - 10)) <= 3
+        # ... and says the time it is really said at.
+        left = round(bout.end - remaining[0].at)
+        assert remaining[0].text == f"{left} seconds left."
+        # The voice never talks over itself, by the compiler's estimate.
+        for a, b in pairwise(inside):
+            assert a.at + estimate_speech_seconds(a.text or "") <= b.at
+        # And the breathing still alternates in, out, in, out.
+        breaths = [c.text for c in inside if c.role == "breathe"]
+        assert all(a != b for a, b in pairwise(breaths))
 
 
 def test_short_timed_work_has_no_milestones() -> None:

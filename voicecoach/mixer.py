@@ -28,7 +28,7 @@ from voicecoach.commands import Command
 from voicecoach.dsp import CEILING, PeakLimiter
 from voicecoach.outcome import Outcome
 from voicecoach.phrases import PAIN_QUESTION, RESUMING, SAFETY_MESSAGE, countdown_text
-from voicecoach.schedule import Plan, PlannedCue
+from voicecoach.schedule import Plan, PlannedCue, tone_lead_frames
 from voicecoach.timeline import Cue
 
 FADE_S = 0.005
@@ -228,6 +228,14 @@ class Mixer:
             (e - s for s, e in zip(self._starts, self._ends, strict=True)), default=0
         )
         self._seg_starts = [s.start_frame for s in plan.segments]
+        # A start tone leads the work's first word (schedule.TONE_LEAD_S), so it sounds a
+        # little before the work: a hold restarted after a pause restarts from its tone.
+        work_at = {ps.segment.start: ps.start_frame for ps in plan.segments}
+        self._restart_from: dict[int, int] = {}
+        for ev in plan.events:
+            ws = work_at.get(ev.cue.at)
+            if ev.cue.role == "start" and ws is not None and ev.start_frame < ws:
+                self._restart_from[ws] = ev.start_frame
 
         tick = _as_clip(tones["tick"]) if "tick" in tones else (None, 0)
         self._resume_work = self._resume_insert(extra, tick, countdown=True)
@@ -285,13 +293,16 @@ class Mixer:
             t = n + round(RESUME_GAP_S * sr)
         if not countdown:
             return _Insert(tuple(items), t)
+        # Each tick leads its number, as in the plan (schedule.TONE_LEAD_S): a tone on top
+        # of a word masks it.
+        lead = tone_lead_frames(tick[1], sr)
         for k in range(RESUME_COUNTDOWN, 0, -1):
             if tick[1] > 0:
                 items.append(_Item(t, t + tick[1], tick[0], "countdown", "tone", "tick"))
             text = countdown_text(k)
             if text in extra:
                 audio, n = _as_clip(extra[text])
-                items.append(_Item(t, t + n, audio, "countdown", "speech", text))
+                items.append(_Item(t + lead, t + lead + n, audio, "countdown", "speech", text))
             t += sr
         return _Insert(tuple(items), t)
 
@@ -385,7 +396,7 @@ class Mixer:
         if seg is not None and seg.segment.phase == "work":
             # The brace was let go: a fresh countdown, then the hold again from its start.
             self._start_insert(self._resume_work, _AfterInsert.RESTART_WORK)
-            self._resume_at = seg.start_frame
+            self._resume_at = self._restart_from.get(seg.start_frame, seg.start_frame)
         else:
             self._start_insert(self._resume_rest, _AfterInsert.CONTINUE)
             self._resume_at = self._pos

@@ -26,9 +26,17 @@ from voicecoach.timeline import (
 )
 
 DEFAULT_GAP_S = 0.15
+# A tone never sounds over a word: one due with a word starts this much before it (the
+# word keeps its time), and ends at least TONE_CLEAR_S before it. A tone masks the first
+# phoneme of a word it overlaps ("3", "Rep 1", "Relax." were misheard under the tick,
+# start and stop tones).
+TONE_LEAD_S = 0.2
+TONE_CLEAR_S = 0.05
 
 OVERLAPS_SPEECH = "overlaps speech"
 PAST_THE_END = "longer than the time left in the hold"
+OVER_A_WORD = "would sound over a word"
+SAME_BREATH_TWICE = "would repeat the breath before it"
 
 # Cues anchored to the end of their segment (the start of the work that follows): a
 # countdown must land on the work start whatever the lead-in before it did.
@@ -67,7 +75,10 @@ class PlannedCue:
 
 @dataclass(frozen=True, slots=True)
 class Dropped:
-    """A speech cue that did not fit: ``reason``, and the tone played instead (or ``None``).
+    """A cue that did not fit: ``reason``, and the tone played instead (or ``None``).
+
+    Speech inside work gives way when it cannot fit; a tone gives way when it would
+    sound over a word (`OVER_A_WORD`).
 
     ``frame`` is where the cue would have started on the plan clock.
     """
@@ -167,6 +178,12 @@ def fallback_tone(cue: Cue) -> str | None:
     return FALLBACK_TONES.get(cue.role)
 
 
+def tone_lead_frames(tone_frames: int, samplerate: int) -> int:
+    """How far before its word a tone of ``tone_frames`` starts: `TONE_LEAD_S`, or more
+    for a tone too long to end `TONE_CLEAR_S` before the word."""
+    return max(round(TONE_LEAD_S * samplerate), tone_frames + round(TONE_CLEAR_S * samplerate))
+
+
 def _frames_of(table: Mapping[str, int], key: str, what: str) -> int:
     try:
         frames = int(table[key])
@@ -241,6 +258,9 @@ def plan_session(
     shift = 0
     speech_end = -(10**18)  # end frame of the latest speech placed so far
 
+    def _lead(tone: str) -> int:
+        return tone_lead_frames(_frames_of(tone_frames, tone, "tone"), sr)
+
     def tone_event(order: int, cue: Cue, start: int, tone: str) -> None:
         length = _frames_of(tone_frames, tone, "tone")
         placed.append((start, order, PlannedCue(cue, start, start + length, "tone", tone)))
@@ -257,7 +277,7 @@ def plan_session(
         if tone is not None:
             tone_event(order, Cue(cue.at, cue.role, None, tone, cue.exercise), start, tone)
 
-    for seg, cues in zip(segments, by_segment, strict=True):
+    for index, (seg, cues) in enumerate(zip(segments, by_segment, strict=True)):
         start = frame(seg.start) + shift
         end = frame(seg.end) + shift
         if seg.phase == "work":
@@ -290,14 +310,22 @@ def plan_session(
             at = max(at, speech_end + gap)
             speech_event(order, cue, at, length)
             lead_end = at + length
-        anchored_speech = [frame(c.at) + shift for _, c in anchored if c.text is not None]
-        limit = min(anchored_speech) if anchored_speech else end
-        stretch = max(0, lead_end + gap - limit) if lead_end is not None else 0
+        # Anchored tones (the countdown's ticks) lead their numbers, so the first of
+        # them bounds the speech before it as much as the first number does.
+        anchored_starts = [
+            frame(c.at) + shift - (0 if c.tone is None else _lead(c.tone)) for _, c in anchored
+        ]
+        limit, room = (min(anchored_starts), gap) if anchored_starts else (end, gap)
+        before_work = index + 1 < len(segments) and segments[index + 1].phase == "work"
+        if not anchored_starts and before_work:
+            # Room at the end for the start tone that leads the work's first word.
+            room = max(gap, round(TONE_LEAD_S * sr))
+        stretch = max(0, lead_end + room - limit) if lead_end is not None else 0
         for order, cue in anchored:
             at = frame(cue.at) + shift + stretch
             if cue.text is None:
                 assert cue.tone is not None
-                tone_event(order, cue, at, cue.tone)
+                tone_event(order, cue, at - _lead(cue.tone), cue.tone)
                 continue
             length = _frames_of(clip_frames, cue.text, "clip")
             if at < speech_end + gap:
@@ -308,6 +336,9 @@ def plan_session(
         planned_segments.append(PlannedSegment(seg, start, end + stretch))
         shift += stretch
 
+    placed = _keep_tones_off_words(placed, planned_segments, dropped, sr)
+    segment_of = {order: i for i, cues in enumerate(by_segment) for order, _ in cues}
+    placed = _keep_breaths_alternating(placed, segment_of, dropped)
     placed.sort(key=lambda p: (p[0], p[1]))
     events = tuple(p[2] for p in placed)
     total = planned_segments[-1].end_frame if planned_segments else 0
@@ -319,3 +350,86 @@ def plan_session(
         total = last_sound
     dropped.sort(key=lambda d: d.frame)
     return Plan(sr, total, tuple(planned_segments), events, tuple(dropped))
+
+
+def _keep_tones_off_words(
+    placed: list[tuple[int, int, PlannedCue]],
+    segments: list[PlannedSegment],
+    dropped: list[Dropped],
+    sr: int,
+) -> list[tuple[int, int, PlannedCue]]:
+    """Move every tone off the words: ahead of a word it would cover, or drop it.
+
+    A tone due with a word (the start tone with "Rep 1", the stop tone with "Relax.")
+    starts `tone_lead_frames` before the word; a breathing tone that stands in for a
+    breath cue that gave way goes just after the word that blocked it, if it still fits
+    in its work. A tone that fits neither way is dropped: the word says it (recorded in
+    ``dropped`` as `OVER_A_WORD`).
+    """
+    speech = sorted((p.start_frame, p.end_frame) for _, _, p in placed if p.kind == "speech")
+    # Speech never overlaps speech, so both lists are sorted and the words meeting a
+    # span are one run of them.
+    starts = [a for a, _ in speech]
+    ends = [b for _, b in speech]
+    clear = round(TONE_CLEAR_S * sr)
+    seg_starts = [ps.start_frame for ps in segments]
+
+    def words_in(a: int, b: int) -> list[tuple[int, int]]:
+        return speech[bisect.bisect_right(ends, a) : bisect.bisect_left(starts, b)]
+
+    kept: list[tuple[int, int, PlannedCue]] = []
+    for start, order, ev in placed:
+        if ev.kind != "tone":
+            kept.append((start, order, ev))
+            continue
+        length = ev.end_frame - ev.start_frame
+        words = words_in(ev.start_frame, ev.end_frame + clear)
+        if not words:
+            kept.append((start, order, ev))
+            continue
+        moved: int | None = None
+        if words[0][0] >= ev.start_frame:
+            moved = words[0][0] - tone_lead_frames(length, sr)
+        elif ev.cue.role == "breathe":
+            moved = words[-1][1] + clear
+            i = max(0, bisect.bisect_right(seg_starts, ev.start_frame) - 1)
+            if moved + length > segments[i].end_frame:
+                moved = None
+        if moved is not None and moved >= 0 and not words_in(moved, moved + length + clear):
+            ev = PlannedCue(ev.cue, moved, moved + length, ev.kind, ev.key)
+            kept.append((moved, order, ev))
+        else:
+            dropped.append(Dropped(ev.cue, ev.start_frame, OVER_A_WORD, None))
+    return kept
+
+
+def _breath_direction(ev: PlannedCue) -> str | None:
+    if ev.cue.role != "breathe":
+        return None
+    return ev.key if ev.kind == "tone" else fallback_tone(ev.cue)
+
+
+def _keep_breaths_alternating(
+    placed: list[tuple[int, int, PlannedCue]],
+    segment_of: Mapping[int, int],
+    dropped: list[Dropped],
+) -> list[tuple[int, int, PlannedCue]]:
+    """Drop a breath cue that would repeat the direction of the one before it in its work.
+
+    The compiler alternates in and out; only a breath that gave way with nowhere for its
+    tone (`OVER_A_WORD`) leaves a gap, and then the breath after it goes too: the
+    breathing may go quiet for a whole breath, but never says "in" twice in a row.
+    ``segment_of`` maps a cue's timeline order to its segment.
+    """
+    kept: list[tuple[int, int, PlannedCue]] = []
+    last: dict[int, str] = {}  # per work segment: the last direction given
+    for start, order, ev in sorted(placed, key=lambda p: (p[0], p[1])):
+        direction = _breath_direction(ev)
+        if direction is not None:
+            segment = segment_of[order]
+            if last.get(segment) == direction:
+                dropped.append(Dropped(ev.cue, ev.start_frame, SAME_BREATH_TWICE, None))
+                continue
+            last[segment] = direction
+        kept.append((start, order, ev))
+    return kept

@@ -112,10 +112,17 @@ MAX_ROUTINE_S = 4 * 3600.0
 # The shortest span (work, pause, breath) the compiler builds: 4 hours of them are at most
 # 144,000 segments or breaths. The loader's floor is a second (model.py).
 MIN_SPAN_S = 0.1
-# Breathing cues stop this long before the end of the work, and keep clear of halfway
-# and remaining cues, so the voice never talks over itself.
+# Breathing cues stop this long before the end of the work.
 BREATHE_TAIL_S = 1.0
-BREATHE_CLEARANCE_S = 1.5
+# The first breath cue of a work segment: after the count, if there is one.
+FIRST_BREATH_S = 0.5
+FIRST_BREATH_AFTER_COUNT_S = 1.5
+# To end a hold breathing out, the first breath may come later, in these steps.
+BREATH_DELAY_STEP_S = 0.5
+# How long a breathing tone (plus its gap) keeps the voice waiting.
+TONE_BREATH_S = 0.55
+# The done tone rings this long before the last words (it lasts 600 ms).
+DONE_SPEECH_AFTER_S = 0.8
 REMAINING_AT_S = 10.0
 TIMED_MILESTONES_MIN_S = 20.0
 
@@ -198,21 +205,53 @@ def _work_order(ex: Exercise, reps: int) -> list[list[tuple[int | None, str | No
     return [[(rep, side) for rep in range(1, reps + 1)] for side in sides]
 
 
+def _side_words(side: str) -> str:
+    """How a side is named in a sentence: "the right side", or a label as written."""
+    return f"the {side} side" if side.casefold() in ("left", "right") else side
+
+
+def _side_first(side: str) -> str:
+    """``"Left side"`` for left and right, the label as written ("Clockwise") otherwise."""
+    words = f"{side} side" if side.casefold() in ("left", "right") else side
+    return words[:1].upper() + words[1:]
+
+
 def _set_lines(ex: Exercise, set_no: int, next_side: str | None) -> list[tuple[str, str]]:
     lines: list[tuple[str, str]] = []
     if set_no == 1 and ex.adjustment:
         lines.append(("adjust", ex.adjustment))
-    text = f"{ex.name}. Set {set_no} of {ex.sets}."
+    # "Set 1 of 1" says nothing: a one-set exercise is announced by its name alone.
+    text = f"{ex.name}." if ex.sets == 1 else f"{ex.name}. Set {set_no} of {ex.sets}."
     if ex.sides == "alternate" and ex.kind != "timed":
         text += f" Alternate sides, {next_side} first."
     elif next_side is not None:
-        text += f" {next_side.capitalize()} side first."
+        text += f" {_side_first(next_side)} first."
     lines.append(("announce", text))
     if set_no == 1:
         lines.extend(("cue", c) for c in ex.cues)
     if ex.brace:
         lines.append(("brace", BRACE_TEXT))
     return lines
+
+
+def _count_text(ex: Exercise, set_no: int, rep: int | None, side: str | None, first: bool) -> str:
+    """What is said as a rep starts, or "" for nothing.
+
+    Never a bare number right after the countdown's "1" (the first rep of a run says
+    "Rep 1."), and never the same bare number twice: alternating sides name the rep once
+    per pair ("Rep 2, left." then "Right.").
+    """
+    if ex.kind == "timed" or rep is None:
+        return ""
+    if ex.kind == "hold" and ex.reps[set_no - 1] == 1 and ex.sides != "alternate":
+        return ""
+    if ex.sides == "alternate" and side is not None:
+        if side == ex.side_names[0]:
+            return f"Rep {rep}, {side}."
+        return f"{side[:1].upper()}{side[1:]}."
+    if ex.kind == "hold" or first:
+        return f"Rep {rep}."
+    return str(rep)
 
 
 def _countdown(b: _Builder, work_start: float, n: int, exercise: int) -> None:
@@ -222,7 +261,9 @@ def _countdown(b: _Builder, work_start: float, n: int, exercise: int) -> None:
         b.cue(at, "countdown", text=countdown_text(k), exercise=exercise)
 
 
-def _work(b: _Builder, ex: Exercise, set_no: int, rep: int | None, side: str | None) -> None:
+def _work(
+    b: _Builder, ex: Exercise, set_no: int, rep: int | None, side: str | None, first: bool
+) -> None:
     seconds = {"hold": ex.hold, "reps": ex.tempo, "timed": ex.duration}[ex.kind]
     assert seconds is not None  # the loader guarantees the kind's key
     seg = b.segment(
@@ -230,50 +271,109 @@ def _work(b: _Builder, ex: Exercise, set_no: int, rep: int | None, side: str | N
     )
     i = ex.index
     b.cue(seg.start, "start", tone="start", exercise=i)
-    if ex.kind == "reps":
-        b.cue(seg.start, "count", text=str(rep), exercise=i)
-    elif ex.kind == "hold" and ex.reps[set_no - 1] > 1:
-        b.cue(seg.start, "count", text=f"Rep {rep}", exercise=i)
-    milestones: list[float] = []
-    if ex.kind == "timed" and seconds >= TIMED_MILESTONES_MIN_S:
-        milestones = [seg.start + seconds / 2, seg.end - REMAINING_AT_S]
-        b.cue(milestones[0], "halfway", text="Halfway.", exercise=i)
-        b.cue(
-            milestones[1], "remaining", text=f"{_seconds_phrase(REMAINING_AT_S)} left.", exercise=i
-        )
+    count = _count_text(ex, set_no, rep, side, first)
+    if count:
+        b.cue(seg.start, "count", text=count, exercise=i)
+    breaths: list[tuple[float, bool]] = []
     if ex.breathing is not None and ex.kind != "reps":
-        _breathe(b, ex, seg, milestones)
+        # The first breath comes after the count so the two do not talk over each other.
+        first_at = seg.start + (FIRST_BREATH_AFTER_COUNT_S if count else FIRST_BREATH_S)
+        breaths = _breaths(first_at, seg.end, ex.breathing.inhale, ex.breathing.exhale)
+        for at, inhale in breaths:
+            if ex.breathing_sound == "tone":
+                b.cue(at, "breathe", tone="inhale" if inhale else "exhale", exercise=i)
+            else:
+                b.cue(at, "breathe", text=_breath_text(inhale), exercise=i)
+    if ex.kind == "timed" and seconds >= TIMED_MILESTONES_MIN_S:
+        _milestones(b, ex, seg, breaths)
     b.cue(seg.end, "stop", tone="stop", exercise=i)
 
 
-def _breathe(b: _Builder, ex: Exercise, seg: Segment, milestones: list[float]) -> None:
-    assert ex.breathing is not None
-    inhale_s, exhale_s = ex.breathing.inhale, ex.breathing.exhale
-    # The first breath comes after the count so the two do not talk over each other.
-    at = seg.start + (1.5 if ex.kind == "hold" and ex.reps[0] > 1 else 0.5)
-    end = seg.end - BREATHE_TAIL_S
+def _breath_text(inhale: bool) -> str:
+    return "Breathe in." if inhale else "Breathe out."
+
+
+def _breath_run(
+    at: float, inhale: bool, last: float, inhale_s: float, exhale_s: float
+) -> list[tuple[float, bool]]:
+    """Alternating breath cues from ``at`` while before ``last``."""
     # Bounded by construction: the number of breaths that fit comes from the length of
     # the work and the shorter phase (at least MIN_SPAN_S: _check_model), so even a
     # cadence too small to move the float along could not keep this loop going.
-    breaths = max(0, math.ceil((end - at) / min(inhale_s, exhale_s)) + 1)
-    for k in range(breaths):
-        if at >= end:
+    cues: list[tuple[float, bool]] = []
+    for _ in range(max(0, math.ceil((last - at) / min(inhale_s, exhale_s)) + 1)):
+        if at >= last:
             break
-        inhale = k % 2 == 0
-        clear = all(
-            not (m - BREATHE_CLEARANCE_S < at < m + BREATHE_CLEARANCE_S) for m in milestones
-        )
-        if clear:
-            if ex.breathing_sound == "tone":
-                b.cue(at, "breathe", tone="inhale" if inhale else "exhale", exercise=ex.index)
-            else:
-                b.cue(
-                    at,
-                    "breathe",
-                    text="Breathe in." if inhale else "Breathe out.",
-                    exercise=ex.index,
-                )
+        cues.append((at, inhale))
         at += inhale_s if inhale else exhale_s
+        inhale = not inhale
+    return cues
+
+
+def _breaths(
+    first_at: float, end: float, inhale_s: float, exhale_s: float
+) -> list[tuple[float, bool]]:
+    """The breath cues of one work segment: (time, inhale?), alternating in and out.
+
+    Cues stop `BREATHE_TAIL_S` before the end. Where it can, the run is arranged so that
+    the work ends while breathing out, on a spoken "Breathe out." (a hold that ends
+    mid-inhale invites holding the breath at the very moment to let go): it may start
+    with an exhale, or a little later, whichever delays the first breath least.
+    """
+    last = end - BREATHE_TAIL_S
+    plain = _breath_run(first_at, True, last, inhale_s, exhale_s)
+    steps = math.floor(max(inhale_s, exhale_s) / BREATH_DELAY_STEP_S)
+    for step in range(steps + 1):
+        for inhale_first in (True, False):
+            run = _breath_run(
+                first_at + step * BREATH_DELAY_STEP_S, inhale_first, last, inhale_s, exhale_s
+            )
+            if run and not run[-1][1] and run[-1][0] + exhale_s >= end - 1e-9:
+                return run
+    return plain
+
+
+def _milestones(b: _Builder, ex: Exercise, seg: Segment, breaths: list[tuple[float, bool]]) -> None:
+    """ "Halfway." and "N seconds left." in a long timed bout, never in place of a breath.
+
+    Without breathing cues they sound at half time and `REMAINING_AT_S` before the end.
+    With them, each goes into the gap after a breath cue nearest its time, so the
+    breathing keeps alternating in and out whatever else is said; if no gap is wide
+    enough, the milestone is left out (the breathing matters more; the display shows
+    the time).
+    """
+    i = ex.index
+    halfway_at = seg.start + seg.seconds / 2
+    remaining_at = seg.end - REMAINING_AT_S
+    if not breaths:
+        b.cue(halfway_at, "halfway", text="Halfway.", exercise=i)
+        b.cue(remaining_at, "remaining", text=_remaining_text(REMAINING_AT_S), exercise=i)
+        return
+    tone = ex.breathing_sound == "tone"
+    ends = [at for at, _ in breaths[1:]] + [seg.end - PHRASE_GAP_S]
+    gaps = [
+        (at + (TONE_BREATH_S if tone else estimate_speech_seconds(_breath_text(inh))), nxt)
+        for (at, inh), nxt in zip(breaths, ends, strict=True)
+    ]
+    used: set[int] = set()
+    for target, role in ((halfway_at, "halfway"), (remaining_at, "remaining")):
+        best: tuple[float, int, float] | None = None
+        for k, (free, nxt) in enumerate(gaps):
+            slot = free + PHRASE_GAP_S
+            text = "Halfway." if role == "halfway" else _remaining_text(seg.end - slot)
+            if k in used or slot + estimate_speech_seconds(text) + PHRASE_GAP_S > nxt:
+                continue
+            if best is None or abs(slot - target) < best[0]:
+                best = (abs(slot - target), k, slot)
+        if best is not None:
+            _, k, slot = best
+            used.add(k)
+            text = "Halfway." if role == "halfway" else _remaining_text(seg.end - slot)
+            b.cue(slot, role, text=text, exercise=i)
+
+
+def _remaining_text(seconds: float) -> str:
+    return f"{_seconds_phrase(max(1, round(seconds)))} left."
 
 
 def _lead_in(
@@ -310,14 +410,14 @@ def _set(b: _Builder, ex: Exercise, set_no: int) -> None:
     for r, run in enumerate(runs):
         if r > 0 and ex.switch_sides > 0:
             rep, side = run[0]
-            line = [("switch", f"Switch sides. {str(side).capitalize()} side.")]
+            line = [("switch", f"Switch to {_side_words(str(side))}.")]
             countdown = (
                 ex.countdown if ex.switch_sides >= _lead_in_seconds(line, ex.countdown, 0) else 0
             )
             _lead_in(b, "switch", line, ex.switch_sides, countdown, ex, set_no, side, rep)
         for k, (rep, side) in enumerate(run):
             if k > 0 and ex.between_reps > 0:
-                nxt = f" {str(side).capitalize()} side next." if ex.sides == "alternate" else ""
+                nxt = f" {_side_first(str(side))} next." if ex.sides == "alternate" else ""
                 seg = b.segment(
                     ex.between_reps,
                     "relax",
@@ -328,7 +428,7 @@ def _set(b: _Builder, ex: Exercise, set_no: int) -> None:
                     side=side,
                 )
                 b.cue(seg.start, "relax", text=f"Relax.{nxt}", exercise=ex.index)
-            _work(b, ex, set_no, rep, side)
+            _work(b, ex, set_no, rep, side, first=k == 0)
 
 
 def _rest(b: _Builder, ex: Exercise, following: tuple[Exercise, int]) -> None:
@@ -336,7 +436,7 @@ def _rest(b: _Builder, ex: Exercise, following: tuple[Exercise, int]) -> None:
     seg = b.segment(ex.rest, "rest", exercise=ex.index, name=ex.name)
     lines = [
         ("rest", f"Rest {_seconds_phrase(ex.rest)}. Release the brace and breathe easily."),
-        ("next", f"Next: {nxt.name}, set {nxt_set} of {nxt.sets}."),
+        ("next", f"Next: {nxt.name}." if nxt.sets == 1 else f"Next: {nxt.name}, set {nxt_set}."),
     ]
     b.speak_sequence(seg.start + LEAD_IN_MARGIN_S, lines, ex.index)
 
@@ -470,9 +570,11 @@ def compile_routine(routine: Routine, *, file: str = "<routine>") -> Timeline:
         _set(b, ex, set_no)
         if k + 1 < len(planned) and ex.rest > 0:
             _rest(b, ex, planned[k + 1])
-    outro_seg = b.segment(_lead_in_seconds([("done", DONE_TEXT)], 0, 0) + 0.5, "outro")
+    outro_seg = b.segment(
+        _lead_in_seconds([("done", DONE_TEXT)], 0, 0) + DONE_SPEECH_AFTER_S, "outro"
+    )
     b.cue(outro_seg.start, "done", tone="done")
-    b.speak_sequence(outro_seg.start + 0.5, [("done", DONE_TEXT)], None)
+    b.speak_sequence(outro_seg.start + DONE_SPEECH_AFTER_S, [("done", DONE_TEXT)], None)
     if b.t > MAX_ROUTINE_S:
         _too_long(b.t, file)
     # Stable sort: cues at the same instant keep the order they were placed in.

@@ -216,7 +216,7 @@ def test_a_view_inside_a_rep_names_the_exercise_set_rep_and_what_follows() -> No
         phase_seconds_left=2.0,
         elapsed_seconds=16.0,
         total_seconds=106.0,
-        next_up="rest 30 s, then Side plank, set 1 of 1",
+        next_up="rest 30 s, then Side plank",
         message="Paused — Space to resume",
         last_spoken="",
     )
@@ -225,9 +225,9 @@ def test_a_view_inside_a_rep_names_the_exercise_set_rep_and_what_follows() -> No
 def test_views_follow_the_phases_sides_and_end_of_the_session() -> None:
     views = TimelineViews(tiny_timeline())
     assert views.at(1.0).phase == "Get ready"
-    assert views.at(1.0).next_up == "Dead bug, set 1 of 1"
+    assert views.at(1.0).next_up == "Dead bug"
     assert views.at(20.0).phase == "Rest"
-    assert views.at(20.0).next_up == "Side plank, set 1 of 1"
+    assert views.at(20.0).next_up == "Side plank"
     switch = views.at(75.0)
     assert (switch.phase, switch.side, switch.exercise_number) == ("Switch sides", "right", 2)
     assert views.at(90.0).next_up == "the end of the session"

@@ -293,7 +293,9 @@ class TimelineViews:
             return "the end of the session" if self._segments[i].phase != "outro" else ""
         nxt: Segment = self._segments[self._ready[k]]
         assert nxt.exercise is not None
-        text = f"{nxt.name}, set {nxt.set} of {self._sets[nxt.exercise]}"
+        sets = self._sets[nxt.exercise]
+        # As the coach says it: "set 1 of 1" says nothing.
+        text = f"{nxt.name}, set {nxt.set} of {sets}" if sets > 1 else str(nxt.name)
         rest = next((s for s in self._segments[i + 1 : self._ready[k]] if s.phase == "rest"), None)
         if rest is not None:
             text = f"rest {duration_text(rest.seconds)}, then {text}"

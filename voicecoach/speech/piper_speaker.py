@@ -40,10 +40,14 @@ class _PiperSpeaker:
 
         config = json.loads(model.with_name(model.name + ".json").read_text(encoding="utf-8"))
         options = onnxruntime.SessionOptions()
-        # Measured on 2 cores: one process on 2 threads made back-basics' 75 phrases in
-        # 9.0-9.9 s, two processes on 1 thread each in 10.0 s with twice the memory, and
-        # onnxruntime's own default (0: one thread per core, spinning) in 12.0 s.
+        # Threads, not more processes: each process holds the model (about 270 MB). On 2
+        # quiet cores one process on 2 threads made back-basics' 75 phrases in 9.0-9.9 s,
+        # two processes on 1 thread each in 10.0 s, onnxruntime's default in 12.0 s.
         options.intra_op_num_threads = threads
+        # Threads that spin while they wait for work lose badly when the cores are busy
+        # with something else (13-27 s for the same work with the machine loaded, 12-19 s
+        # without spinning, 17-18 s for two processes): they sleep instead.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = onnxruntime.InferenceSession(
             str(model), sess_options=options, providers=["CPUExecutionProvider"]
         )

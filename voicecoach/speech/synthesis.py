@@ -26,7 +26,7 @@ from voicecoach.speech.cache import (
 )
 from voicecoach.speech.clips import Clip, VoiceNotFound, stats
 from voicecoach.speech.engines import engine_for
-from voicecoach.speech.espeak import ESPEAK_DEFAULT_RATE
+from voicecoach.speech.voices import DEFAULT_ESPEAK_RATE
 from voicecoach.speech.workers import synthesize_in_workers
 
 # The voice's loudness is measured on these lines, always part of a session (so they cost
@@ -41,7 +41,7 @@ def _check(settings: Voice) -> None:
     if settings.rate is not None and not rate_lo <= settings.rate <= rate_hi:
         raise VoicecoachError(
             f"Speech rate {settings.rate} is out of range: use {rate_lo} to "
-            f"{rate_hi} words per minute (espeak-ng's own default is {ESPEAK_DEFAULT_RATE})."
+            f"{rate_hi} words per minute (the default on espeak-ng is {DEFAULT_ESPEAK_RATE})."
         )
     volume_lo, volume_hi = (float(v) for v in VOICE_VOLUME)
     if settings.volume is not None and not volume_lo <= settings.volume <= volume_hi:

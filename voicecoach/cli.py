@@ -294,25 +294,50 @@ def voice_options(f: _Command) -> _Command:
     """The --voice, --rate and --volume options shared by play and render."""
     f = click.option("--volume", type=Finite(*VOICE_VOLUME), help="Volume, 0 to 1.")(f)
     f = click.option("--rate", type=click.IntRange(*VOICE_RATE), help="Words per minute.")(f)
-    return click.option("--voice", help="Voice id or name (see voicecoach voices).")(f)
+    return click.option(
+        "--voice",
+        help="Voice id or name, or piper:NAME / piper:PATH.onnx for a Piper voice "
+        "(see voicecoach voices).",
+    )(f)
 
 
 def synthesis_progress() -> tuple[Progress, Callable[[int, int], None]]:
-    """A rich progress bar on stderr for speech synthesis, shown only when there is work."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    """A rich progress bar on stderr while phrases are synthesized; quiet otherwise.
 
+    It appears only when stderr is a terminal and some phrase is missing from the cache
+    (a warm start shows nothing), and it is gone when synthesis ends. A Piper voice on a
+    cold cache takes tens of seconds: the bar shows the count, the time so far and an
+    estimate of the time left.
+    """
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    console = Console(stderr=True)
     progress = Progress(
         TextColumn("Preparing the voice"),
         BarColumn(),
         MofNCompleteColumn(),
-        console=Console(stderr=True),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=console,
         transient=True,
     )
     task = progress.add_task("voice", total=None)
 
     def update(done: int, total: int) -> None:
+        if not console.is_terminal:
+            return  # a log or a pipe gets no bar (and no control codes)
         if not progress.live.is_started:
+            if done >= total:
+                return  # everything came from the cache
             progress.start()
         progress.update(task, completed=done, total=total)
 
@@ -516,12 +541,16 @@ def check_outputs(ctx: click.Context, routine: str, outputs: list[tuple[str, Pat
 
 @cli.command()
 def voices() -> None:
-    """List the installed text-to-speech voices."""
+    """List the installed voices: the system's (pyttsx3), then Piper's as piper:NAME."""
     from voicecoach.speech import list_voices
+    from voicecoach.speech.piper import INSTALL_COMMAND, PIPER_PREFIX, runtime_installed
 
-    for v in list_voices():
+    found = list_voices()
+    for v in found:
         langs = ", ".join(v.languages) if v.languages else ""
         click.echo(f"{v.id:<28} {v.name}  {langs}".rstrip())
+    if any(v.id.startswith(PIPER_PREFIX) for v in found) and not runtime_installed():
+        click.echo(f"note: the piper: voices need the Piper runtime: {INSTALL_COMMAND}", err=True)
 
 
 @cli.command()

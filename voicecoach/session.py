@@ -40,7 +40,11 @@ def chosen_voice(routine: Routine, choice: Voice) -> Voice:
     """The voice to speak with: ``choice`` (the command line's) over the routine's ``voice``.
 
     A field of ``choice`` that is ``None`` falls back to the routine's; the name is
-    resolved to an installed voice.
+    resolved to an installed voice (``piper:NAME`` to ``piper:/path/to/NAME.onnx``). A
+    field still ``None`` takes the engine's default when speech is made: on espeak-ng
+    the voice `speech.voices.DEFAULT_ESPEAK_VOICE` (en-US) at
+    `speech.voices.DEFAULT_ESPEAK_RATE` words a minute (164 measured), elsewhere the
+    system's own voice.
     """
     from voicecoach.speech import resolve_voice
 

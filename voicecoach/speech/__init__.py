@@ -1,4 +1,4 @@
-"""Speech: phrases to trimmed clips with pyttsx3, cached on disk, synthesized in worker processes.
+"""Speech: phrases to trimmed clips, cached on disk, synthesized in worker processes.
 
 The rooms, engine-neutral first:
 
@@ -7,13 +7,22 @@ The rooms, engine-neutral first:
 * `workers`: the pool of worker processes, with its timeouts and failure messages.
 * `synthesis`: `synthesize` (the cache, then the pool) and the voice's level
   (`voice_gain_db`, `level_clip`).
+* `engines`: the engines behind one interface (`Engine`), which one a voice's name
+  chooses, and every engine's voices.
 
-Then the pyttsx3 engine (espeak-ng on Linux, the system voices on macOS and Windows):
+The pyttsx3 engine, the default (espeak-ng on Linux, the system voices on macOS and
+Windows):
 
-* `voices`: the engine's identity (part of every cache key), the install hint, listing
-  and matching voices.
+* `voices`: the engine's identity (part of every cache key), its default voice and rate
+  on espeak-ng, the install hint, listing and matching voices.
 * `speakers`: speaking one phrase in a worker (for espeak-ng, in a fresh child per phrase).
 * `espeak`: the direct, synchronous libespeak-ng call that child makes.
+
+The Piper engine, optional (``pip install 'voicecoach[piper]'``; docs/speech.md):
+
+* `piper`: finding voice models (``<data dir>/voices``, installed packages), their
+  identity, the rate mapping. Needs no Piper runtime.
+* `piper_speaker`: the model loaded in a worker, one phrase at a time.
 
 How the work is split, and why:
 
@@ -45,13 +54,15 @@ from voicecoach.speech.clips import (
     VoiceNotFound,
     stats,
 )
+from voicecoach.speech.engines import Engine, engine_for, list_voices, resolve_voice
 from voicecoach.speech.synthesis import REFERENCE_PHRASES, level_clip, synthesize, voice_gain_db
-from voicecoach.speech.voices import engine_identity, install_hint, list_voices, resolve_voice
+from voicecoach.speech.voices import engine_identity, install_hint
 
 __all__ = [
     "CACHE_FORMAT",
     "REFERENCE_PHRASES",
     "Clip",
+    "Engine",
     "SpeechUnavailable",
     "SynthesisError",
     "SynthesisStats",
@@ -61,6 +72,7 @@ __all__ = [
     "clear_cache_entry",
     "clip_digest",
     "default_cache_dir",
+    "engine_for",
     "engine_identity",
     "install_hint",
     "level_clip",

@@ -15,7 +15,7 @@ import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 import soundfile
@@ -30,7 +30,9 @@ from voicecoach.files import (
 )
 from voicecoach.model import Voice
 from voicecoach.speech.clips import Clip, stats
-from voicecoach.speech.voices import engine_identity
+
+if TYPE_CHECKING:
+    from voicecoach.speech.engines import Engine
 
 # Bump when trimming or the cached file format changes, so old entries are not reused.
 # 2: each entry carries a digest of its samples (and clips are normalised on loading).
@@ -51,17 +53,26 @@ def default_cache_dir() -> Path:
     return cache_dir() / "speech"
 
 
-def cache_key(text: str, settings: Voice) -> str:
+def cache_key(text: str, settings: Voice, engine: Engine | None = None) -> str:
     """The cache key of one phrase: a hash of engine, versions, voice, rate, volume and text.
 
-    The voice is keyed as written (case-folded): "en-us" and "gmw/en-us" may hold the same
-    audio twice, which costs a little disk but lets a cache hit skip the engine entirely.
+    ``engine`` is `engines.engine_for(settings)` (made here when ``None``): its identity
+    names the engine, its versions and a Piper voice's model (path, size, mtime and
+    config), and its settings carry the engine's defaults, so switching engines, voices
+    or defaults never finds another's clip. The voice is keyed as written (case-folded):
+    "en-us" and "gmw/en-us" may hold the same audio twice, which costs a little disk but
+    lets a cache hit skip the engine entirely.
     """
+    if engine is None:
+        from voicecoach.speech.engines import engine_for
+
+        engine = engine_for(settings)
+    settings = engine.settings
     voice = settings.name.strip().casefold() if settings.name is not None else None
     payload = json.dumps(
         {
             "format": CACHE_FORMAT,
-            "engine": engine_identity(),
+            "engine": engine.identity,
             "voice": voice,
             "rate": settings.rate,
             "volume": settings.volume,

@@ -7,7 +7,6 @@ start is only file reads. One gain per voice then brings the clips to the speech
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -26,9 +25,9 @@ from voicecoach.speech.cache import (
     store_entry,
 )
 from voicecoach.speech.clips import Clip, VoiceNotFound, stats
-from voicecoach.speech.espeak import ESPEAK_SAMPLERATE
-from voicecoach.speech.speakers import make_speaker
-from voicecoach.speech.workers import MAX_WORKERS, synthesize_in_workers
+from voicecoach.speech.engines import engine_for
+from voicecoach.speech.voices import DEFAULT_ESPEAK_RATE
+from voicecoach.speech.workers import synthesize_in_workers
 
 # The voice's loudness is measured on these lines, always part of a session (so they cost
 # nothing extra there): about 15 s of speech, which BS.1770's gating measures steadily.
@@ -42,7 +41,7 @@ def _check(settings: Voice) -> None:
     if settings.rate is not None and not rate_lo <= settings.rate <= rate_hi:
         raise VoicecoachError(
             f"Speech rate {settings.rate} is out of range: use {rate_lo} to "
-            f"{rate_hi} words per minute (espeak-ng's default is 200)."
+            f"{rate_hi} words per minute (the default on espeak-ng is {DEFAULT_ESPEAK_RATE})."
         )
     volume_lo, volume_hi = (float(v) for v in VOICE_VOLUME)
     if settings.volume is not None and not volume_lo <= settings.volume <= volume_hi:
@@ -103,7 +102,11 @@ def synthesize(
     phrase's, not a file, absurd) is made again, and an unusable or untrusted cache
     folder (see :func:`private_cache_folder`) or a failed write (a full disk, a
     read-only folder) costs time, never the session. Misses are synthesized in
-    ``workers`` processes (default ``min(cpu count, misses, 4)``).
+    ``workers`` processes (default: the engine's, see `engines.Engine.processes`).
+
+    The engine is the one ``settings.name`` chooses (`engines.engine_for`): pyttsx3, or
+    Piper for ``piper:NAME``. Settings left ``None`` take the engine's defaults (on
+    espeak-ng, `voices.DEFAULT_ESPEAK_VOICE` at `voices.DEFAULT_ESPEAK_RATE`).
 
     The clips returned are brought to `dsp.SPEECH_LUFS` by one gain per voice (see
     :func:`voice_gain_db`; `REFERENCE_PHRASES` are synthesized and cached for it too),
@@ -114,7 +117,7 @@ def synthesize(
     phrases : Sequence[str]
         Texts to speak; duplicates are spoken once. A blank text gives an empty clip.
     settings : Voice
-        Voice, rate and volume.
+        Voice (``piper:NAME`` or ``piper:/path/voice.onnx`` for Piper), rate and volume.
     cache_dir : Path or None
         Cache folder; ``None`` means :func:`default_cache_dir`.
     progress : callable or None
@@ -135,20 +138,22 @@ def synthesize(
     -------
     dict[str, Clip]
         One clip per distinct phrase of ``phrases``, in first-use order: float32, shape
-        ``(frames,)``, every ``|sample| <= dsp.CEILING``; espeak-ng clips are 22050 Hz.
+        ``(frames,)``, every ``|sample| <= dsp.CEILING``; espeak-ng clips are 22050 Hz,
+        Piper's at the model's rate (22050 Hz for the medium voices).
 
     Raises
     ------
     SpeechUnavailable
-        No speech backend; the message gives the install command.
+        No speech backend (or no Piper runtime); the message gives the install command.
     VoiceNotFound
-        The voice in ``settings`` is not installed.
+        The voice in ``settings`` is not installed (for Piper: what was found, and where).
     SynthesisError
         A worker died, or the engine got stuck on a phrase for `workers.PHRASE_TIMEOUT_S`.
     """
     _check(settings)
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
+    engine = engine_for(settings)
     wanted = list(dict.fromkeys(phrases))
     spoken = any(text.strip() for text in wanted)
     # Blank phrases only (empty clips): no voice to measure, nothing to synthesize.
@@ -167,9 +172,9 @@ def synthesize(
     keys: dict[str, str] = {}
     for text in texts:
         if not text.strip():
-            raw[text] = Clip(np.zeros(0, dtype=np.float32), ESPEAK_SAMPLERATE)
+            raw[text] = Clip(np.zeros(0, dtype=np.float32), engine.samplerate)
             continue
-        keys[text] = cache_key(text, settings)
+        keys[text] = cache_key(text, settings, engine)
         cached = None if folder is None else load_entry(folder / f"{keys[text]}.wav", keys[text])
         if cached is None:
             misses.append(text)
@@ -200,8 +205,10 @@ def synthesize(
             if progress is not None:
                 progress(done, len(texts))
 
-        n = min(workers or min(os.cpu_count() or 1, MAX_WORKERS), len(misses))
-        synthesize_in_workers(misses, settings, n, on_clip, make_speaker)
+        n = min(workers or engine.processes, len(misses))
+        synthesize_in_workers(
+            misses, engine.settings, n, on_clip, engine.speakers(n), advice=engine.advice
+        )
         for problem, count in unsaved.items():
             note(
                 f"{count} phrase{'s' if count > 1 else ''} could not be saved in the speech "

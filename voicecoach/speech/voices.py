@@ -14,7 +14,17 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from voicecoach.model import Voice
 from voicecoach.speech.clips import SpeechUnavailable, VoiceInfo, VoiceNotFound
+
+# The coach's voice when none is chosen, on espeak-ng (Linux). pyttsx3 would pick `gmw/en`
+# (British) at 200 words a minute, measured at 216 on phrases of 6 or more words: fast for
+# a calm coach, and harder for a US-trained ear. espeak-ng's rate setting runs about 3 %
+# fast: 160 measured 164 words a minute on back-basics' 51 phrases of 6+ words (170
+# measured 175), inside the 160-170 aimed at. macOS and Windows keep the system's default
+# voice and rate, which their users chose.
+DEFAULT_ESPEAK_VOICE = "gmw/en-us"
+DEFAULT_ESPEAK_RATE = 160
 
 
 def install_hint() -> str:
@@ -88,6 +98,24 @@ def engine_identity() -> str:
     else:
         engine_version = platform.platform()
     return f"{driver}; pyttsx3 {pyttsx3_version}; {engine_version}"
+
+
+def with_defaults(settings: Voice) -> Voice:
+    """``settings`` with this engine's defaults in place of ``None`` (espeak-ng only).
+
+    On espeak-ng an unset voice is `DEFAULT_ESPEAK_VOICE` and an unset rate is
+    `DEFAULT_ESPEAK_RATE`, whichever voice speaks; ``[routine] voice`` and ``--voice`` /
+    ``--rate`` override each. Other drivers keep ``None`` (the system's own default).
+    The defaults are filled in before the cache key is made, so changing them never
+    plays a clip made with the old ones.
+    """
+    if driver_name() != "espeak":
+        return settings
+    return Voice(
+        name=DEFAULT_ESPEAK_VOICE if settings.name is None else settings.name,
+        rate=DEFAULT_ESPEAK_RATE if settings.rate is None else settings.rate,
+        volume=settings.volume,
+    )
 
 
 def _language_code(raw: Any) -> str:

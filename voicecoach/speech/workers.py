@@ -4,8 +4,8 @@ Engine-neutral: the parent spawns the workers (``spawn``, so no engine state is 
 hands out phrases longest first, and turns a worker's death, a stuck engine or a failure
 it reports into a `SynthesisError`, `SpeechUnavailable` or `VoiceNotFound` with a plain
 message. In each worker a `Speaker`, made by the engine's factory, speaks one phrase at a
-time; it reports a failure by raising `WorkerFailure`. (The messages' advice still names
-pyttsx3 and espeak-ng, the one engine there is.)
+time; it reports a failure by raising `WorkerFailure`. The engine says what to advise
+when a worker dies or hangs.
 """
 
 from __future__ import annotations
@@ -174,7 +174,11 @@ def _shutdown(pool: list[_Worker]) -> None:
             w.process.join(timeout=5)
 
 
-def _describe_death(worker: _Worker, text: str | None) -> SynthesisError:
+# The pyttsx3 engine's; each engine gives its own (see `engines.Engine.advice`).
+DEFAULT_ADVICE = "try another voice (`voicecoach voices`) or reinstall espeak-ng"
+
+
+def _describe_death(worker: _Worker, text: str | None, advice: str) -> SynthesisError:
     code = worker.process.exitcode
     how = (
         f"was killed by signal {-code}"
@@ -184,12 +188,11 @@ def _describe_death(worker: _Worker, text: str | None) -> SynthesisError:
     doing = f" while speaking {text!r}" if text is not None else " while starting"
     return SynthesisError(
         f"The speech worker process (pid {worker.process.pid}) {how}{doing}. "
-        f"Run the command again; if it keeps failing, try another voice "
-        f"(`voicecoach voices`) or reinstall espeak-ng."
+        f"Run the command again; if it keeps failing, {advice}."
     )
 
 
-def _failure_error(kind: str, message: str, text: str | None) -> VoicecoachError:
+def _failure_error(kind: str, message: str, text: str | None, advice: str) -> VoicecoachError:
     if kind == "unavailable":
         return SpeechUnavailable(message)
     if kind == "voice":
@@ -197,8 +200,7 @@ def _failure_error(kind: str, message: str, text: str | None) -> VoicecoachError
     if kind == "timeout":
         return SynthesisError(
             f"The speech engine got stuck speaking {text!r} ({message}). "
-            f"Run the command again; if it keeps happening, try another "
-            f"voice (`voicecoach voices`) or reinstall espeak-ng."
+            f"Run the command again; if it keeps happening, {advice}."
         )
     doing = f"speaking {text!r}" if text is not None else "starting the speech engine"
     return SynthesisError(f"Speech failed while {doing}: {message}")
@@ -210,10 +212,13 @@ def synthesize_in_workers(
     workers: int,
     on_clip: Callable[[int, Clip], None],
     make_speaker: SpeakerFactory,
+    *,
+    advice: str = DEFAULT_ADVICE,
 ) -> None:
     """Speak ``texts`` in ``workers`` processes, calling ``on_clip(index, clip)`` as each ends.
 
     Each worker speaks with ``make_speaker(settings, its scratch folder, PHRASE_TIMEOUT_S)``.
+    ``advice`` ends the message when a worker dies or hangs ("try another voice ...").
     """
     timeout_s = PHRASE_TIMEOUT_S
     # The worker kills a stuck child at timeout_s; the parent waits a little longer before
@@ -262,12 +267,12 @@ def synthesize_in_workers(
                         message = w.conn.recv()
                     except (EOFError, OSError):
                         w.process.join(timeout=1)
-                        raise _describe_death(w, text) from None
+                        raise _describe_death(w, text, advice) from None
                     if message[0] == "ready":
                         w.ready = True
                     elif message[0] == "error":
                         w.task = None  # the worker is fine and idle: let it exit cleanly
-                        raise _failure_error(message[2], message[3], text)
+                        raise _failure_error(message[2], message[3], text, advice)
                     else:
                         _, index, samples, rate = message
                         w.task = None
@@ -276,14 +281,16 @@ def synthesize_in_workers(
                         on_clip(index, Clip(samples, rate))
                 elif w.process.sentinel in ready:
                     w.process.join(timeout=1)
-                    raise _describe_death(w, text)
+                    raise _describe_death(w, text, advice)
                 elif time.monotonic() >= w.deadline:
                     if not w.ready:
                         raise SynthesisError(
                             f"The speech worker did not start within {STARTUP_TIMEOUT_S:g} s. "
-                            f"Run the command again; if it keeps happening, reinstall pyttsx3."
+                            f"Run the command again; if it keeps happening, {advice}."
                         )
-                    raise _failure_error("timeout", f"no audio after {parent_timeout_s:g} s", text)
+                    raise _failure_error(
+                        "timeout", f"no audio after {parent_timeout_s:g} s", text, advice
+                    )
     finally:
         _shutdown(pool)
         shutil.rmtree(scratch, ignore_errors=True)

@@ -69,7 +69,14 @@ def _breath(name: str, description: str) -> KeySpec:
 
 
 VOICE: Final = (
-    KeySpec("name", "text", "A voice id, e.g. gmw/en-us (espeak-ng).", 1, MAX_VOICE_NAME_CHARS),
+    KeySpec(
+        "name",
+        "text",
+        "A voice id or name (voicecoach voices lists them), e.g. gmw/en-us (espeak-ng), "
+        "or piper:NAME or piper:/path/to/voice.onnx for a Piper voice.",
+        1,
+        MAX_VOICE_NAME_CHARS,
+    ),
     KeySpec("rate", "integer", "Words per minute.", *m.VOICE_RATE, unit="words per minute"),
     KeySpec("volume", "number", "0 silent to 1 full.", *m.VOICE_VOLUME),
 )

@@ -12,7 +12,7 @@ MAX_EXERCISES: Final = 2000
 MAX_TITLE_CHARS: Final = 200
 MAX_NAME_CHARS: Final = 100
 # Checked, but not in the published schema (which gives voice.name no maxLength).
-MAX_VOICE_NAME_CHARS: Final = 100
+MAX_VOICE_NAME_CHARS: Final = 1000  # room for piper:/a/path/to/voice.onnx
 MAX_NOTES_CHARS: Final = 5000
 MAX_CUE_CHARS: Final = 500
 MAX_CUES: Final = 50

@@ -17,6 +17,11 @@ pronunciation from espeak-ng's en-US letter-to-sound rules, mapped from IPA to t
 dictionary's ARPAbet phones; they are listed with that pronunciation, and any word that
 cannot be given one is reported (it then always counts as an error).
 
+Two things the recogniser needs, neither of them sound of the session: 300 ms of silence
+before and after each cut (cut flush, a word loses its first phoneme to the recogniser's
+start-up), and a dither of one step (-90 dBFS) on every sample sent (exact digital zeros
+make it hear words in silence). Both change the figures; see RESULTS.md.
+
 Run from the repository root:
 
     python -m benchmarks.intelligibility                          # back-basics, default voice
@@ -25,11 +30,13 @@ Run from the repository root:
 
 Options: ``--routine FILE|NAME`` (repeatable; default the shipped back-basics),
 ``--voice V`` (repeatable, passed to ``voicecoach render --voice``; ``default`` means no
-``--voice``), ``--rate WPM`` (passed to every render), ``--samplerate`` (16000: the
-acoustic model's rate), ``--cache DIR`` (speech cache; default a fresh temporary one),
-``--keep DIR`` (keep the renders and timelines there), ``--json FILE`` (every figure,
-and every cue's reference and hypothesis), ``--worst N`` (print the N worst cues).
-Needs ``pocketsphinx>=5`` (the test extra) and ``espeak-ng`` for out-of-dictionary words.
+``--voice``), ``--rate WPM`` (passed to every render), ``--cache DIR`` (speech cache;
+default a fresh temporary one), ``--keep DIR`` (keep the renders, timelines and language
+models there), ``--json FILE`` (every figure, and every cue's reference and hypothesis),
+``--worst N`` (print the N worst cues), ``--pad-ms MS`` (silence around each cut, 300),
+``--seed N`` (dither seed, 0), ``--no-dither``. ``--samplerate`` must stay 16000 (the
+acoustic model's rate). Needs ``pocketsphinx>=5`` (the test extra) and ``espeak-ng`` for
+out-of-dictionary words.
 """
 
 # The IPA table below is made of characters that look like Latin letters on purpose.
@@ -380,16 +387,17 @@ def tone_overlaps(cues: Sequence[Mapping[str, Any]]) -> list[bool]:
 # --- Recognition --------------------------------------------------------------------------
 
 
-def to_pcm16(samples: np.ndarray, seed: int | Sequence[int] = 0) -> bytes:
+def to_pcm16(samples: np.ndarray, seed: int | Sequence[int] | None = 0) -> bytes:
     """Float samples in [-1, 1] as 16-bit little-endian PCM, dithered, the recogniser's input.
 
     Digital silence (exact zeros, as in the padding and between a clip's words) has no
     log energy, and pocketsphinx then hears words in it ("keep" in a second of zeros):
     a dither of one step (-90 dBFS), as Sphinx's own ``-dither`` option adds, removes
-    that. ``seed`` makes it reproducible.
+    that. ``seed`` makes it reproducible; ``None`` sends no dither.
     """
     pcm = np.round(np.clip(samples, -1.0, 1.0) * 32767).astype(np.int32)
-    pcm += np.random.default_rng(seed).integers(-1, 2, size=pcm.shape, dtype=np.int32)
+    if seed is not None:
+        pcm += np.random.default_rng(seed).integers(-1, 2, size=pcm.shape, dtype=np.int32)
     return bytes(np.clip(pcm, -32768, 32767).astype("<i2").tobytes())
 
 
@@ -402,7 +410,7 @@ class Recogniser:
         config = Config(lm=str(lm_path), dict=str(dict_path), samprate=samplerate, loglevel="FATAL")
         self._decoder = Decoder(config)
 
-    def transcribe(self, samples: np.ndarray, seed: int | Sequence[int] = 0) -> str:
+    def transcribe(self, samples: np.ndarray, seed: int | Sequence[int] | None = 0) -> str:
         """The words heard in ``samples`` (mono float), as one string (empty if none).
 
         ``seed`` seeds the dither (see `to_pcm16`). The decoder is reused, but each call
@@ -543,14 +551,14 @@ def transcribe_render(
     samplerate: int,
     recogniser: Recogniser,
     pad_s: float = PAD_S,
-    seed: int = 0,
+    seed: int | None = 0,
 ) -> list[Heard]:
     """Cut, pad with silence and transcribe every speech cue of one render.
 
     Each cue's dither is seeded with ``seed`` and its start frame: a phrase said 60 times
     is heard through 60 different dithers (the recogniser is on a knife's edge with some
     synthetic words: one dither hears all 86 "Breathe in." right, another hears "breathe
-    you" in all 86), while a rerun gives the same figures.
+    you" in all 86), while a rerun gives the same figures. ``None``: no dither.
     """
     cues = doc["cues"]
     speech = [c for c in cues if c["kind"] == "speech"]
@@ -558,7 +566,7 @@ def transcribe_render(
     for cue, over in zip(speech, tone_overlaps(cues), strict=True):
         span = cue_span(cue, samplerate)
         piece = padded(cut(audio, span), round(pad_s * samplerate))
-        text = recogniser.transcribe(piece, (seed, span[0]))
+        text = recogniser.transcribe(piece, None if seed is None else (seed, span[0]))
         ref = normalise(cue["text"])
         heard.append(
             Heard(
@@ -613,6 +621,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--pad-ms", type=int, default=round(PAD_S * 1000), help="silence around each cut"
     )
     parser.add_argument("--seed", type=int, default=0, help="dither seed (see to_pcm16)")
+    parser.add_argument(
+        "--no-dither", action="store_true", help="send digital silence as is (see RESULTS.md)"
+    )
     parser.add_argument("--cache", type=Path, help="speech cache folder (default: a fresh one)")
     parser.add_argument("--keep", type=Path, help="keep the renders, timelines and LM here")
     parser.add_argument("--json", type=Path, help="also write every figure and cue here")
@@ -650,6 +661,8 @@ def command_line(args: argparse.Namespace) -> str:
         words += ["--pad-ms", str(args.pad_ms)]
     if args.seed:
         words += ["--seed", str(args.seed)]
+    if args.no_dither:
+        words += ["--no-dither"]
     return " ".join(shlex.quote(w) for w in words)
 
 
@@ -697,6 +710,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "samplerate": args.samplerate,
         "pad_ms": args.pad_ms,
         "seed": args.seed,
+        "dither": not args.no_dither,
         "rate": args.rate,
         "routines": routines,
         "lexicon": {},
@@ -736,7 +750,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 args.samplerate,
                 recognisers[routine],
                 args.pad_ms / 1000,
-                args.seed,
+                None if args.no_dither else args.seed,
             )
         tallies = tally(heard)
         print()

@@ -17,10 +17,13 @@ pronunciation from espeak-ng's en-US letter-to-sound rules, mapped from IPA to t
 dictionary's ARPAbet phones; they are listed with that pronunciation, and any word that
 cannot be given one is reported (it then always counts as an error).
 
-Two things the recogniser needs, neither of them sound of the session: 300 ms of silence
-before and after each cut (cut flush, a word loses its first phoneme to the recogniser's
-start-up), and a dither of one step (-90 dBFS) on every sample sent (exact digital zeros
-make it hear words in silence). Both change the figures; see RESULTS.md.
+Each cut is sent with 300 ms of digital silence either side (cut flush, a word loses
+its first phoneme to the recogniser's start-up), and transcribed twice: as rendered
+("clean": exact digital silence, the way issue 10 measured) and with a quiet room's noise
+floor added (white noise at -60 dBFS, some 40 dB under the speech; "room"). The two can
+differ a lot for formant speech (espeak-ng): the recogniser, trained on recordings that
+always have a floor, hears words in digital silence and mishears synthetic words that
+have none; see README.md and RESULTS.md.
 
 Run from the repository root:
 
@@ -34,7 +37,8 @@ Options: ``--routine FILE|NAME`` (repeatable; default the shipped back-basics),
 default a fresh temporary one), ``--keep DIR`` (keep the renders, timelines and language
 models there), ``--json FILE`` (every figure, and every cue's reference and hypothesis),
 ``--worst N`` (print the N worst cues), ``--pad-ms MS`` (silence around each cut, 300),
-``--seed N`` (dither seed, 0), ``--no-dither``. ``--samplerate`` must stay 16000 (the
+``--noise-dbfs DB`` (the room's floor, -60), ``--seed N`` (the noise's seed, 0).
+``--samplerate`` must stay 16000 (the
 acoustic model's rate). Needs ``pocketsphinx>=5`` (the test extra) and ``espeak-ng`` for
 out-of-dictionary words.
 """
@@ -66,6 +70,7 @@ import numpy as np
 
 SAMPLERATE = 16_000  # the en-US acoustic model's rate
 PAD_S = 0.3  # silence around each cut (see `padded`)
+NOISE_DBFS = -60.0  # the "room" condition's noise floor (see `to_pcm16`)
 DEFAULT_ROUTINE = "back-basics"
 DEFAULT_VOICE = "default"  # no --voice: what voicecoach picks by itself
 
@@ -387,18 +392,18 @@ def tone_overlaps(cues: Sequence[Mapping[str, Any]]) -> list[bool]:
 # --- Recognition --------------------------------------------------------------------------
 
 
-def to_pcm16(samples: np.ndarray, seed: int | Sequence[int] | None = 0) -> bytes:
-    """Float samples in [-1, 1] as 16-bit little-endian PCM, dithered, the recogniser's input.
+def to_pcm16(samples: np.ndarray, noise_dbfs: float | None = None, seed: object = 0) -> bytes:
+    """Float samples in [-1, 1] as 16-bit little-endian PCM, the recogniser's input.
 
-    Digital silence (exact zeros, as in the padding and between a clip's words) has no
-    log energy, and pocketsphinx then hears words in it ("keep" in a second of zeros):
-    a dither of one step (-90 dBFS), as Sphinx's own ``-dither`` option adds, removes
-    that. ``seed`` makes it reproducible; ``None`` sends no dither.
+    ``noise_dbfs``: white Gaussian noise of that RMS (dBFS) is added first, seeded by
+    ``seed`` (anything `numpy.random.default_rng` takes); ``None`` adds none, so digital
+    silence stays exact zeros.
     """
-    pcm = np.round(np.clip(samples, -1.0, 1.0) * 32767).astype(np.int32)
-    if seed is not None:
-        pcm += np.random.default_rng(seed).integers(-1, 2, size=pcm.shape, dtype=np.int32)
-    return bytes(np.clip(pcm, -32768, 32767).astype("<i2").tobytes())
+    x = np.asarray(samples, dtype=np.float64)
+    if noise_dbfs is not None:
+        rng = np.random.default_rng(seed)  # type: ignore[arg-type]
+        x = x + rng.standard_normal(x.shape) * 10 ** (noise_dbfs / 20)
+    return bytes(np.round(np.clip(x, -1.0, 1.0) * 32767).astype("<i2").tobytes())
 
 
 class Recogniser:
@@ -410,16 +415,18 @@ class Recogniser:
         config = Config(lm=str(lm_path), dict=str(dict_path), samprate=samplerate, loglevel="FATAL")
         self._decoder = Decoder(config)
 
-    def transcribe(self, samples: np.ndarray, seed: int | Sequence[int] | None = 0) -> str:
+    def transcribe(
+        self, samples: np.ndarray, noise_dbfs: float | None = None, seed: object = 0
+    ) -> str:
         """The words heard in ``samples`` (mono float), as one string (empty if none).
 
-        ``seed`` seeds the dither (see `to_pcm16`). The decoder is reused, but each call
+        ``noise_dbfs`` and ``seed``: see `to_pcm16`. The decoder is reused, but each call
         is one whole utterance (its own cepstral mean), so the result does not depend on
         what was transcribed before.
         """
         decoder = self._decoder
         decoder.start_utt()
-        decoder.process_raw(to_pcm16(samples, seed), False, True)
+        decoder.process_raw(to_pcm16(samples, noise_dbfs, seed), False, True)
         decoder.end_utt()
         hyp = decoder.hyp()
         return str(hyp.hypstr) if hyp is not None else ""
@@ -550,15 +557,16 @@ def transcribe_render(
     doc: Mapping[str, Any],
     samplerate: int,
     recogniser: Recogniser,
+    *,
     pad_s: float = PAD_S,
-    seed: int | None = 0,
+    noise_dbfs: float | None = None,
+    seed: int = 0,
 ) -> list[Heard]:
     """Cut, pad with silence and transcribe every speech cue of one render.
 
-    Each cue's dither is seeded with ``seed`` and its start frame: a phrase said 60 times
-    is heard through 60 different dithers (the recogniser is on a knife's edge with some
-    synthetic words: one dither hears all 86 "Breathe in." right, another hears "breathe
-    you" in all 86), while a rerun gives the same figures. ``None``: no dither.
+    With ``noise_dbfs``, each cue's noise is seeded with ``seed`` and its start frame: a
+    phrase said 60 times is heard through 60 different noises, and a rerun gives the same
+    figures.
     """
     cues = doc["cues"]
     speech = [c for c in cues if c["kind"] == "speech"]
@@ -566,7 +574,7 @@ def transcribe_render(
     for cue, over in zip(speech, tone_overlaps(cues), strict=True):
         span = cue_span(cue, samplerate)
         piece = padded(cut(audio, span), round(pad_s * samplerate))
-        text = recogniser.transcribe(piece, None if seed is None else (seed, span[0]))
+        text = recogniser.transcribe(piece, noise_dbfs, (seed, span[0]))
         ref = normalise(cue["text"])
         heard.append(
             Heard(
@@ -586,19 +594,30 @@ def transcribe_render(
 # --- Report -------------------------------------------------------------------------------
 
 
-def format_table(voice: str, tallies: Mapping[str, Tally]) -> str:
-    """One voice's table: WER overall, by role (worst first), with and without a tone over."""
-    lines = [f"voice {voice}", f"  {'group':<18} {'cues':>5} {'words':>6} {'errors':>6} {'WER':>7}"]
+def format_table(voice: str, conditions: Mapping[str, Mapping[str, Tally]]) -> str:
+    """One voice's table: WER overall, by role (worst first in the first condition), with
+    and without a tone over; one errors/WER column pair per condition."""
+    first = next(iter(conditions.values()))
+    head = f"  {'group':<18} {'cues':>5} {'words':>6}"
+    for name in conditions:
+        head += f" {name + ' err':>14} {'WER':>7}"
+    lines = [f"voice {voice}", head]
 
-    def row(name: str, t: Tally) -> None:
-        lines.append(f"  {name:<18} {t.cues:5d} {t.words:6d} {t.errors:6d} {t.wer * 100:6.1f}%")
+    def row(label: str, key: str) -> None:
+        t = first[key]
+        line = f"  {label:<18} {t.cues:5d} {t.words:6d}"
+        for tallies in conditions.values():
+            c = tallies[key]
+            rate = f"{c.wer * 100:6.1f}%" if c.words else f"{'-':>7}"
+            line += f" {c.errors:14d} {rate}"
+        lines.append(line)
 
-    row("all", tallies["all"])
-    roles = [(k.removeprefix("role:"), t) for k, t in tallies.items() if k.startswith("role:")]
-    for name, t in sorted(roles, key=lambda rt: (-rt[1].wer, rt[0])):
-        row(f"  {name}", t)
+    row("all", "all")
+    roles = [k for k in first if k.startswith("role:")]
+    for key in sorted(roles, key=lambda k: (-first[k].wer, k)):
+        row(f"  {key.removeprefix('role:')}", key)
     for key in ("tone over", "no tone over"):
-        row(key, tallies[key])
+        row(key, key)
     return "\n".join(lines)
 
 
@@ -620,10 +639,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--pad-ms", type=int, default=round(PAD_S * 1000), help="silence around each cut"
     )
-    parser.add_argument("--seed", type=int, default=0, help="dither seed (see to_pcm16)")
     parser.add_argument(
-        "--no-dither", action="store_true", help="send digital silence as is (see RESULTS.md)"
+        "--noise-dbfs",
+        type=float,
+        default=NOISE_DBFS,
+        help=f"the room condition's noise floor (default {NOISE_DBFS:g})",
     )
+    parser.add_argument("--seed", type=int, default=0, help="the room noise's seed")
     parser.add_argument("--cache", type=Path, help="speech cache folder (default: a fresh one)")
     parser.add_argument("--keep", type=Path, help="keep the renders, timelines and LM here")
     parser.add_argument("--json", type=Path, help="also write every figure and cue here")
@@ -635,6 +657,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--samplerate must be {SAMPLERATE} (the acoustic model's rate)")
     if args.pad_ms < 0 or args.worst < 0 or args.seed < 0:
         parser.error("--pad-ms, --seed and --worst cannot be negative")
+    if not -120 <= args.noise_dbfs <= 0:
+        parser.error("--noise-dbfs must be from -120 to 0")
     work = Path(tempfile.mkdtemp(prefix="voicecoach-intelligibility-"))
     try:
         print_json = run(args, work)
@@ -659,10 +683,10 @@ def command_line(args: argparse.Namespace) -> str:
         words += ["--rate", str(args.rate)]
     if args.pad_ms != round(PAD_S * 1000):
         words += ["--pad-ms", str(args.pad_ms)]
+    if args.noise_dbfs != NOISE_DBFS:
+        words += ["--noise-dbfs", f"{args.noise_dbfs:g}"]
     if args.seed:
         words += ["--seed", str(args.seed)]
-    if args.no_dither:
-        words += ["--no-dither"]
     return " ".join(shlex.quote(w) for w in words)
 
 
@@ -709,8 +733,8 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "versions": _versions(),
         "samplerate": args.samplerate,
         "pad_ms": args.pad_ms,
+        "noise_dbfs": args.noise_dbfs,
         "seed": args.seed,
-        "dither": not args.no_dither,
         "rate": args.rate,
         "routines": routines,
         "lexicon": {},
@@ -730,8 +754,11 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             print(f"{routine}: '{word}' is not in the dictionary; espeak-ng: {' '.join(phones)}")
         for word in lex.unknown:
             print(f"{routine}: '{word}' has no pronunciation: always counted as an error")
+    # "clean": the render as is (issue 10's measure); "room": a quiet room's noise floor.
+    conditions: dict[str, float | None] = {"clean": None, "room": args.noise_dbfs}
+    print(f"clean: as rendered; room: plus white noise at {args.noise_dbfs:g} dBFS")
     for voice in voices:
-        heard: list[Heard] = []
+        heard: dict[str, list[Heard]] = {c: [] for c in conditions}
         overlaps = speech_cues = 0
         render_s = 0.0
         for i, routine in enumerate(routines):
@@ -743,31 +770,39 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             over = tone_overlaps(doc["cues"])
             overlaps += sum(over)
             speech_cues += len(over)
-            heard += transcribe_render(
-                routine,
-                audio,
-                doc,
-                args.samplerate,
-                recognisers[routine],
-                args.pad_ms / 1000,
-                None if args.no_dither else args.seed,
-            )
-        tallies = tally(heard)
+            for condition, noise in conditions.items():
+                heard[condition] += transcribe_render(
+                    routine,
+                    audio,
+                    doc,
+                    args.samplerate,
+                    recognisers[routine],
+                    pad_s=args.pad_ms / 1000,
+                    noise_dbfs=noise,
+                    seed=args.seed,
+                )
+        tallies = {c: tally(h) for c, h in heard.items()}
         print()
         print(format_table(voice, tallies))
         print(f"  speech cues with a tone over them: {overlaps} of {speech_cues}")
         print(f"  render (synthesis included): {render_s:.1f} s")
-        if args.worst:
-            print(f"  worst {args.worst} cues:")
-            worst = sorted(heard, key=lambda h: (-h.errors / max(1, h.words), h.at))
-            for h in worst[: args.worst]:
-                print(f"    {h.at:8.2f} {h.role:<9} {h.text!r} -> {h.heard!r}")
+        for condition, cues in heard.items():
+            if args.worst:
+                print(f"  worst {args.worst} cues, {condition}:")
+                worst = sorted(cues, key=lambda h: (-h.errors / max(1, h.words), h.at))
+                for h in worst[: args.worst]:
+                    print(f"    {h.at:8.2f} {h.role:<9} {h.text!r} -> {h.heard!r}")
         report["voices"][voice] = {
             "tone_overlaps": overlaps,
             "speech_cues": speech_cues,
             "render_s": render_s,
-            "tallies": {k: {**asdict(t), "wer": t.wer} for k, t in tallies.items()},
-            "cues": [asdict(h) for h in heard],
+            "conditions": {
+                c: {
+                    "tallies": {k: {**asdict(t), "wer": t.wer} for k, t in tallies[c].items()},
+                    "cues": [asdict(h) for h in heard[c]],
+                }
+                for c in conditions
+            },
         }
     return report
 

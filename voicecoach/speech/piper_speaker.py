@@ -48,10 +48,18 @@ class _PiperSpeaker:
         # with something else (13-27 s for the same work with the machine loaded, 12-19 s
         # without spinning, 17-18 s for two processes): they sleep instead.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        session = onnxruntime.InferenceSession(
-            str(model), sess_options=options, providers=["CPUExecutionProvider"]
-        )
-        self.voice = PiperVoice(config=PiperConfig.from_dict(config), session=session)
+        try:
+            session = onnxruntime.InferenceSession(
+                str(model), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+            self.voice = PiperVoice(config=PiperConfig.from_dict(config), session=session)
+        except Exception as exc:  # onnxruntime raises its own classes, one per cause
+            raise WorkerFailure(
+                "voice",
+                f"The Piper voice {str(model)!r} cannot be loaded ({type(exc).__name__}: "
+                f"{str(exc).strip()}). The file is damaged or is not a Piper voice: "
+                "download it again, or choose another (`voicecoach voices`).",
+            ) from exc
         self.samplerate = int(self.voice.config.sample_rate)
         # volume stays 1.0: the voice's gain and ``settings.volume`` are applied by
         # synthesis.voice_gain_db, the same way for every engine.

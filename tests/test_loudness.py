@@ -179,8 +179,8 @@ def test_a_clip_of_1e6_and_overlapping_loud_clips_never_pass_minus_1_dbfs(
     clips = dict(prepared.clips)
     first = next(iter(clips))
     clips[first] = np.full(len(clips[first]), 1e6, dtype=np.float32)
-    # Everything else four times too loud: the countdown's tick and number, the start
-    # tone and "Rep 1" overlap at up to about 4.
+    # Everything else four times too loud (tones no longer overlap words, but the stop
+    # and done tones still overlap each other at the end).
     for text in list(clips)[1:]:
         clips[text] = np.asarray(clips[text]) * np.float32(4.0)
     tones = {name: tone * np.float32(4.0) for name, tone in prepared.tones.items()}

@@ -357,18 +357,17 @@ def _milestones(b: _Builder, ex: Exercise, seg: Segment, breaths: list[tuple[flo
     ]
     used: set[int] = set()
     for target, role in ((halfway_at, "halfway"), (remaining_at, "remaining")):
-        best: tuple[float, int, float] | None = None
+        best: tuple[float, int, float, str] | None = None
         for k, (free, nxt) in enumerate(gaps):
             slot = free + PHRASE_GAP_S
             text = "Halfway." if role == "halfway" else _remaining_text(seg.end - slot)
             if k in used or slot + estimate_speech_seconds(text) + PHRASE_GAP_S > nxt:
                 continue
             if best is None or abs(slot - target) < best[0]:
-                best = (abs(slot - target), k, slot)
+                best = (abs(slot - target), k, slot, text)
         if best is not None:
-            _, k, slot = best
+            _, k, slot, text = best
             used.add(k)
-            text = "Halfway." if role == "halfway" else _remaining_text(seg.end - slot)
             b.cue(slot, role, text=text, exercise=i)
 
 

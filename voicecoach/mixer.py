@@ -230,7 +230,9 @@ class Mixer:
         self._seg_starts = [s.start_frame for s in plan.segments]
         # A start tone leads the work's first word (schedule.TONE_LEAD_S), so it sounds a
         # little before the work: a hold restarted after a pause restarts from its tone.
-        work_at = {ps.segment.start: ps.start_frame for ps in plan.segments}
+        work_at = {
+            ps.segment.start: ps.start_frame for ps in plan.segments if ps.segment.phase == "work"
+        }
         self._restart_from: dict[int, int] = {}
         for ev in plan.events:
             ws = work_at.get(ev.cue.at)

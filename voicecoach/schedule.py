@@ -315,7 +315,8 @@ def plan_session(
         anchored_starts = [
             frame(c.at) + shift - (0 if c.tone is None else _lead(c.tone)) for _, c in anchored
         ]
-        limit, room = (min(anchored_starts), gap) if anchored_starts else (end, gap)
+        limit = min(anchored_starts) if anchored_starts else end
+        room = gap
         before_work = index + 1 < len(segments) and segments[index + 1].phase == "work"
         if not anchored_starts and before_work:
             # Room at the end for the start tone that leads the work's first word.
@@ -338,8 +339,7 @@ def plan_session(
 
     placed = _keep_tones_off_words(placed, planned_segments, dropped, sr)
     segment_of = {order: i for i, cues in enumerate(by_segment) for order, _ in cues}
-    placed = _keep_breaths_alternating(placed, segment_of, dropped)
-    placed.sort(key=lambda p: (p[0], p[1]))
+    placed = _keep_breaths_alternating(placed, segment_of, dropped)  # in play order
     events = tuple(p[2] for p in placed)
     total = planned_segments[-1].end_frame if planned_segments else 0
     # A last non-work segment grows to let the final sound ring out rather than cut it.
@@ -420,7 +420,8 @@ def _keep_breaths_alternating(
     The compiler alternates in and out; only a breath that gave way with nowhere for its
     tone (`OVER_A_WORD`) leaves a gap, and then the breath after it goes too: the
     breathing may go quiet for a whole breath, but never says "in" twice in a row.
-    ``segment_of`` maps a cue's timeline order to its segment.
+    ``segment_of`` maps a cue's timeline order to its segment. Returns the cues kept,
+    sorted by start frame (ties in timeline order).
     """
     kept: list[tuple[int, int, PlannedCue]] = []
     last: dict[int, str] = {}  # per work segment: the last direction given

@@ -321,7 +321,6 @@ def _breaths(
     with an exhale, or a little later, whichever delays the first breath least.
     """
     last = end - BREATHE_TAIL_S
-    plain = _breath_run(first_at, True, last, inhale_s, exhale_s)
     steps = math.floor(max(inhale_s, exhale_s) / BREATH_DELAY_STEP_S)
     for step in range(steps + 1):
         for inhale_first in (True, False):
@@ -330,7 +329,7 @@ def _breaths(
             )
             if run and not run[-1][1] and run[-1][0] + exhale_s >= end - 1e-9:
                 return run
-    return plain
+    return _breath_run(first_at, True, last, inhale_s, exhale_s)
 
 
 def _milestones(b: _Builder, ex: Exercise, seg: Segment, breaths: list[tuple[float, bool]]) -> None:

@@ -57,14 +57,19 @@ def problems(plan: Plan) -> list[str]:
         for a, b in pairwise(breaths):
             if a == b:
                 found.append(f"{a} twice in a row at {start / sr:.2f} s")
-    # 3. No bare number right after the countdown's "1", nor the same bare number twice.
-    for a, b in pairwise(words):
-        if BARE_NUMBER.fullmatch(b.key):
+    # 3. No bare number right after the countdown's "1", nor the same bare number twice,
+    # in what is heard: a count too long for its rep is played as a tick, and that tick
+    # stands between the words (countdown "1", tick for rep 1, "2" counts right).
+    counted = [e for e in plan.events if e.kind == "speech" or e.cue.role == "count"]
+    for a, b in pairwise(counted):
+        if b.kind == "speech" and BARE_NUMBER.fullmatch(b.key):
             if a.cue.role == "countdown" and a.key == "1" and b.cue.role != "countdown":
                 found.append(
                     f"{b.key!r} right after the countdown's 1 at {b.start_frame / sr:.2f} s"
                 )
-            if a.key.rstrip(".") == b.key.rstrip("."):
+            # The coach's numbers; a routine's own cue lines ("0", "0") are the author's.
+            ours = {a.cue.role, b.cue.role} <= {"count", "countdown"}
+            if ours and a.key.rstrip(".") == b.key.rstrip("."):
                 found.append(f"{b.key!r} twice in a row at {b.start_frame / sr:.2f} s")
     # 4. No "set 1 of 1".
     for word in words:

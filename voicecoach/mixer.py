@@ -41,6 +41,11 @@ PAIN_QUESTION_GAP_S = 0.5
 RESUME_GAP_S = 0.5
 RESUME_COUNTDOWN = 3
 INITIAL_BLOCK_FRAMES = 4096
+# Catching up after the device lost time (an underrun): the plan skips ahead only inside a
+# stretch of silence at least this long outside work, never in the beat of a countdown,
+# and leaves at least CATCH_UP_KEEP_S of it, so no word, tone or hold is ever cut.
+CATCH_UP_MIN_GAP_S = 1.0
+CATCH_UP_KEEP_S = 0.5
 
 
 class _Sounding(StrEnum):
@@ -130,6 +135,15 @@ class WorkEntry:
     side: str | None
     seconds: float
     completed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CatchUp:
+    """Plan frames skipped in a silent stretch to make up for time the device lost."""
+
+    output_frame: int  # where in the output the skip happened
+    plan_frame: int  # the plan clock before the skip
+    frames: int  # how many plan frames were skipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +241,20 @@ class Mixer:
         self._longest = max(
             (e - s for s, e in zip(self._starts, self._ends, strict=True)), default=0
         )
+        # _sounding_until[j]: the latest end of the events before event j, so that "is
+        # anything sounding at the plan clock?" is one lookup when catching up.
+        # _may_catch_up[j]: the silence before event j is not a countdown's beat.
+        self._sounding_until = [0]
+        self._may_catch_up = [True]
+        last_role = ""
+        for ev in plan.events:
+            if ev.end_frame >= self._sounding_until[-1]:
+                last_role = ev.cue.role
+            self._may_catch_up[-1] = self._may_catch_up[-1] and ev.cue.role != "countdown"
+            self._sounding_until.append(max(self._sounding_until[-1], ev.end_frame))
+            self._may_catch_up.append(last_role != "countdown")
+        self._catch_up_gap = round(CATCH_UP_MIN_GAP_S * sr)
+        self._catch_up_keep = round(CATCH_UP_KEEP_S * sr)
         self._seg_starts = [s.start_frame for s in plan.segments]
         # A start tone leads the work's first word (schedule.TONE_LEAD_S), so it sounds a
         # little before the work: a hold restarted after a pause restarts from its tone.
@@ -271,10 +299,12 @@ class Mixer:
         self._out = 0  # output frames before the current block
         self._ended_at: int | None = None
         self._stop_report: StopReport | None = None
+        self._behind = 0  # frames the device lost that the plan has not made up yet
 
         # Read by other threads.
         self.state = MixerState(0, 0, 0, False, False, None, None, None)
         self.work_log: list[WorkEntry] = []
+        self.catch_ups: list[CatchUp] = []
         self.events: collections.deque[tuple[int, int, PlannedCue]] = collections.deque()
 
     # --- Inserted sequences, built once -----------------------------------------------
@@ -326,6 +356,46 @@ class Mixer:
     def send(self, command: Command) -> None:
         """Queue a command for the next block (thread-safe, never blocks)."""
         self._commands.put(command)
+
+    def lost(self, frames: int) -> None:
+        """The device played ``frames`` frames of silence that were not ours: catch up.
+
+        Call it from the thread that calls `fill` (the sound card's callback), when the
+        device reports an underrun. The plan skips that much of the next silent stretch
+        outside work (see `CATCH_UP_MIN_GAP_S`), so every later cue sounds at its scheduled
+        time again; nothing is skipped inside a word or a hold. Time lost while paused, in
+        a resume lead-in or in the stop-pain message is not owed: the plan restarts from
+        there anyway.
+        """
+        if frames > 0 and self._src is _PLAN and not (self._paused or self._terminal):
+            self._behind += frames
+
+    @property
+    def behind_frames(self) -> int:
+        """Frames lost to underruns that no silent stretch has made up yet."""
+        return self._behind
+
+    def _catch_up(self, offset: int) -> None:
+        """Skip plan frames owed to the device, if the plan clock is in a long enough silence."""
+        ps = self.plan.segments[self._seg]
+        if ps.segment.phase == "work":
+            return
+        pos = self._pos
+        j = self._next_ev
+        quiet_since = self._sounding_until[j]
+        if quiet_since > pos or not self._may_catch_up[j]:
+            return  # a word or tone is sounding, or this is a countdown's beat
+        quiet_until = ps.end_frame
+        if j < len(self._starts):
+            quiet_until = min(quiet_until, self._starts[j])
+        if quiet_until - quiet_since < self._catch_up_gap:
+            return
+        skip = min(self._behind, quiet_until - pos - self._catch_up_keep)
+        if skip <= 0:
+            return
+        self.catch_ups.append(CatchUp(self._out + offset, pos, skip))
+        self._behind -= skip
+        self._seek(pos + skip, partial=True)
 
     def _drain(self) -> None:
         # empty() first: raising queue.Empty on every block would cost more than the mix.
@@ -394,6 +464,7 @@ class Mixer:
 
     def _resume(self) -> None:
         self._paused = False
+        self._behind = 0  # the plan is timed from the resume on
         seg = self.plan.segments[self._seg] if self.plan.segments else None
         if seg is not None and seg.segment.phase == "work":
             # The brace was let go: a fresh countdown, then the hold again from its start.
@@ -451,6 +522,7 @@ class Mixer:
             return
         self._played = False
         self._active = []
+        self._behind = 0  # a jump starts the schedule afresh from where it lands
         # Landing on a segment start: the stop tone that closed the work before it
         # belongs to what was left, not to what comes next.
         while (
@@ -679,6 +751,8 @@ class Mixer:
             if self._ramp != 0:
                 k = min(k, self._fade - self._ramp_pos)
             if self._src is _PLAN:
+                if self._behind and self._ramp == 0:
+                    self._catch_up(i)
                 k = min(k, self.plan.segments[self._seg].end_frame - self._pos)
                 self._mix_plan(mono, i, k)
             else:

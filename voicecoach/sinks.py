@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -38,6 +38,24 @@ from voicecoach.source import Source
 # runs while paused: the source plays silence then).
 STALL_TIMEOUT_S = 2.0
 _POLL_S = 0.05
+
+# Gaps: PortAudio says when each block will sound (``outputBufferDacTime``). Less the frames
+# written before it, that is where frame 0 sounded; it stays put while the device plays
+# every frame we give it, and jumps by the time lost when it ran dry (measured through
+# PulseAudio: a 20-80 ms stall of the process moved it by the gap the capture showed,
+# within 1 ms). Between gaps it creeps with the drift of the two clocks (about 0.2 ms/s),
+# which is no loss: the baseline follows it slowly.
+GAP_TRIGGER_S = 0.002  # a jump this big (or an underflow flag) starts a measurement
+GAP_SETTLE_S = 0.1  # PulseAudio settles its timing this long after a gap
+GAP_MIN_S = 0.001  # a settled shift smaller than this is jitter, not a gap
+DRIFT_FOLLOW = 0.005  # per callback: the baseline follows drift over about a second
+
+
+class Gap(NamedTuple):
+    """Time the device lost: it played ``frames`` frames of silence of its own."""
+
+    output_frame: int  # frames written before the gap was noticed
+    frames: int
 
 
 class DeviceSink:
@@ -83,6 +101,13 @@ class DeviceSink:
         self.device = resolve_device(device, scan=scan)
         self._device_label = device_name(self.device)
         self.underflows = 0
+        self.gaps: list[Gap] = []  # read by other threads: appended to, never changed
+        self._lost = getattr(source, "lost", None)  # a source that can catch up
+        self._samplerate = source.samplerate
+        self._written = 0
+        self._baseline: float | None = None  # where frame 0 sounded, on PortAudio's clock
+        self._settle_until = -1  # measuring a gap until this many frames were written
+        self._settle_frames = round(GAP_SETTLE_S * source.samplerate)
         self.exception: BaseException | None = None  # what source.fill raised, if anything
         self._error: str | None = None
         self._callback_stop = sd.CallbackStop
@@ -116,6 +141,8 @@ class DeviceSink:
         self._last_callback_s = time.monotonic()
         if status.output_underflow:
             self.underflows += 1
+        self._watch_clock(time_info.outputBufferDacTime, status.output_underflow)
+        self._written += frames
         try:
             more = self.source.fill(outdata)
         except Exception as exc:
@@ -125,6 +152,33 @@ class DeviceSink:
         if not more:
             self._source_ended = True
             raise self._callback_stop
+
+    def _watch_clock(self, dac_time: float, underflow: bool) -> None:
+        """Notice time the device lost (see `GAP_TRIGGER_S`), and tell the source."""
+        if dac_time <= 0.0:
+            return  # this host API gives no timing: only the underflow count is kept
+        origin = dac_time - self._written / self._samplerate
+        if self._baseline is None:
+            self._baseline = origin
+            return
+        shift = origin - self._baseline
+        if self._settle_until < 0:
+            if underflow or shift > GAP_TRIGGER_S:
+                # Measure once the timing has settled: the first callbacks after a gap
+                # under-report it by a millisecond or two.
+                self._settle_until = self._written + self._settle_frames
+            else:
+                self._baseline += shift * DRIFT_FOLLOW
+        elif underflow:
+            self._settle_until = self._written + self._settle_frames  # another gap at once
+        elif self._written >= self._settle_until:
+            self._settle_until = -1
+            self._baseline = origin
+            if shift >= GAP_MIN_S:
+                lost = round(shift * self._samplerate)
+                self.gaps.append(Gap(self._written, lost))
+                if self._lost is not None:
+                    self._lost(lost)
 
     def _on_finished(self) -> None:
         # PortAudio calls this when the stream stops for any reason: the source ended,
@@ -175,6 +229,8 @@ class DeviceSink:
         sd = sounddevice_module()
         self._finished.clear()
         self._stopping = False
+        self._baseline = None  # a restarted stream sounds from a new origin
+        self._settle_until = -1
         self._last_callback_s = time.monotonic()
         try:
             self._stream.start()

@@ -118,8 +118,8 @@ def test_wal_journal_and_full_sync_are_on(history: History) -> None:
     # synchronous is per connection: 2 is FULL.
     assert history._store.conn.execute("PRAGMA synchronous").fetchone()[0] == 2
     assert history._store.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    assert history.schema_version == 3
-    assert SCHEMA_VERSION == 3
+    assert history.schema_version == SCHEMA_VERSION == 4
+    assert SCHEMA_VERSION == len(MIGRATIONS)
 
 
 V1_SCHEMA = """
@@ -162,7 +162,7 @@ def test_a_hand_made_version_1_database_is_upgraded_with_its_data_kept(tmp_path:
     con.close()
 
     with History.open(data) as h:
-        assert h.schema_version == 3
+        assert h.schema_version == SCHEMA_VERSION
         summaries = h.sessions(routine_path=None)
         assert [(s.id, s.outcome, s.pain_stops, s.max_pain) for s in summaries] == [
             (2, "crashed", 0, None),
@@ -178,7 +178,7 @@ def test_a_hand_made_version_1_database_is_upgraded_with_its_data_kept(tmp_path:
         assert [n["text"] for n in h.export()["pain_notes"]] == ["after gardening"]
     con = sqlite3.connect(data / DB_NAME)
     try:
-        assert con.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert con.execute("SELECT COUNT(*) FROM work").fetchone()[0] == 1
     finally:
         con.close()

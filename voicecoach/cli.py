@@ -383,6 +383,14 @@ def say_adjustments(today: Today) -> None:
     help="With --text: play N times faster, to preview a routine.",
 )
 @click.option("--device", help="Output device name or index (see voicecoach devices).")
+@click.option(
+    "--lead-in",
+    type=Finite(0, 5),
+    envvar="VOICECOACH_LEAD_IN",
+    show_envvar=True,
+    help="Seconds of silence before the first word and before 'Resuming', so that "
+    "Bluetooth earbuds waking up do not cut it [default: twice the device's latency].",
+)
 @voice_options
 @click.option("--as-written", is_flag=True, help="Ignore the history: the file's own doses.")
 @click.pass_context
@@ -392,6 +400,7 @@ def play(
     text: bool,
     speed: float,
     device: str | None,
+    lead_in: float | None,
     voice: str | None,
     rate: int | None,
     volume: float | None,
@@ -405,6 +414,7 @@ def play(
     import contextlib
 
     from voicecoach.display import session_summary
+    from voicecoach.dropouts import describe as describe_dropouts
     from voicecoach.history import timeline_hash
     from voicecoach.player import PREVIEW_NOTE, Player, Recorder, SessionInfo, is_preview
     from voicecoach.program import load_today
@@ -448,17 +458,14 @@ def play(
         text=text,
         speed=speed,
         device=None if text else device_index,
+        lead_in=lead_in,
     )
     result = player.run()
     # A terminal that hung up (SIGHUP) cannot show it; the session is recorded anyway.
     with contextlib.suppress(OSError):
         click.echo(session_summary(result), err=True)
-    if result.underflows:
-        click.echo(
-            f"note: the audio device ran short {result.underflows} time(s) (a busy "
-            "machine?); each costs a few ms of timing",
-            err=True,
-        )
+    if dropouts := describe_dropouts(result.dropouts):
+        click.echo(f"note: {dropouts}", err=True)
     if result.exit_status is not None:  # SIGTERM or SIGHUP: the status they call for
         ctx.exit(result.exit_status)
     if result.interrupted:

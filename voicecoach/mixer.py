@@ -74,6 +74,7 @@ class _AfterInsert(StrEnum):
     """What follows an inserted sequence."""
 
     RESTART_WORK = "restart_work"  # the work bout again from its start (resume inside work)
+    START = "start"  # the plan from its first frame (after the lead-in of the device)
     CONTINUE = "continue"  # the plan where it was paused
     FINISH = "finish"  # the end of the session (after the stop-pain message)
 
@@ -267,9 +268,10 @@ class Mixer:
             if ev.cue.role == "start" and ws is not None and ev.start_frame < ws:
                 self._restart_from[ws] = ev.start_frame
 
-        tick = _as_clip(tones["tick"]) if "tick" in tones else (None, 0)
-        self._resume_work = self._resume_insert(extra, tick, countdown=True)
-        self._resume_rest = self._resume_insert(extra, tick, countdown=False)
+        self._extra = extra
+        self._tick = _as_clip(tones["tick"]) if "tick" in tones else (None, 0)
+        self._resume_work = self._resume_insert(countdown=True)
+        self._resume_rest = self._resume_insert(countdown=False)
         self._stop_insert = self._build_stop_insert(extra)
 
         self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
@@ -309,20 +311,15 @@ class Mixer:
 
     # --- Inserted sequences, built once -----------------------------------------------
 
-    def _resume_insert(
-        self,
-        extra: Mapping[str, np.ndarray | int],
-        tick: tuple[np.ndarray | None, int],
-        *,
-        countdown: bool,
-    ) -> _Insert:
+    def _resume_insert(self, *, countdown: bool, lead_in: int = 0) -> _Insert:
         sr = self.samplerate
+        extra, tick = self._extra, self._tick
         items: list[_Item] = []
-        t = 0
+        t = lead_in
         if RESUMING in extra:
             audio, n = _as_clip(extra[RESUMING])
-            items.append(_Item(0, n, audio, "resume", "speech", RESUMING))
-            t = n + round(RESUME_GAP_S * sr)
+            items.append(_Item(t, t + n, audio, "resume", "speech", RESUMING))
+            t += n + round(RESUME_GAP_S * sr)
         if not countdown:
             return _Insert(tuple(items), t)
         # Each tick leads its number, as in the plan (schedule.TONE_LEAD_S): a tone on top
@@ -356,6 +353,21 @@ class Mixer:
     def send(self, command: Command) -> None:
         """Queue a command for the next block (thread-safe, never blocks)."""
         self._commands.put(command)
+
+    def lead_in(self, frames: int) -> None:
+        """Play ``frames`` of silence before the session starts and before each "Resuming".
+
+        A Bluetooth sink wakes up slowly and cuts the first syllables after a silence:
+        the device sink calls this (from its first callback, with a length sized by the
+        device's output latency) so that the first word is heard whole. Before the first
+        `fill` it delays the whole plan; later, only what follows a resume.
+        """
+        frames = max(0, frames)
+        self._resume_work = self._resume_insert(countdown=True, lead_in=frames)
+        self._resume_rest = self._resume_insert(countdown=False, lead_in=frames)
+        if frames and self._out == 0 and self._src is _PLAN and self._pos == 0:
+            self._start_insert(_Insert((), frames), _AfterInsert.START)
+            self._resume_at = 0
 
     def lost(self, frames: int) -> None:
         """The device played ``frames`` frames of silence that were not ours: catch up.
@@ -562,7 +574,10 @@ class Mixer:
     def _report_stop(self, pain: bool, *, log: bool = True) -> None:
         """Record where the session stopped, and the work cut short, for the history."""
         sr = self.samplerate
-        paused = self._paused or self._src is _INSERT  # a resume lead-in is a pause
+        # A resume lead-in is a pause; the device's lead-in before the start is not.
+        paused = self._paused or (
+            self._src is _INSERT and self._after_insert is not _AfterInsert.START
+        )
         if not self.plan.segments:
             if pain:
                 self._stop_report = StopReport(
@@ -652,7 +667,7 @@ class Mixer:
             self._finish(offset)
             return True
         self._src = _PLAN
-        if then is _AfterInsert.RESTART_WORK:
+        if then is _AfterInsert.RESTART_WORK or then is _AfterInsert.START:
             self._seek(self._resume_at, partial=False)
         else:
             self._seek(self._resume_at, partial=True)

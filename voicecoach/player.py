@@ -7,11 +7,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from voicecoach.commands import Command
 from voicecoach.display import LiveDisplay, TextLog, TimelineViews
+from voicecoach.dropouts import Dropouts
 from voicecoach.history import HistoryError
 from voicecoach.keys import (
     ENTER,
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from voicecoach.display import PlayerView
     from voicecoach.history import History
     from voicecoach.model import Routine
-    from voicecoach.sinks import DeviceSink
+    from voicecoach.sinks import DeviceSink, Gap
 
 UI_PERIOD_S = 0.1
 # Fixed 256-frame blocks (5.3 ms at 48 kHz): measured here, silence after Space or x
@@ -66,8 +67,8 @@ class PlayResult:
     pain_rating: int | None = None
     pain_recorded: bool = False
     interrupted: bool = False  # ended by Ctrl-C
-    # Blocks the device asked for too late: each delays every later cue by its length.
-    underflows: int = 0
+    # Blocks the device asked for too late, the time it lost and how much was made up.
+    dropouts: Dropouts = field(default_factory=Dropouts)
     # Ended by SIGTERM or SIGHUP: the status to exit with (128 + the signal), after the
     # summary, as the signal's default action would have.
     exit_status: int | None = None
@@ -232,8 +233,15 @@ class Recorder:
             except HistoryError as error:
                 self._failed(error)
 
-    def end(self, outcome: Outcome, skipped: Sequence[WorkEntry] = ()) -> None:
+    def end(
+        self,
+        outcome: Outcome,
+        skipped: Sequence[WorkEntry] = (),
+        dropouts: Dropouts | None = None,
+    ) -> None:
         """Close the session with how it ended, after the bouts ``skipped`` with "next".
+
+        ``dropouts`` (the sound device's) are stored with the session.
 
         Skipped bouts are stored as unfinished work, so that an exercise skipped through
         never counts as completed. A session whose record is incomplete ends as
@@ -249,7 +257,9 @@ class Recorder:
             if entry.exercise is not None:
                 self._write_work(entry)
         try:
-            self.history.end_session(self.session_id, Outcome.CRASHED if self.broken else outcome)
+            self.history.end_session(
+                self.session_id, Outcome.CRASHED if self.broken else outcome, dropouts=dropouts
+            )
         except HistoryError as error:
             self._failed(error)
 
@@ -306,6 +316,7 @@ class Player:
         device: str | int | None = None,
         text: bool = False,
         speed: float = 1.0,
+        lead_in: float | None = None,
         out: Callable[[str], None] | None = None,
     ) -> None:
         self.timeline = timeline
@@ -322,7 +333,9 @@ class Player:
         self.quit_requested = threading.Event()
         self.device_lost = False
         self.resume_error = ""
+        self.lead_in = lead_in  # seconds of silence before the first word; None: by latency
         self.underflows = 0
+        self.gaps: list[Gap] = []  # every device sink's gaps, once it is closed
         self.last_spoken = ""
         # Seconds into the work bout that "next" left, per plan segment: the skipped bout
         # is stored with the work actually done.
@@ -454,7 +467,9 @@ class Player:
                 self.recorder.sync(self.mixer)
         outcome = self._outcome()
         self.recorder.rate(rating)
-        self.recorder.end(outcome, self._skipped())
+        dropouts = self._dropouts()
+        # Text mode has no device: nothing measured, nothing stored.
+        self.recorder.end(outcome, self._skipped(), None if self.text else dropouts)
         stop = self.mixer.state.stop_report if outcome is Outcome.STOP_PAIN else None
         return PlayResult(
             outcome,
@@ -462,10 +477,20 @@ class Player:
             rating,
             self.recorder.pain_recorded,
             interrupted,
-            self.underflows,
+            dropouts,
             _exit_status(exiting),
             self.recorder.preview,
             self.recorder.note(),
+        )
+
+    def _dropouts(self) -> Dropouts:
+        """The device's dropouts over the session: measured by the sinks, made up by the mixer."""
+        sr = self.mixer.samplerate
+        return Dropouts(
+            self.underflows,
+            sum(g.frames for g in self.gaps) / sr,
+            sum(c.frames for c in self.mixer.catch_ups) / sr,
+            self.mixer.behind_frames / sr,
         )
 
     def _quit_now(self) -> None:
@@ -527,7 +552,9 @@ class Player:
         from voicecoach.sinks import DeviceSink
 
         # The CLI resolved the device a moment ago: no second PortAudio rescan.
-        sink = DeviceSink(self.mixer, self.device, scan=False, blocksize=BLOCK_FRAMES)
+        sink = DeviceSink(
+            self.mixer, self.device, scan=False, blocksize=BLOCK_FRAMES, lead_in=self.lead_in
+        )
         # Closed on every way out (Ctrl-C even during start): after this returns or raises,
         # no audio thread pulls the mixer any more, so the caller may pull it itself.
         try:
@@ -552,6 +579,7 @@ class Player:
         finally:
             sink.close()
             self.underflows += sink.underflows
+            self.gaps += sink.gaps
 
     def _handle_lost_device(self, sink: DeviceSink) -> DeviceSink:
         from voicecoach.errors import VoicecoachError
@@ -567,7 +595,7 @@ class Player:
             return sink
         self.resume_requested.clear()
         try:
-            fresh = DeviceSink(self.mixer, None, blocksize=BLOCK_FRAMES)
+            fresh = DeviceSink(self.mixer, None, blocksize=BLOCK_FRAMES, lead_in=self.lead_in)
             fresh.start()
         except VoicecoachError as error:
             # stderr is diverted while the display runs: say it on the display.
@@ -576,6 +604,7 @@ class Player:
         self.resume_error = ""
         self.device_lost = False
         self.underflows += sink.underflows
+        self.gaps += sink.gaps
         # Resume with the usual lead-in: pause then resume, handled on the next block.
         self.mixer.send(Command.PAUSE)
         self.mixer.send(Command.PAUSE)

@@ -50,6 +50,20 @@ GAP_SETTLE_S = 0.1  # PulseAudio settles its timing this long after a gap
 GAP_MIN_S = 0.001  # a settled shift smaller than this is jitter, not a gap
 DRIFT_FOLLOW = 0.005  # per callback: the baseline follows drift over about a second
 
+# Lead-in: silence before the first word (and before "Resuming"), so that a sink that wakes
+# up slowly (Bluetooth) does not cut it. Sized by the output latency the device reports,
+# the larger of PortAudio's figure and the first block's own delay (which includes the
+# sound server's sink latency); at most LEAD_IN_MAX_S.
+LEAD_IN_LATENCIES = 2.0
+LEAD_IN_MAX_S = 1.0
+
+
+def lead_in_seconds(latency_s: float) -> float:
+    """The automatic lead-in for a device with ``latency_s`` of output latency."""
+    if not math.isfinite(latency_s) or latency_s <= 0:
+        return 0.0
+    return min(LEAD_IN_MAX_S, LEAD_IN_LATENCIES * latency_s)
+
 
 class Gap(NamedTuple):
     """Time the device lost: it played ``frames`` frames of silence of its own."""
@@ -79,6 +93,13 @@ class DeviceSink:
         PortAudio latency: ``"low"`` (about 9 ms on PulseAudio), ``"high"`` or seconds.
     blocksize
         Frames per callback; 0 lets PortAudio choose the best size for the latency.
+    lead_in
+        Seconds of silence the source plays before its first frame and after each resume
+        (``source.lead_in(frames)``, if it has one); ``None`` sizes it by the device's
+        output latency (`lead_in_seconds`), measured in the first callback.
+
+    A source with a ``lost(frames)`` method is told of every gap the device had (see
+    `GAP_TRIGGER_S`), so that it can catch up; the gaps are listed in :attr:`gaps`.
 
     Raises
     ------
@@ -95,6 +116,7 @@ class DeviceSink:
         latency: str | float = "low",
         blocksize: int = 0,
         scan: bool = True,
+        lead_in: float | None = 0.0,
     ) -> None:
         sd = sounddevice_module()
         self.source = source
@@ -108,6 +130,9 @@ class DeviceSink:
         self._baseline: float | None = None  # where frame 0 sounded, on PortAudio's clock
         self._settle_until = -1  # measuring a gap until this many frames were written
         self._settle_frames = round(GAP_SETTLE_S * source.samplerate)
+        self._set_lead_in = getattr(source, "lead_in", None)
+        self._lead_in = lead_in
+        self.lead_in_s: float | None = None  # the lead-in given, once the stream has started
         self.exception: BaseException | None = None  # what source.fill raised, if anything
         self._error: str | None = None
         self._callback_stop = sd.CallbackStop
@@ -135,12 +160,15 @@ class DeviceSink:
                 f"({source.samplerate} Hz, {source.channels} channels): {exc}"
             ) from exc
         stream_opened()
+        self.latency = float(self._stream.latency)
 
     # Runs on PortAudio's audio thread: no printing, no locks, no allocation of buffers.
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         self._last_callback_s = time.monotonic()
         if status.output_underflow:
             self.underflows += 1
+        if self.lead_in_s is None:
+            self._start_lead_in(time_info.outputBufferDacTime - time_info.currentTime)
         self._watch_clock(time_info.outputBufferDacTime, status.output_underflow)
         self._written += frames
         try:
@@ -152,6 +180,15 @@ class DeviceSink:
         if not more:
             self._source_ended = True
             raise self._callback_stop
+
+    def _start_lead_in(self, delay_s: float) -> None:
+        """Tell the source its lead-in, once (``delay_s``: this block's own output delay)."""
+        seconds = self._lead_in
+        if seconds is None:
+            seconds = lead_in_seconds(max(self.latency, delay_s if delay_s < 10 else 0.0))
+        self.lead_in_s = seconds
+        if self._set_lead_in is not None and seconds > 0:
+            self._set_lead_in(round(seconds * self._samplerate))
 
     def _watch_clock(self, dac_time: float, underflow: bool) -> None:
         """Notice time the device lost (see `GAP_TRIGGER_S`), and tell the source."""

@@ -14,6 +14,7 @@ from contextlib import suppress
 from datetime import UTC, datetime
 
 from voicecoach.adapt import Dose
+from voicecoach.dropouts import Dropouts
 from voicecoach.errors import VoicecoachError
 from voicecoach.history.identity import routine_key
 from voicecoach.history.rows import pid_alive, read_int
@@ -153,17 +154,38 @@ class Recording:
         with self._store.tx() as c:
             c.execute("UPDATE pain_stops SET rating = ? WHERE id = ?", (rating, stop_id))
 
-    def end_session(self, session_id: int, outcome: Outcome, at: datetime | None = None) -> None:
-        """Record how a session ended. A pain stop's outcome is never overwritten."""
+    def end_session(
+        self,
+        session_id: int,
+        outcome: Outcome,
+        at: datetime | None = None,
+        *,
+        dropouts: Dropouts | None = None,
+    ) -> None:
+        """Record how a session ended (and the sound device's dropouts in it, if given).
+
+        A pain stop's outcome is never overwritten.
+        """
         ended = Outcome.read(outcome)
         if ended is None or not ended.ended:
             raise ValueError(f"unknown session outcome {outcome!r}")
+        d = dropouts
         with self._store.tx() as c:
             c.execute(
                 """UPDATE sessions SET ended_at = ?,
-                     outcome = CASE WHEN outcome = ? THEN outcome ELSE ? END
+                     outcome = CASE WHEN outcome = ? THEN outcome ELSE ? END,
+                     underruns = ?, lost_ms = ?, caught_up_ms = ?, owed_ms = ?
                    WHERE id = ?""",
-                (_iso(at), Outcome.STOP_PAIN, ended, session_id),
+                (
+                    _iso(at),
+                    Outcome.STOP_PAIN,
+                    ended,
+                    None if d is None else d.underruns,
+                    None if d is None else round(d.lost_s * 1000, 3),
+                    None if d is None else round(d.caught_up_s * 1000, 3),
+                    None if d is None else round(d.owed_s * 1000, 3),
+                    session_id,
+                ),
             )
 
     def discard_session(self, session_id: int) -> bool:

@@ -73,6 +73,14 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE sessions ADD COLUMN written TEXT;
     """,
+    # 4: the sound device's dropouts in a played session (NULL: not measured, e.g. text
+    # mode or an older version): underruns, time lost, made up, and still owed at the end.
+    """
+    ALTER TABLE sessions ADD COLUMN underruns INTEGER;
+    ALTER TABLE sessions ADD COLUMN lost_ms REAL;
+    ALTER TABLE sessions ADD COLUMN caught_up_ms REAL;
+    ALTER TABLE sessions ADD COLUMN owed_ms REAL;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -93,6 +101,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "outcome",
         "pid",
         "written",
+        "underruns",
+        "lost_ms",
+        "caught_up_ms",
+        "owed_ms",
     ),
     "work": (
         "exercise_index",

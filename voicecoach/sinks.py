@@ -29,6 +29,7 @@ from voicecoach.devices import (
 )
 from voicecoach.errors import VoicecoachError
 from voicecoach.files import atomic_output, os_error_text
+from voicecoach.gaps import GapMeter
 from voicecoach.source import Source
 
 # --- The sound card ----------------------------------------------------------------------
@@ -38,17 +39,6 @@ from voicecoach.source import Source
 # runs while paused: the source plays silence then).
 STALL_TIMEOUT_S = 2.0
 _POLL_S = 0.05
-
-# Gaps: PortAudio says when each block will sound (``outputBufferDacTime``). Less the frames
-# written before it, that is where frame 0 sounded; it stays put while the device plays
-# every frame we give it, and jumps by the time lost when it ran dry (measured through
-# PulseAudio: a 20-80 ms stall of the process moved it by the gap the capture showed,
-# within 1 ms). Between gaps it creeps with the drift of the two clocks (about 0.2 ms/s),
-# which is no loss: the baseline follows it slowly.
-GAP_TRIGGER_S = 0.002  # a jump this big (or an underflow flag) starts a measurement
-GAP_SETTLE_S = 0.1  # PulseAudio settles its timing this long after a gap
-GAP_MIN_S = 0.001  # a settled shift smaller than this is jitter, not a gap
-DRIFT_FOLLOW = 0.005  # per callback: the baseline follows drift over about a second
 
 # Lead-in: silence before the first word (and before "Resuming"), so that a sink that wakes
 # up slowly (Bluetooth) does not cut it. Sized by the output latency the device reports,
@@ -99,7 +89,7 @@ class DeviceSink:
         output latency (`lead_in_seconds`), measured in the first callback.
 
     A source with a ``lost(frames)`` method is told of every gap the device had (see
-    `GAP_TRIGGER_S`), so that it can catch up; the gaps are listed in :attr:`gaps`.
+    `voicecoach.gaps`), so that it can catch up; the gaps are listed in :attr:`gaps`.
 
     Raises
     ------
@@ -127,9 +117,7 @@ class DeviceSink:
         self._lost = getattr(source, "lost", None)  # a source that can catch up
         self._samplerate = source.samplerate
         self._written = 0
-        self._baseline: float | None = None  # where frame 0 sounded, on PortAudio's clock
-        self._settle_until = -1  # measuring a gap until this many frames were written
-        self._settle_frames = round(GAP_SETTLE_S * source.samplerate)
+        self._gap_meter = GapMeter(source.samplerate)
         self._set_lead_in = getattr(source, "lead_in", None)
         self._lead_in = lead_in
         self.lead_in_s: float | None = None  # the lead-in given, once the stream has started
@@ -191,31 +179,12 @@ class DeviceSink:
             self._set_lead_in(round(seconds * self._samplerate))
 
     def _watch_clock(self, dac_time: float, underflow: bool) -> None:
-        """Notice time the device lost (see `GAP_TRIGGER_S`), and tell the source."""
-        if dac_time <= 0.0:
-            return  # this host API gives no timing: only the underflow count is kept
-        origin = dac_time - self._written / self._samplerate
-        if self._baseline is None:
-            self._baseline = origin
-            return
-        shift = origin - self._baseline
-        if self._settle_until < 0:
-            if underflow or shift > GAP_TRIGGER_S:
-                # Measure once the timing has settled: the first callbacks after a gap
-                # under-report it by a millisecond or two.
-                self._settle_until = self._written + self._settle_frames
-            else:
-                self._baseline += shift * DRIFT_FOLLOW
-        elif underflow:
-            self._settle_until = self._written + self._settle_frames  # another gap at once
-        elif self._written >= self._settle_until:
-            self._settle_until = -1
-            self._baseline = origin
-            if shift >= GAP_MIN_S:
-                lost = round(shift * self._samplerate)
-                self.gaps.append(Gap(self._written, lost))
-                if self._lost is not None:
-                    self._lost(lost)
+        """Notice time the device lost (see `voicecoach.gaps`), and tell the source."""
+        lost = self._gap_meter.update(dac_time, self._written, underflow)
+        if lost:
+            self.gaps.append(Gap(self._written, lost))
+            if self._lost is not None:
+                self._lost(lost)
 
     def _on_finished(self) -> None:
         # PortAudio calls this when the stream stops for any reason: the source ended,
@@ -266,8 +235,7 @@ class DeviceSink:
         sd = sounddevice_module()
         self._finished.clear()
         self._stopping = False
-        self._baseline = None  # a restarted stream sounds from a new origin
-        self._settle_until = -1
+        self._gap_meter.restart(self._written)  # a restarted stream sounds from a new origin
         self._last_callback_s = time.monotonic()
         try:
             self._stream.start()

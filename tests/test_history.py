@@ -119,7 +119,7 @@ def test_wal_journal_and_full_sync_are_on(history: History) -> None:
     assert history._store.conn.execute("PRAGMA synchronous").fetchone()[0] == 2
     assert history._store.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert history.schema_version == SCHEMA_VERSION == 4
-    assert SCHEMA_VERSION == len(MIGRATIONS)
+    assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
 V1_SCHEMA = """

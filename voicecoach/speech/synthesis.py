@@ -7,6 +7,7 @@ start is only file reads. One gain per voice then brings the clips to the speech
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from voicecoach.errors import VoicecoachError
 from voicecoach.model import VOICE_RATE, VOICE_VOLUME, Voice
 from voicecoach.phrases import PAIN_QUESTION, RESUMING, SAFETY_MESSAGE
 from voicecoach.speech.cache import (
+    PendingWrites,
     cache_key,
     clip_digest,
     default_cache_dir,
@@ -91,6 +93,7 @@ def synthesize(
     workers: int | None = None,
     on_note: Callable[[str], None] | None = None,
     level: bool = True,
+    pending: PendingWrites | None = None,
 ) -> dict[str, Clip]:
     """Every distinct phrase as a trimmed clip at the speech level, cached or synthesized.
 
@@ -133,6 +136,10 @@ def synthesize(
         ``False`` returns the engine's clips as they are, the reference phrases among
         them, for a caller that applies :func:`voice_gain_db` (with :func:`level_clip`)
         itself and caches what it derives.
+    pending : PendingWrites or None
+        Where to keep the cache writes of the phrases synthesized, to be made when the
+        caller runs it (after the first sound); their notes then go to ``on_note``
+        directly. ``None`` writes each entry as soon as its phrase is made.
 
     Returns
     -------
@@ -188,6 +195,20 @@ def synthesize(
     if misses:
         unsaved: dict[str, int] = {}
 
+        def save(text: str, clip: Clip) -> None:
+            assert folder is not None
+            problem = store_entry(folder / f"{keys[text]}.wav", keys[text], clip)
+            if problem is not None:
+                unsaved[problem] = unsaved.get(problem, 0) + 1
+
+        def report_unsaved(note: Callable[[str], None]) -> None:
+            for problem, count in unsaved.items():
+                note(
+                    f"{count} phrase{'s' if count > 1 else ''} could not be saved in the "
+                    f"speech cache {folder} ({problem}); the session goes on, and they "
+                    "will be synthesized again next time"
+                )
+
         def on_clip(index: int, clip: Clip) -> None:
             nonlocal done
             text = misses[index]
@@ -197,9 +218,10 @@ def synthesize(
                 clip_digest(keys[text], clip.samplerate, clip.samples),
             )
             if folder is not None:
-                problem = store_entry(folder / f"{keys[text]}.wav", keys[text], clip)
-                if problem is not None:
-                    unsaved[problem] = unsaved.get(problem, 0) + 1
+                if pending is None:
+                    save(text, clip)
+                else:
+                    pending.add(functools.partial(save, text, clip))
             raw[text] = clip
             done += 1
             if progress is not None:
@@ -209,12 +231,10 @@ def synthesize(
         synthesize_in_workers(
             misses, engine.settings, n, on_clip, engine.speakers(n), advice=engine.advice
         )
-        for problem, count in unsaved.items():
-            note(
-                f"{count} phrase{'s' if count > 1 else ''} could not be saved in the speech "
-                f"cache {folder} ({problem}); the session goes on, and they will be "
-                "synthesized again next time"
-            )
+        if pending is None:
+            report_unsaved(note)
+        elif folder is not None:
+            pending.add(functools.partial(report_unsaved, on_note or (lambda _: None)))
     if on_note is not None:
         for message in notes:
             on_note(message)

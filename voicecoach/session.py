@@ -78,7 +78,6 @@ def prepare_speech(
     for the caller to make later (after the first sound); their notes then reach
     ``on_note`` when they are made.
     """
-    from voicecoach.earcons import earcon
     from voicecoach.paths import config_dir
     from voicecoach.speech import (
         REFERENCE_PHRASES,
@@ -89,10 +88,22 @@ def prepare_speech(
         voice_gain_db,
     )
 
-    # Tones first: a tone file that must be fixed is reported before any synthesis.
-    overrides = config_dir() / "earcons"
-    tones = {name: earcon(name, samplerate, overrides) for name in TONES}
     notes: dict[str, None] = {}
+    later_notes: dict[str, None] = {}
+
+    def note_later(message: str) -> None:
+        if message not in later_notes and on_note is not None:
+            later_notes.setdefault(message)
+            on_note(message)
+
+    # Tones first: a tone file that must be fixed is reported before any synthesis.
+    tone_writes: list[Callable[[], None]] = []
+    tones = _tones(
+        samplerate,
+        config_dir() / "earcons",
+        private_cache_folder(cache_dir / f"tones-{samplerate}", notes.setdefault),
+        tone_writes,
+    )
     phrases = list(dict.fromkeys([*timeline.phrases(), *extra_phrases()]))
     settings = chosen_voice(routine, choice)
     audio: dict[str, np.ndarray] = {}
@@ -107,15 +118,41 @@ def prepare_speech(
         references = [cache_key(text, settings, engine) for text in REFERENCE_PHRASES]
         for text in spoken:
             names[text] = finished_key(cache_key(text, settings, engine), references, samplerate)
-            if folder is not None:
-                found = _load_finished(folder / f"{names[text]}.npy", names[text], samplerate)
-                if found is not None:
-                    audio[text] = found
+        if folder is not None:
+            audio.update(_load_all(folder, names, samplerate))
     missing = [text for text in spoken if text not in audio]
     if missing:
         # The engine's clips of every phrase (so damage among them is found and mended
-        # as before), then the voice's gain; only the missing finished clips are made.
-        raw = synthesize(
+        # as before); only the missing finished clips are made, each as soon as its
+        # engine clip and the voice's gain (from the reference phrases, made first) are
+        # there, while the workers speak the rest.
+        wanted = set(missing)
+        # Written after the engine's clips (whose notes come first), or later still.
+        writes: list[Callable[[], None]] = []
+        ready: dict[str, Clip] = {}
+        gain: list[float] = []
+
+        def finish(text: str) -> None:
+            if text not in wanted or text in audio:
+                return
+            audio[text] = finish_clip(ready[text], gain[0], samplerate)
+            if folder is not None:
+                path = folder / f"{names[text]}.npy"
+                note = notes.setdefault if pending is None else note_later
+                writes.append(
+                    functools.partial(_store_resampled, path, names[text], audio[text], note)
+                )
+
+        def take(text: str, clip: Clip) -> None:
+            ready[text] = clip
+            if gain:
+                finish(text)
+            elif all(ref in ready for ref in REFERENCE_PHRASES):
+                gain.append(voice_gain_db([ready[ref] for ref in REFERENCE_PHRASES], settings))
+                for done in list(ready):
+                    finish(done)
+
+        synthesize(
             phrases,
             settings,
             cache_dir / "speech",
@@ -123,33 +160,91 @@ def prepare_speech(
             on_note=notes.setdefault,
             level=False,
             pending=pending,
+            on_clip=take,
         )
-        gain_db = voice_gain_db([raw[text] for text in REFERENCE_PHRASES], settings)
-        later_notes: dict[str, None] = {}
-
-        def note_later(message: str) -> None:
-            if message not in later_notes and on_note is not None:
-                later_notes.setdefault(message)
-                on_note(message)
-
         for text in missing:
-            audio[text] = finish_clip(raw[text], gain_db, samplerate)
-            if folder is not None:
-                path = folder / f"{names[text]}.npy"
-                if pending is None:
-                    _store_resampled(path, names[text], audio[text], notes.setdefault)
-                else:
-                    pending.add(
-                        functools.partial(
-                            _store_resampled, path, names[text], audio[text], note_later
-                        )
-                    )
+            finish(text)
+        for write in writes:
+            if pending is None:
+                write()
+            else:
+                pending.add(write)
+
+    # The tones last: they are remade in milliseconds, so they never take the room the
+    # speech needs on a nearly full disk, and a failure to save one is not worth a note.
+    for write in tone_writes:
+        if pending is None:
+            write()
+        else:
+            pending.add(write)
     audio = {text: audio[text] for text in phrases}
     extra = {text: audio[text] for text in extra_phrases()}
     if on_note is not None:
         for message in notes:
             on_note(message)
     return Prepared(samplerate, audio, tones, extra)
+
+
+def _tones(
+    samplerate: int,
+    overrides: Path,
+    folder: Path | None,
+    writes: list[Callable[[], None]],
+) -> dict[str, np.ndarray]:
+    """Every tone at ``samplerate``: the user's file, else the built-in one, cached.
+
+    A built-in tone's loudness takes about 5 ms to measure; its finished samples are
+    cached under a hash of its unleveled samples (`earcons.tone_shape`), so a changed
+    tone is never read stale. A user's file is read each time (see `earcons.earcon`).
+    The cache writes of the tones made are added to ``writes``.
+    """
+    from voicecoach.earcons import earcon, level_tone, override_path, tone_shape
+
+    tones = {}
+    for name in TONES:
+        if folder is None or override_path(name, overrides) is not None:
+            tones[name] = earcon(name, samplerate, overrides)
+            continue
+        wave = tone_shape(name, samplerate)
+        h = hashlib.sha256(_RESAMPLED_FORMAT + f"\ntone\n{name}\n{samplerate}\n".encode())
+        h.update(np.ascontiguousarray(wave, dtype="<f8").data.cast("B"))
+        key = h.hexdigest()[:40]
+        found = _load_finished(folder / f"{key}.npy", key, samplerate)
+        if found is None:
+            found = level_tone(name, wave, samplerate)
+            writes.append(
+                functools.partial(
+                    _store_resampled, folder / f"{key}.npy", key, found, lambda _: None
+                )
+            )
+        tones[name] = found
+    return tones
+
+
+def _load_all(folder: Path, names: Mapping[str, str], samplerate: int) -> dict[str, np.ndarray]:
+    """The finished clips of ``names`` (text -> key) found whole in ``folder``.
+
+    Two threads read them: reading, hashing and checking 40 MB (back-basics at 48 kHz)
+    is mostly numpy and hashlib work that releases the GIL, so the second core halves it.
+    """
+    import threading
+
+    texts = list(names)
+    found: list[dict[str, np.ndarray]] = [{}, {}]
+
+    def load(part: int) -> None:
+        for text in texts[part::2]:
+            clip = _load_finished(folder / f"{names[text]}.npy", names[text], samplerate)
+            if clip is not None:
+                found[part][text] = clip
+
+    helper = threading.Thread(target=load, args=(1,), name="voicecoach-clips", daemon=True)
+    helper.start()
+    try:
+        load(0)
+    finally:
+        helper.join()
+    return {text: found[i % 2][text] for i, text in enumerate(texts) if text in found[i % 2]}
 
 
 # Finished clips are named by what they are made of: the phrase's cache key (engine,
@@ -243,7 +338,7 @@ def _load_finished(path: Path, key: str, samplerate: int) -> np.ndarray | None:
         except Exception:
             # Whatever the bytes made numpy's header parser raise (ValueError,
             # SyntaxError, tokenize.TokenError, ...), the entry is damaged: made again.
-            stats.cache_rejected += 1
+            stats.rejected()
             return None
     if (
         samples.shape != (frames,)
@@ -251,7 +346,7 @@ def _load_finished(path: Path, key: str, samplerate: int) -> np.ndarray | None:
         or not np.isfinite(samples).all()
         or (frames and float(np.abs(samples).max()) > CEILING)
     ):
-        stats.cache_rejected += 1
+        stats.rejected()
         return None
     return samples.astype(np.float32, copy=False)
 

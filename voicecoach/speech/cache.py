@@ -154,12 +154,12 @@ def open_cache_entry(path: Path, max_bytes: int) -> BinaryIO | None:
     except FileNotFoundError:
         return None
     except (NotAFile, OSError):  # a symlink, a directory, unreadable...: damage, made again
-        stats.cache_rejected += 1
+        stats.rejected()
         return None
     if _owned(info) and 0 < info.st_size <= max_bytes:
         return handle
     handle.close()
-    stats.cache_rejected += 1
+    stats.rejected()
     return None
 
 
@@ -207,7 +207,7 @@ def load_entry(path: Path, key: str) -> Clip | None:
             samples = sound.read(frames=frames, dtype="float32", always_2d=False)
     except Exception:
         # Whatever the bytes made libsndfile or soundfile raise, the entry is damaged.
-        stats.cache_rejected += 1
+        stats.rejected()
         return None
     digest = clip_digest(key, rate, samples) if samples.ndim == 1 else ""
     if (
@@ -216,7 +216,7 @@ def load_entry(path: Path, key: str) -> Clip | None:
         or not np.isfinite(samples).all()
         or np.abs(samples).max() > 1.0
     ):
-        stats.cache_rejected += 1
+        stats.rejected()
         return None
     return Clip(samples, int(rate), digest)
 

@@ -94,6 +94,7 @@ def synthesize(
     on_note: Callable[[str], None] | None = None,
     level: bool = True,
     pending: PendingWrites | None = None,
+    on_clip: Callable[[str, Clip], None] | None = None,
 ) -> dict[str, Clip]:
     """Every distinct phrase as a trimmed clip at the speech level, cached or synthesized.
 
@@ -140,6 +141,10 @@ def synthesize(
         Where to keep the cache writes of the phrases synthesized, to be made when the
         caller runs it (after the first sound); their notes then go to ``on_note``
         directly. ``None`` writes each entry as soon as its phrase is made.
+    on_clip : callable or None
+        Called as ``on_clip(text, clip)`` in this thread with each engine clip as it is
+        read from the cache or made (before leveling), the reference phrases first among
+        those synthesized: a caller can work on the clips while the rest are spoken.
 
     Returns
     -------
@@ -187,6 +192,8 @@ def synthesize(
             misses.append(text)
         else:
             raw[text] = cached
+            if on_clip is not None:
+                on_clip(text, cached)
     stats.cache_hits += len(texts) - len(misses)
     done = len(texts) - len(misses)
     if progress is not None:
@@ -209,7 +216,7 @@ def synthesize(
                     "will be synthesized again next time"
                 )
 
-        def on_clip(index: int, clip: Clip) -> None:
+        def made(index: int, clip: Clip) -> None:
             nonlocal done
             text = misses[index]
             clip = Clip(
@@ -223,13 +230,25 @@ def synthesize(
                 else:
                     pending.add(functools.partial(save, text, clip))
             raw[text] = clip
+            if on_clip is not None:
+                on_clip(text, clip)
             done += 1
             if progress is not None:
                 progress(done, len(texts))
 
+        # The reference phrases first: the voice's gain, which every clip needs, is
+        # known as soon as they are.
+        references = [text for text in misses if text in REFERENCE_PHRASES]
+        misses = [*references, *(text for text in misses if text not in REFERENCE_PHRASES)]
         n = min(workers or engine.processes, len(misses))
         synthesize_in_workers(
-            misses, engine.settings, n, on_clip, engine.speakers(n), advice=engine.advice
+            misses,
+            engine.settings,
+            n,
+            made,
+            engine.speakers(n),
+            advice=engine.advice,
+            first=len(references),
         )
         if pending is None:
             report_unsaved(note)

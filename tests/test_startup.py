@@ -159,3 +159,16 @@ def test_the_reference_phrases_are_spoken_before_the_rest(tmp_path: Path) -> Non
 
     assert order[: len(REFERENCE_PHRASES)] == list(REFERENCE_PHRASES)
     assert sorted(order[len(REFERENCE_PHRASES) :]) == sorted(phrases)
+
+
+@pytest.mark.parametrize("name", ["pyttsx3", "numpy", "sounddevice", "no-such-package-here"])
+def test_a_distribution_version_is_what_importlib_metadata_says(name: str) -> None:
+    import importlib.metadata
+
+    from voicecoach.speech.voices import distribution_version
+
+    try:
+        expected = importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        expected = "unknown"
+    assert distribution_version(name) == expected

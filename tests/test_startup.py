@@ -122,12 +122,14 @@ def test_a_warm_start_reads_only_finished_clips_and_starts_no_engine(isolated: P
     assert warm["frames"] == build_mixer(TIMELINE, cold)[0].total_frames
     modules = set(warm["modules"])
     # Nothing that only making speech needs: the audio file library, the speakers of
-    # either engine, and the process pool's spawning machinery.
+    # either engine, the process pool's spawning machinery, nor importlib.metadata
+    # (the engine's version is read from its folder's name).
     for heavy in [
         "soundfile",
         "voicecoach.speech.speakers",
         "voicecoach.speech.piper_speaker",
         "multiprocessing.popen_spawn_posix",
+        "importlib.metadata",
     ]:
         assert heavy not in modules, heavy
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -19,11 +20,15 @@ from voicecoach.wording import minutes_text
 
 if TYPE_CHECKING:
     # Imported where used, so that `voicecoach --help` does not load numpy or SQLite.
+    from threading import Thread
+
     from rich.progress import Progress
 
     from voicecoach.history import History
+    from voicecoach.mixer import Mixer
     from voicecoach.program import Today
     from voicecoach.session import Prepared
+    from voicecoach.speech import PendingWrites
 
 TRACEBACK_ENV = "VOICECOACH_TRACEBACK"
 STARTER = Path(__file__).with_name("starter.toml")
@@ -344,10 +349,23 @@ def synthesis_progress() -> tuple[Progress, Callable[[int, int], None]]:
     return progress, update
 
 
-def prepare_audio(today: Today, choice: Voice, samplerate: int) -> Prepared:
-    """Synthesize (or load cached) speech for today's session with a progress bar."""
+def prepare_audio(
+    today: Today,
+    choice: Voice,
+    samplerate: int,
+    pending: PendingWrites | None = None,
+    on_note: Callable[[str], None] | None = None,
+) -> Prepared:
+    """Synthesize (or load cached) speech for today's session with a progress bar.
+
+    With ``pending``, the cache writes wait there (see `speech.PendingWrites`), and their
+    notes go to ``on_note`` when they are made.
+    """
     from voicecoach.paths import cache_dir
     from voicecoach.session import prepare_speech
+
+    def say(note: str) -> None:
+        click.echo(f"note: {note}", err=True)
 
     progress, update = synthesis_progress()
     try:
@@ -358,10 +376,77 @@ def prepare_audio(today: Today, choice: Voice, samplerate: int) -> Prepared:
             samplerate,
             cache_dir(),
             progress=update,
-            on_note=lambda note: click.echo(f"note: {note}", err=True),
+            on_note=on_note or say,
+            pending=pending,
         )
     finally:
         progress.stop()
+
+
+class DeviceLookup:
+    """The output device, looked up in a thread while the session is prepared.
+
+    Starting PortAudio connects to the sound server and lists its devices (50 to 70 ms
+    here), almost all of it in C with the GIL released: it overlaps loading the routine
+    and the speech instead of adding to the time before the first word.
+    """
+
+    def __init__(self, spec: str | None) -> None:
+        import threading
+
+        self.spec = spec
+        self.index: int | None = None
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._look_up, name="voicecoach-device", daemon=True)
+        self._thread.start()
+
+    def _look_up(self) -> None:
+        from voicecoach.devices import resolve_device
+
+        spec = self.spec
+        try:
+            self.index = resolve_device(int(spec) if spec and spec.isdigit() else spec)
+        except BaseException as error:  # raised again in the main thread by result()
+            self.error = error
+
+    def result(self) -> int | None:
+        """The PortAudio index (``None``: the default device); raises what the lookup raised."""
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.index
+
+
+# The cache writes wait this long at most for the first sound before they start anyway.
+FIRST_SOUND_WAIT_S = 3.0
+
+
+def write_cache_later(pending: PendingWrites, mixer: Mixer) -> Thread | None:
+    """Make ``pending``'s cache writes in a low-priority thread once the session sounds.
+
+    A cold start writes about 60 MB of clips, each file synced: 0.3 to 0.5 s that the
+    first word need not wait for. Returns the thread (join it before exiting), or
+    ``None`` when there is nothing to write.
+    """
+    import threading
+    import time
+
+    if not len(pending):
+        return None
+
+    def write() -> None:
+        deadline = time.monotonic() + FIRST_SOUND_WAIT_S
+        while mixer.state.output_frames == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if sys.platform.startswith("linux"):
+            # On Linux a thread has its own nice value: the audio thread goes first.
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        pending.run()
+
+    thread = threading.Thread(target=write, name="voicecoach-cache-writer", daemon=True)
+    thread.start()
+    return thread
 
 
 def say_adjustments(today: Today) -> None:
@@ -411,7 +496,10 @@ def play(
     Keys: Space pause/resume, x or Esc stop (pain), n next exercise, b back to the start
     of the set, q quit.
     """
-    import contextlib
+    if speed != 1.0 and not text:
+        raise click.UsageError("--speed needs --text (sound always plays in real time)")
+    # PortAudio starts while everything else is loaded and prepared.
+    lookup = None if text else DeviceLookup(device)
 
     from voicecoach.display import session_summary
     from voicecoach.dropouts import describe as describe_dropouts
@@ -419,9 +507,8 @@ def play(
     from voicecoach.player import PREVIEW_NOTE, Player, Recorder, SessionInfo, is_preview
     from voicecoach.program import load_today
     from voicecoach.session import DEFAULT_SAMPLERATE, build_mixer, prepare_silent
+    from voicecoach.speech import PendingWrites
 
-    if speed != 1.0 and not text:
-        raise click.UsageError("--speed needs --text (sound always plays in real time)")
     preview = is_preview(text, speed)
     history = open_history(ctx, recording=not preview)
     today = load_today(routine, history, as_written=as_written)
@@ -431,13 +518,17 @@ def play(
         click.echo(
             f"{PREVIEW_NOTE} (--speed {speed:g}; a pain stop with x is still recorded)", err=True
         )
-    if text:
+    # Cache writes wait until the first word sounds; their notes, until the session ends.
+    pending = PendingWrites()
+    late_notes: list[str] = []
+    device_index = None
+    if lookup is None:
         prepared = prepare_silent(today.timeline)
     else:
-        from voicecoach.devices import resolve_device
-
-        device_index = resolve_device(int(device) if device and device.isdigit() else device)
-        prepared = prepare_audio(today, Voice(voice, rate, volume), DEFAULT_SAMPLERATE)
+        prepared = prepare_audio(
+            today, Voice(voice, rate, volume), DEFAULT_SAMPLERATE, pending, late_notes.append
+        )
+        device_index = lookup.result()
     plan, mixer = build_mixer(today.timeline, prepared)
     recorder = Recorder(
         history,
@@ -457,10 +548,18 @@ def play(
         recorder,
         text=text,
         speed=speed,
-        device=None if text else device_index,
+        device=device_index,
         lead_in=lead_in,
     )
-    result = player.run()
+    writer = write_cache_later(pending, mixer)
+    try:
+        result = player.run()
+    finally:
+        if writer is not None:
+            writer.join()
+        for note in late_notes:
+            with contextlib.suppress(OSError):
+                click.echo(f"note: {note}", err=True)
     # A terminal that hung up (SIGHUP) cannot show it; the session is recorded anyway.
     with contextlib.suppress(OSError):
         click.echo(session_summary(result), err=True)

@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import soundfile
 
 from voicecoach.dsp import (
     SPEECH_LUFS,
@@ -25,8 +24,11 @@ __all__ = [
     "OVERRIDE_SUFFIXES",
     "TONE_LUFS",
     "earcon",
+    "level_tone",
+    "override_path",
     "resample",
     "target_loudness",
+    "tone_shape",
 ]
 
 EARCON_NAMES: tuple[str, ...] = ("start", "stop", "tick", "inhale", "exhale", "done")
@@ -172,9 +174,34 @@ def _shape(name: str, samplerate: int) -> np.ndarray:
     return _done(samplerate)
 
 
-def _synthesize(name: str, samplerate: int) -> np.ndarray:
-    wave = _shape(name, samplerate)
+def tone_shape(name: str, samplerate: int) -> np.ndarray:
+    """The built-in tone ``name`` before leveling: cheap (about 1 ms), and it names the tone.
+
+    `level_tone` of it is the built-in earcon; a cache keyed by these samples (see
+    `session`) can skip the loudness measurement, which costs about 5 ms a tone.
+    """
+    return _shape(name, samplerate)
+
+
+def level_tone(name: str, wave: np.ndarray, samplerate: int) -> np.ndarray:
+    """``wave`` (a `tone_shape`) brought to the tone's loudness, peaks limited (see `earcon`)."""
     return apply_gain(wave, samplerate, target_loudness(name) - clip_loudness(wave, samplerate))
+
+
+def _synthesize(name: str, samplerate: int) -> np.ndarray:
+    return level_tone(name, _shape(name, samplerate), samplerate)
+
+
+def override_path(name: str, overrides_dir: Path | None = None) -> Path | None:
+    """The user's file that replaces tone ``name`` (see `earcon`), or ``None``."""
+    folder = default_overrides_dir() if overrides_dir is None else overrides_dir
+    for suffix in OVERRIDE_SUFFIXES:
+        path = folder / f"{name}{suffix}"
+        # lexists, not is_file: a directory, a pipe or a broken link by that name is a
+        # mistake to report, not a reason to fall back silently.
+        if os.path.lexists(path):
+            return path
+    return None
 
 
 def default_overrides_dir() -> Path:
@@ -214,6 +241,8 @@ def _read_override(path: Path) -> tuple[np.ndarray, int]:
     if info.st_size == 0:
         handle.close()
         raise _refuse(path, "the earcon file is empty (0 bytes)")
+    import soundfile  # only for a user's file
+
     with handle:
         try:
             with soundfile.SoundFile(handle) as sound:
@@ -318,11 +347,7 @@ def earcon(name: str, samplerate: int, overrides_dir: Path | None = None) -> np.
         raise ValueError(f"unknown earcon {name!r}; known: {', '.join(EARCON_NAMES)}")
     if samplerate <= 0:
         raise ValueError(f"samplerate must be positive, got {samplerate}")
-    folder = default_overrides_dir() if overrides_dir is None else overrides_dir
-    for suffix in OVERRIDE_SUFFIXES:
-        path = folder / f"{name}{suffix}"
-        # lexists, not is_file: a directory, a pipe or a broken link by that name is a
-        # mistake to report, not a reason to fall back silently.
-        if os.path.lexists(path):
-            return _load_override(path, name, samplerate)
+    path = override_path(name, overrides_dir)
+    if path is not None:
+        return _load_override(path, name, samplerate)
     return _synthesize(name, samplerate)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,7 +20,7 @@ from voicecoach.timeline import TONES, Timeline, estimate_speech_seconds
 if TYPE_CHECKING:
     from voicecoach.mixer import Mixer
     from voicecoach.schedule import Plan
-    from voicecoach.speech import Clip
+    from voicecoach.speech import Clip, PendingWrites
 
 DEFAULT_SAMPLERATE = 48_000
 # Text mode makes no sound, so a low rate keeps its (silent) clock cheap.
@@ -64,39 +65,119 @@ def prepare_speech(
     cache_dir: Path,
     progress: Callable[[int, int], None] | None = None,
     on_note: Callable[[str], None] | None = None,
+    pending: PendingWrites | None = None,
 ) -> Prepared:
     """Synthesize (or load from cache) every phrase and earcon, resampled to ``samplerate``.
 
+    A warm start reads only the finished clips (at the voice's level and at
+    ``samplerate``), named from the phrases' cache keys: no engine clip is read and no
+    loudness measured. Anything missing is made from the engine's clips as before.
+
     ``on_note`` is told, in one line each, when a cache could not be used or written
-    (the session goes on without it).
+    (the session goes on without it). With ``pending``, the cache writes are kept there
+    for the caller to make later (after the first sound); their notes then reach
+    ``on_note`` when they are made.
     """
-    from voicecoach.earcons import earcon
     from voicecoach.paths import config_dir
-    from voicecoach.speech import REFERENCE_PHRASES, private_cache_folder, synthesize, voice_gain_db
+    from voicecoach.speech import (
+        REFERENCE_PHRASES,
+        cache_key,
+        engine_for,
+        private_cache_folder,
+        synthesize,
+        voice_gain_db,
+    )
+
+    notes: dict[str, None] = {}
+    later_notes: dict[str, None] = {}
+
+    def note_later(message: str) -> None:
+        if message not in later_notes and on_note is not None:
+            later_notes.setdefault(message)
+            on_note(message)
 
     # Tones first: a tone file that must be fixed is reported before any synthesis.
-    overrides = config_dir() / "earcons"
-    tones = {name: earcon(name, samplerate, overrides) for name in TONES}
-    notes: dict[str, None] = {}
+    tone_writes: list[Callable[[], None]] = []
+    tones = _tones(
+        samplerate,
+        config_dir() / "earcons",
+        private_cache_folder(cache_dir / f"tones-{samplerate}", notes.setdefault),
+        tone_writes,
+    )
     phrases = list(dict.fromkeys([*timeline.phrases(), *extra_phrases()]))
     settings = chosen_voice(routine, choice)
-    # The engine's clips; the voice's gain and the resampling are applied here, so a warm
-    # start reads finished clips (named by what they are made of) and computes nothing.
-    raw = synthesize(
-        phrases,
-        settings,
-        cache_dir / "speech",
-        progress=progress,
-        on_note=notes.setdefault,
-        level=False,
-    )
-    gain_db = voice_gain_db([raw[text] for text in REFERENCE_PHRASES], settings)
-    folder: Path | None = None
-    if any(raw[text].samplerate != samplerate for text in phrases):
-        folder = private_cache_folder(cache_dir / f"speech-{samplerate}", notes.setdefault)
-    audio = {
-        text: _at_rate(folder, raw[text], gain_db, samplerate, notes.setdefault) for text in phrases
-    }
+    audio: dict[str, np.ndarray] = {}
+    spoken = [text for text in phrases if text.strip()]
+    for text in phrases:
+        if not text.strip():
+            audio[text] = np.zeros(0, dtype=np.float32)  # a blank phrase: an empty clip
+    names: dict[str, str] = {}
+    folder = private_cache_folder(cache_dir / f"speech-{samplerate}", notes.setdefault)
+    if spoken:
+        engine = engine_for(settings)
+        references = [cache_key(text, settings, engine) for text in REFERENCE_PHRASES]
+        for text in spoken:
+            names[text] = finished_key(cache_key(text, settings, engine), references, samplerate)
+        if folder is not None:
+            audio.update(_load_all(folder, names, samplerate))
+    missing = [text for text in spoken if text not in audio]
+    if missing:
+        # The engine's clips of every phrase (so damage among them is found and mended
+        # as before); only the missing finished clips are made, each as soon as its
+        # engine clip and the voice's gain (from the reference phrases, made first) are
+        # there, while the workers speak the rest.
+        wanted = set(missing)
+        # Written after the engine's clips (whose notes come first), or later still.
+        writes: list[Callable[[], None]] = []
+        ready: dict[str, Clip] = {}
+        gain: list[float] = []
+
+        def finish(text: str) -> None:
+            if text not in wanted or text in audio:
+                return
+            audio[text] = finish_clip(ready[text], gain[0], samplerate)
+            if folder is not None:
+                path = folder / f"{names[text]}.npy"
+                note = notes.setdefault if pending is None else note_later
+                writes.append(
+                    functools.partial(_store_resampled, path, names[text], audio[text], note)
+                )
+
+        def take(text: str, clip: Clip) -> None:
+            ready[text] = clip
+            if gain:
+                finish(text)
+            elif all(ref in ready for ref in REFERENCE_PHRASES):
+                gain.append(voice_gain_db([ready[ref] for ref in REFERENCE_PHRASES], settings))
+                for done in list(ready):
+                    finish(done)
+
+        synthesize(
+            phrases,
+            settings,
+            cache_dir / "speech",
+            progress=progress,
+            on_note=notes.setdefault,
+            level=False,
+            pending=pending,
+            on_clip=take,
+        )
+        for text in missing:
+            finish(text)
+        for write in writes:
+            if pending is None:
+                write()
+            else:
+                pending.add(write)
+
+    # The tones last: they are remade in milliseconds, so they never take the room the
+    # speech needs on a nearly full disk, and a failure to save one is not worth a note.
+    for write in tone_writes:
+        if pending is None:
+            write()
+        else:
+            pending.add(write)
+    audio = {text: audio[text] for text in phrases}
     extra = {text: audio[text] for text in extra_phrases()}
     if on_note is not None:
         for message in notes:
@@ -104,22 +185,85 @@ def prepare_speech(
     return Prepared(samplerate, audio, tones, extra)
 
 
-# Finished clips are named by what they are made of: the engine's clip (its digest), the
-# voice's gain and both rates, and this format (bump it when leveling, limiting or
-# resampling changes), so a changed level or trim never picks up a stale file.
-_RESAMPLED_FORMAT = b"voicecoach resampled 2"
+def _tones(
+    samplerate: int,
+    overrides: Path,
+    folder: Path | None,
+    writes: list[Callable[[], None]],
+) -> dict[str, np.ndarray]:
+    """Every tone at ``samplerate``: the user's file, else the built-in one, cached.
+
+    A built-in tone's loudness takes about 5 ms to measure; its finished samples are
+    cached under a hash of its unleveled samples (`earcons.tone_shape`), so a changed
+    tone is never read stale. A user's file is read each time (see `earcons.earcon`).
+    The cache writes of the tones made are added to ``writes``.
+    """
+    from voicecoach.earcons import earcon, level_tone, override_path, tone_shape
+
+    tones = {}
+    for name in TONES:
+        if folder is None or override_path(name, overrides) is not None:
+            tones[name] = earcon(name, samplerate, overrides)
+            continue
+        wave = tone_shape(name, samplerate)
+        h = hashlib.sha256(_RESAMPLED_FORMAT + f"\ntone\n{name}\n{samplerate}\n".encode())
+        h.update(np.ascontiguousarray(wave, dtype="<f8").data.cast("B"))
+        key = h.hexdigest()[:40]
+        found = _load_finished(folder / f"{key}.npy", key, samplerate)
+        if found is None:
+            found = level_tone(name, wave, samplerate)
+            writes.append(
+                functools.partial(
+                    _store_resampled, folder / f"{key}.npy", key, found, lambda _: None
+                )
+            )
+        tones[name] = found
+    return tones
+
+
+def _load_all(folder: Path, names: Mapping[str, str], samplerate: int) -> dict[str, np.ndarray]:
+    """The finished clips of ``names`` (text -> key) found whole in ``folder``.
+
+    Two threads read them: reading, hashing and checking 40 MB (back-basics at 48 kHz)
+    is mostly numpy and hashlib work that releases the GIL, so the second core halves it.
+    """
+    import threading
+
+    texts = list(names)
+    found: list[dict[str, np.ndarray]] = [{}, {}]
+
+    def load(part: int) -> None:
+        for text in texts[part::2]:
+            clip = _load_finished(folder / f"{names[text]}.npy", names[text], samplerate)
+            if clip is not None:
+                found[part][text] = clip
+
+    helper = threading.Thread(target=load, args=(1,), name="voicecoach-clips", daemon=True)
+    helper.start()
+    try:
+        load(0)
+    finally:
+        helper.join()
+    return {text: found[i % 2][text] for i, text in enumerate(texts) if text in found[i % 2]}
+
+
+# Finished clips are named by what they are made of: the phrase's cache key (engine,
+# versions, voice, rate, volume, text), the cache keys of the reference phrases that set
+# the voice's gain, the rate, and this format (bump it when leveling, limiting or
+# resampling changes), so a changed level or trim never picks up a stale file, and a warm
+# start finds them without reading the engine's clips.
+_RESAMPLED_FORMAT = b"voicecoach finished 3"
 _DIGEST_BYTES = 32
 
 
-def resampled_key(clip: Clip, gain_db: float, samplerate: int) -> str:
-    """The cache name of ``clip`` at ``gain_db`` and ``samplerate``: a hash of its making."""
-    h = hashlib.sha256(
-        _RESAMPLED_FORMAT + f"\n{clip.samplerate}\n{samplerate}\n{gain_db:.9f}\n".encode()
-    )
-    if clip.digest is not None:
-        h.update(clip.digest.encode())
-    else:
-        h.update(np.ascontiguousarray(clip.samples, dtype="<f4").data.cast("B"))
+def finished_key(phrase_key: str, reference_keys: Sequence[str], samplerate: int) -> str:
+    """The cache name of a phrase's finished clip: at the voice's level and ``samplerate``.
+
+    ``phrase_key`` is the phrase's `speech.cache_key`; ``reference_keys`` those of
+    `speech.REFERENCE_PHRASES`, whose clips set the voice's gain.
+    """
+    h = hashlib.sha256(_RESAMPLED_FORMAT + f"\n{samplerate}\n{phrase_key}\n".encode())
+    h.update("\n".join(reference_keys).encode())
     return h.hexdigest()[:40]
 
 
@@ -128,17 +272,8 @@ def resampled_frames(frames: int, from_rate: int, to_rate: int) -> int:
     return (frames * to_rate * 2 + from_rate) // (2 * from_rate)
 
 
-def _at_rate(
-    folder: Path | None, clip: Clip, gain_db: float, samplerate: int, note: Callable[[str], None]
-) -> np.ndarray:
-    """The engine's ``clip`` at the voice's level and ``samplerate``, cached when possible.
-
-    Leveling and resampling every clip costs about 0.1 s at each start; a warm start
-    should sound at once. An entry is a ``.npy`` file followed by the SHA-256 of its key
-    and samples; it is used only when its header (read first, nothing allocated from it)
-    says float32, one dimension, exactly the length the source clip resamples to, the
-    file's size matches that, and the digest holds. Anything else is made again; a
-    failed write costs time (``note`` hears why), never the session.
+def finish_clip(clip: Clip, gain_db: float, samplerate: int) -> np.ndarray:
+    """The engine's ``clip`` at the voice's level (``gain_db``) and at ``samplerate``.
 
     Returns
     -------
@@ -149,21 +284,12 @@ def _at_rate(
     from voicecoach.dsp import CEILING, limit_peaks, resample
     from voicecoach.speech import level_clip
 
+    leveled = level_clip(clip, gain_db).samples
     if clip.samplerate == samplerate:
-        return level_clip(clip, gain_db).samples
-    key = resampled_key(clip, gain_db, samplerate)
-    frames = resampled_frames(clip.samples.shape[0], clip.samplerate, samplerate)
-    if folder is not None:
-        cached = _load_resampled(folder / f"{key}.npy", key, frames)
-        if cached is not None:
-            return cached
+        return leveled
     # Resampling can raise a peak between the source's samples (a few tenths of a dB):
     # the clip is limited again so that no clip ever exceeds the ceiling at any rate.
-    leveled = level_clip(clip, gain_db).samples
-    samples = limit_peaks(resample(leveled, clip.samplerate, samplerate), samplerate, CEILING)
-    if folder is not None:
-        _store_resampled(folder / f"{key}.npy", key, samples, note)
-    return samples
+    return limit_peaks(resample(leveled, clip.samplerate, samplerate), samplerate, CEILING)
 
 
 def _resampled_digest(key: str, samples: np.ndarray) -> bytes:
@@ -172,12 +298,20 @@ def _resampled_digest(key: str, samples: np.ndarray) -> bytes:
     return h.digest()
 
 
-def _load_resampled(path: Path, key: str, frames: int) -> np.ndarray | None:
-    from voicecoach.dsp import CEILING
-    from voicecoach.speech import open_cache_entry, stats
+def _load_finished(path: Path, key: str, samplerate: int) -> np.ndarray | None:
+    """A finished clip from the cache, or ``None`` when it is missing or not whole.
 
-    size = _npy_header_bytes(frames) + 4 * frames + _DIGEST_BYTES
-    handle = open_cache_entry(path, size)
+    An entry is a ``.npy`` file followed by the SHA-256 of its key and samples. It is
+    used only when its header (read first, nothing allocated from it) says float32, one
+    dimension, at most `speech.MAX_CLIP_S` long, the file's size matches that exactly,
+    and the digest and the samples (finite, within the ceiling) hold. Anything else is
+    made again.
+    """
+    from voicecoach.dsp import CEILING
+    from voicecoach.speech import MAX_CLIP_S, open_cache_entry, stats
+
+    most = MAX_CLIP_S * samplerate
+    handle = open_cache_entry(path, _npy_header_bytes(most) + 4 * most + _DIGEST_BYTES)
     if handle is None:
         return None
     with handle:
@@ -193,16 +327,18 @@ def _load_resampled(path: Path, key: str, frames: int) -> np.ndarray | None:
             if (
                 dtype != np.dtype("<f4")
                 or fortran
-                or shape != (frames,)
-                or os.fstat(handle.fileno()).st_size != handle.tell() + 4 * frames + _DIGEST_BYTES
+                or len(shape) != 1
+                or not 0 <= shape[0] <= most
+                or os.fstat(handle.fileno()).st_size != handle.tell() + 4 * shape[0] + _DIGEST_BYTES
             ):
-                raise ValueError("not this clip")
+                raise ValueError("not a finished clip")
+            frames = int(shape[0])
             samples = np.fromfile(handle, dtype="<f4", count=frames)
             digest = handle.read(_DIGEST_BYTES)
         except Exception:
             # Whatever the bytes made numpy's header parser raise (ValueError,
             # SyntaxError, tokenize.TokenError, ...), the entry is damaged: made again.
-            stats.cache_rejected += 1
+            stats.rejected()
             return None
     if (
         samples.shape != (frames,)
@@ -210,7 +346,7 @@ def _load_resampled(path: Path, key: str, frames: int) -> np.ndarray | None:
         or not np.isfinite(samples).all()
         or (frames and float(np.abs(samples).max()) > CEILING)
     ):
-        stats.cache_rejected += 1
+        stats.rejected()
         return None
     return samples.astype(np.float32, copy=False)
 

@@ -38,6 +38,8 @@ How the work is split, and why:
 
 from voicecoach.speech.cache import (
     CACHE_FORMAT,
+    MAX_CLIP_S,
+    PendingWrites,
     cache_key,
     clear_cache_entry,
     clip_digest,
@@ -60,9 +62,11 @@ from voicecoach.speech.voices import engine_identity, install_hint
 
 __all__ = [
     "CACHE_FORMAT",
+    "MAX_CLIP_S",
     "REFERENCE_PHRASES",
     "Clip",
     "Engine",
+    "PendingWrites",
     "SpeechUnavailable",
     "SynthesisError",
     "SynthesisStats",

@@ -13,12 +13,12 @@ import io
 import json
 import os
 import stat
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
-import soundfile
 
 from voicecoach.files import (
     NotAFile,
@@ -154,12 +154,12 @@ def open_cache_entry(path: Path, max_bytes: int) -> BinaryIO | None:
     except FileNotFoundError:
         return None
     except (NotAFile, OSError):  # a symlink, a directory, unreadable...: damage, made again
-        stats.cache_rejected += 1
+        stats.rejected()
         return None
     if _owned(info) and 0 < info.st_size <= max_bytes:
         return handle
     handle.close()
-    stats.cache_rejected += 1
+    stats.rejected()
     return None
 
 
@@ -186,6 +186,8 @@ def load_entry(path: Path, key: str) -> Clip | None:
     header promises, the digest of the samples (`clip_digest`) and samples that are
     finite and within [-1, 1].
     """
+    import soundfile  # not before a phrase is missing from the finished clips (see session)
+
     handle = open_cache_entry(path, MAX_ENTRY_BYTES)
     if handle is None:
         return None
@@ -205,7 +207,7 @@ def load_entry(path: Path, key: str) -> Clip | None:
             samples = sound.read(frames=frames, dtype="float32", always_2d=False)
     except Exception:
         # Whatever the bytes made libsndfile or soundfile raise, the entry is damaged.
-        stats.cache_rejected += 1
+        stats.rejected()
         return None
     digest = clip_digest(key, rate, samples) if samples.ndim == 1 else ""
     if (
@@ -214,7 +216,7 @@ def load_entry(path: Path, key: str) -> Clip | None:
         or not np.isfinite(samples).all()
         or np.abs(samples).max() > 1.0
     ):
-        stats.cache_rejected += 1
+        stats.rejected()
         return None
     return Clip(samples, int(rate), digest)
 
@@ -226,6 +228,8 @@ def store_entry(path: Path, key: str, clip: Clip) -> str | None:
     from the write, not libsndfile's "System error"; `files.atomic_output` makes the
     entry appear whole or not at all, owner-only.
     """
+    import soundfile
+
     buffer = io.BytesIO()
     digest = clip.digest or clip_digest(key, clip.samplerate, clip.samples)
     # 32-bit float WAV keeps the trimmed, faded samples exactly.
@@ -241,3 +245,34 @@ def store_entry(path: Path, key: str, clip: Clip) -> str | None:
         stats.cache_write_failures += 1
         return os_error_text(exc)
     return None
+
+
+class PendingWrites:
+    """Cache entries made now and written later, off the path to the first sound.
+
+    A cold start makes every clip before the session can be planned, but writing them
+    (about 60 MB, each file synced) can wait until the session sounds: `synthesize` and
+    `session.prepare_speech` add their writes here instead of making them, and the caller
+    calls :meth:`run` (from any one thread) once the first word plays. A write that fails
+    costs time next start, never this session: each reports through its own note.
+    """
+
+    def __init__(self) -> None:
+        self._writes: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+
+    def add(self, write: Callable[[], None]) -> None:
+        """Keep ``write`` for :meth:`run`."""
+        with self._lock:
+            self._writes.append(write)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._writes)
+
+    def run(self) -> None:
+        """Make every write kept so far, in the order they were added (then forget them)."""
+        with self._lock:
+            writes, self._writes = self._writes, []
+        for write in writes:
+            write()

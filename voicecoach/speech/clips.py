@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -60,6 +61,14 @@ class SynthesisStats:
     workers_started: int = 0
     cache_rejected: int = 0  # entries that were there but damaged, foreign or torn
     cache_write_failures: int = 0
+
+    def rejected(self) -> None:
+        """Count one refused cache entry (from any thread: clips load in two)."""
+        with _stats_lock:
+            self.cache_rejected += 1
+
+
+_stats_lock = threading.Lock()
 
 
 stats = SynthesisStats()

@@ -54,9 +54,15 @@ def is_piper(name: str | None) -> bool:
     return name is not None and name.strip().casefold().startswith(piper.PIPER_PREFIX)
 
 
-def _pyttsx3_engine(settings: Voice) -> Engine:
+def _pyttsx3_speakers(processes: int) -> SpeakerFactory:
+    # Imported here: the speaker (soundfile, pyttsx3's driver) is needed only when a
+    # phrase is missing from the cache, never on a warm start.
     from voicecoach.speech.speakers import make_speaker
 
+    return make_speaker
+
+
+def _pyttsx3_engine(settings: Voice) -> Engine:
     return Engine(
         name="pyttsx3",
         identity=voices.engine_identity(),
@@ -64,7 +70,7 @@ def _pyttsx3_engine(settings: Voice) -> Engine:
         samplerate=ESPEAK_SAMPLERATE,
         # espeak-ng scales with processes (one per core), each about 30 MB.
         processes=min(os.cpu_count() or 1, MAX_WORKERS),
-        speakers=lambda processes: make_speaker,
+        speakers=_pyttsx3_speakers,
         advice=DEFAULT_ADVICE,
     )
 

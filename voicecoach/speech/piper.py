@@ -10,7 +10,6 @@ lists the models even without it; speaking is `piper_speaker`'s job, in a worker
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import importlib.util
 import json
 import math
@@ -126,6 +125,8 @@ def _package_models() -> list[PiperModel]:
     # RECORD lists NAME.onnx and NAME.onnx.json ships a voice. Reading the RECORDs costs
     # about 1 ms a distribution; those without ".onnx.json" are passed over unparsed.
     found = []
+    import importlib.metadata
+
     for dist in importlib.metadata.distributions():
         record = dist.read_text("RECORD") or ""
         if ".onnx.json" not in record:
@@ -212,13 +213,11 @@ def model_identity(model: PiperModel) -> str:
 
 def runtime_identity() -> str:
     """The versions of piper-tts and onnxruntime (their output may change between them)."""
-    versions = []
-    for package in ("piper-tts", "onnxruntime"):
-        try:
-            versions.append(f"{package} {importlib.metadata.version(package)}")
-        except importlib.metadata.PackageNotFoundError:
-            versions.append(f"{package} unknown")
-    return "; ".join(versions)
+    from voicecoach.speech.voices import distribution_version
+
+    return "; ".join(
+        f"{package} {distribution_version(package)}" for package in ("piper-tts", "onnxruntime")
+    )
 
 
 def length_scale(rate: int | None, model_scale: float) -> float:

@@ -7,6 +7,7 @@ start is only file reads. One gain per voice then brings the clips to the speech
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from voicecoach.errors import VoicecoachError
 from voicecoach.model import VOICE_RATE, VOICE_VOLUME, Voice
 from voicecoach.phrases import PAIN_QUESTION, RESUMING, SAFETY_MESSAGE
 from voicecoach.speech.cache import (
+    PendingWrites,
     cache_key,
     clip_digest,
     default_cache_dir,
@@ -91,6 +93,8 @@ def synthesize(
     workers: int | None = None,
     on_note: Callable[[str], None] | None = None,
     level: bool = True,
+    pending: PendingWrites | None = None,
+    on_clip: Callable[[str, Clip], None] | None = None,
 ) -> dict[str, Clip]:
     """Every distinct phrase as a trimmed clip at the speech level, cached or synthesized.
 
@@ -133,6 +137,14 @@ def synthesize(
         ``False`` returns the engine's clips as they are, the reference phrases among
         them, for a caller that applies :func:`voice_gain_db` (with :func:`level_clip`)
         itself and caches what it derives.
+    pending : PendingWrites or None
+        Where to keep the cache writes of the phrases synthesized, to be made when the
+        caller runs it (after the first sound); their notes then go to ``on_note``
+        directly. ``None`` writes each entry as soon as its phrase is made.
+    on_clip : callable or None
+        Called as ``on_clip(text, clip)`` in this thread with each engine clip as it is
+        read from the cache or made (before leveling), the reference phrases first among
+        those synthesized: a caller can work on the clips while the rest are spoken.
 
     Returns
     -------
@@ -180,6 +192,8 @@ def synthesize(
             misses.append(text)
         else:
             raw[text] = cached
+            if on_clip is not None:
+                on_clip(text, cached)
     stats.cache_hits += len(texts) - len(misses)
     done = len(texts) - len(misses)
     if progress is not None:
@@ -188,7 +202,21 @@ def synthesize(
     if misses:
         unsaved: dict[str, int] = {}
 
-        def on_clip(index: int, clip: Clip) -> None:
+        def save(text: str, clip: Clip) -> None:
+            assert folder is not None
+            problem = store_entry(folder / f"{keys[text]}.wav", keys[text], clip)
+            if problem is not None:
+                unsaved[problem] = unsaved.get(problem, 0) + 1
+
+        def report_unsaved(note: Callable[[str], None]) -> None:
+            for problem, count in unsaved.items():
+                note(
+                    f"{count} phrase{'s' if count > 1 else ''} could not be saved in the "
+                    f"speech cache {folder} ({problem}); the session goes on, and they "
+                    "will be synthesized again next time"
+                )
+
+        def made(index: int, clip: Clip) -> None:
             nonlocal done
             text = misses[index]
             clip = Clip(
@@ -197,24 +225,35 @@ def synthesize(
                 clip_digest(keys[text], clip.samplerate, clip.samples),
             )
             if folder is not None:
-                problem = store_entry(folder / f"{keys[text]}.wav", keys[text], clip)
-                if problem is not None:
-                    unsaved[problem] = unsaved.get(problem, 0) + 1
+                if pending is None:
+                    save(text, clip)
+                else:
+                    pending.add(functools.partial(save, text, clip))
             raw[text] = clip
+            if on_clip is not None:
+                on_clip(text, clip)
             done += 1
             if progress is not None:
                 progress(done, len(texts))
 
+        # The reference phrases first: the voice's gain, which every clip needs, is
+        # known as soon as they are.
+        references = [text for text in misses if text in REFERENCE_PHRASES]
+        misses = [*references, *(text for text in misses if text not in REFERENCE_PHRASES)]
         n = min(workers or engine.processes, len(misses))
         synthesize_in_workers(
-            misses, engine.settings, n, on_clip, engine.speakers(n), advice=engine.advice
+            misses,
+            engine.settings,
+            n,
+            made,
+            engine.speakers(n),
+            advice=engine.advice,
+            first=len(references),
         )
-        for problem, count in unsaved.items():
-            note(
-                f"{count} phrase{'s' if count > 1 else ''} could not be saved in the speech "
-                f"cache {folder} ({problem}); the session goes on, and they will be "
-                "synthesized again next time"
-            )
+        if pending is None:
+            report_unsaved(note)
+        elif folder is not None:
+            pending.add(functools.partial(report_unsaved, on_note or (lambda _: None)))
     if on_note is not None:
         for message in notes:
             on_note(message)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import functools
-import importlib.metadata
+import os
 import platform
 import sys
 from collections.abc import Callable, Sequence
@@ -66,6 +66,30 @@ def driver_name() -> str:
     return name
 
 
+def distribution_version(name: str) -> str:
+    """The installed version of distribution ``name`` (``"unknown"`` if it is not installed).
+
+    Read from the name of its ``NAME-VERSION.dist-info`` folder on `sys.path` when there
+    is one (what `importlib.metadata` finds first, without the 15 ms its import costs on
+    every start); else `importlib.metadata` itself.
+    """
+    prefix = f"{name.replace('-', '_').casefold()}-"
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for found in names:
+            if found.casefold().startswith(prefix) and found.endswith(".dist-info"):
+                return found[len(prefix) : -len(".dist-info")]
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
 @functools.cache
 def engine_identity() -> str:
     """Driver, pyttsx3 and engine versions, without starting an engine (part of cache keys).
@@ -80,10 +104,7 @@ def engine_identity() -> str:
     except Exception as exc:
         raise unavailable(exc) from exc
     driver = driver_name()
-    try:
-        pyttsx3_version = importlib.metadata.version("pyttsx3")
-    except importlib.metadata.PackageNotFoundError:
-        pyttsx3_version = "unknown"
+    pyttsx3_version = distribution_version("pyttsx3")
     if driver == "espeak":
         try:
             # Importing the driver's binding only loads the library (dlopen); it does not

@@ -214,11 +214,14 @@ def synthesize_in_workers(
     make_speaker: SpeakerFactory,
     *,
     advice: str = DEFAULT_ADVICE,
+    first: int = 0,
 ) -> None:
     """Speak ``texts`` in ``workers`` processes, calling ``on_clip(index, clip)`` as each ends.
 
     Each worker speaks with ``make_speaker(settings, its scratch folder, PHRASE_TIMEOUT_S)``.
     ``advice`` ends the message when a worker dies or hangs ("try another voice ...").
+    The first ``first`` texts are handed out first, in order (a caller that can start
+    work once they are done); the rest longest first.
     """
     timeout_s = PHRASE_TIMEOUT_S
     # The worker kills a stuck child at timeout_s; the parent waits a little longer before
@@ -226,7 +229,8 @@ def synthesize_in_workers(
     parent_timeout_s = timeout_s + min(5.0, timeout_s)
     ctx = multiprocessing.get_context("spawn")
     # Longest first, so one long sentence does not finish alone at the end.
-    todo = deque(sorted(range(len(texts)), key=lambda i: -len(texts[i])))
+    rest = sorted(range(first, len(texts)), key=lambda i: -len(texts[i]))
+    todo = deque([*range(min(first, len(texts))), *rest])
     pool: list[_Worker] = []
     scratch = Path(tempfile.mkdtemp(prefix="voicecoach-speech-"))
     try:

@@ -578,8 +578,12 @@ class Player:
                     sink.wait(timeout=1.0)
         finally:
             sink.close()
-            self.underflows += sink.underflows
-            self.gaps += sink.gaps
+            self._tally(sink)
+
+    def _tally(self, sink: DeviceSink) -> None:
+        """Keep a closed sink's underflows and gaps for the session's dropouts."""
+        self.underflows += sink.underflows
+        self.gaps += sink.gaps
 
     def _handle_lost_device(self, sink: DeviceSink) -> DeviceSink:
         from voicecoach.errors import VoicecoachError
@@ -603,8 +607,7 @@ class Player:
             return sink
         self.resume_error = ""
         self.device_lost = False
-        self.underflows += sink.underflows
-        self.gaps += sink.gaps
+        self._tally(sink)
         # Resume with the usual lead-in: pause then resume, handled on the next block.
         self.mixer.send(Command.PAUSE)
         self.mixer.send(Command.PAUSE)

@@ -127,12 +127,54 @@ def test_a_resume_or_a_jump_starts_the_schedule_afresh() -> None:
     assert mixer.catch_ups == []
 
 
+@pytest.mark.parametrize("gained", [1, 700])
+def test_time_gained_is_given_back_as_silence_in_the_next_rest(gained: int) -> None:
+    s = Session(two_exercises())
+    render = drive(s.mixer(), 512)
+    hold = next(ps for ps in s.plan.segments if ps.segment.phase == "work")
+    mixer = s.mixer()
+    out = lose_at(mixer, hold.start_frame + SR, -gained)
+
+    assert [c.frames for c in mixer.catch_ups] == [-gained]
+    at = mixer.catch_ups[0].plan_frame
+    assert phase_at(s.plan, at) != "work"
+    before, _ = quiet_span(s.plan, at)
+    assert at - gained >= before
+    # The output is the render with that much more of the same silence.
+    np.testing.assert_array_equal(out, np.insert(render, at, np.zeros(gained, np.float32)))
+    for out_frame, plan_frame, _ in mixer.events:
+        if plan_frame >= at:
+            assert out_frame - gained == plan_frame
+    assert work_frames(mixer, s.plan) == [
+        ps.frames for ps in s.plan.segments if ps.segment.phase == "work"
+    ]
+    assert mixer.behind_frames == 0
+
+
 def test_nothing_is_owed_for_a_loss_of_no_frames_or_after_the_end() -> None:
     s = Session(two_exercises())
     mixer = s.mixer()
     mixer.lost(0)
-    mixer.lost(-5)
     assert mixer.behind_frames == 0
     drive(mixer, 512)
     mixer.lost(100)
     assert mixer.behind_frames == 0
+
+
+def test_quiet_ahead_is_true_only_before_a_silence_that_long() -> None:
+    # The player swaps the device stream where this says so: the frames it promises
+    # silent must be silent in the output, and a routine with rests must offer some.
+    s = Session(two_exercises())
+    render = drive(s.mixer(), 256)
+    mixer = s.mixer()
+    span = SR // 2
+    promised = 0
+    for at in range(0, len(render), 256):
+        if mixer.quiet_ahead(span):
+            promised += 1
+            assert not render[at : at + span].any(), at
+        drive(mixer, 256, max_frames=at + 256)
+    assert promised > 0
+    paused = s.mixer()
+    drive(paused, 256, commands={SR: [Command.PAUSE]}, max_frames=2 * SR)
+    assert paused.state.paused and not paused.quiet_ahead(1)

@@ -11,7 +11,9 @@ against ``voicecoach render`` of the same routine:
   its scheduled sample;
 * the time was never taken from a hold: the cues only move back into schedule across a
   stretch that holds no work;
-* the history records the underruns and the time lost and made up.
+* the history records the underruns and the time lost and made up;
+* two underruns make the player widen its buffer: in a silence after the second stall a
+  new stream takes over from the first, and the cues after it are on schedule too.
 """
 
 from __future__ import annotations
@@ -200,3 +202,4 @@ def test_the_history_records_the_underruns_and_the_time_made_up(run) -> None:
     assert session["owed_ms"] == 0
     # And the person is told, in one line after the summary.
     assert f"{round(session['lost_ms'])} ms lost, all made up" in run["stderr"]
+    assert "the audio buffer was widened to" in run["stderr"]

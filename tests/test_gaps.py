@@ -98,3 +98,62 @@ def test_a_restarted_stream_starts_from_a_new_origin() -> None:
     for _ in range(1000):
         assert meter.update(1003.0 + written / SR, written, False) == 0
         written += BLOCK
+
+
+def _takeover(late_s: float, creep_s: float = 0.002) -> list[int]:
+    """A first stream plays 2 s; a second takes over ``late_s`` after its end, and plays 2 s.
+
+    ``creep_s``: how far the second stream's timing moves while it settles.
+    """
+    first = GapMeter(SR)
+    written = 0
+    for _ in range(round(2.0 * SR / BLOCK)):
+        first.update(500.0 + written / SR, written, False)
+        written += BLOCK
+    origin = first.origin
+    assert origin is not None
+    follows = origin + written / SR
+    second = GapMeter(SR)
+    second.restart(0, follows)
+    found = []
+    rng = random.Random(3)
+    start = follows + late_s
+    for i in range(round(2.0 * SR / BLOCK)):
+        creep = creep_s * min(1.0, i * BLOCK / SR / 0.3)
+        dac = start + i * BLOCK / SR + creep + rng.gauss(0, 9e-5)
+        frames = second.update(dac, i * BLOCK, False)
+        if frames:
+            found.append(frames)
+    return found
+
+
+def test_a_stream_taking_over_reports_how_late_it_started_once() -> None:
+    found = _takeover(0.025)
+    assert len(found) == 1
+    # The start's own settling (2 ms here) counts: measured, it is within that.
+    assert 0.025 * SR <= found[0] <= 0.028 * SR
+
+
+def test_a_stream_taking_over_early_reports_the_time_gained() -> None:
+    # Through a sound server the old stream's last frames and the new one's first overlap.
+    found = _takeover(-0.015, creep_s=0.0)
+    assert len(found) == 1 and found[0] == pytest.approx(-0.015 * SR, abs=8)
+
+
+def test_a_stream_taking_over_in_time_or_on_another_clock_reports_nothing() -> None:
+    assert _takeover(0.0, creep_s=0.0) == []
+    assert _takeover(3600.0) == []  # not the same clock: not trusted
+    assert _takeover(-3600.0) == []
+
+
+def test_the_origin_includes_a_gap_still_settling() -> None:
+    meter = GapMeter(SR)
+    written = 0
+    for _ in range(round(1.0 * SR / BLOCK)):
+        meter.update(100.0 + written / SR, written, False)
+        written += BLOCK
+    before = meter.origin
+    assert before is not None
+    meter.update(100.04 + written / SR, written, True)  # 40 ms lost, not settled yet
+    after = meter.origin
+    assert after is not None and after - before == pytest.approx(0.04, abs=1e-4)

@@ -411,6 +411,11 @@ def test_progress_write_onto_a_full_disk_leaves_the_routine_whole(
         ["play", "quick-five", "--text", "--speed", "nan"],
         ["render", "quick-five", "-o", "x.wav", "--volume", "nan"],
         ["play", "quick-five", "--text", "--speed", "inf"],
+        ["play", "quick-five", "--text", "--audio-buffer", "0"],
+        ["play", "quick-five", "--text", "--audio-buffer", "nan"],
+        ["play", "quick-five", "--text", "--audio-buffer", "1e308"],
+        ["play", "quick-five", "--text", "--lead-in", "-1"],
+        ["play", "quick-five", "--text", "--lead-in", "inf"],
     ],
 )
 def test_nan_and_infinite_options_are_usage_errors(env: Path, args: list[str]) -> None:

@@ -476,6 +476,14 @@ def say_adjustments(today: Today) -> None:
     help="Seconds of silence before the first word and before 'Resuming', so that "
     "Bluetooth earbuds waking up do not cut it [default: twice the device's latency].",
 )
+@click.option(
+    "--audio-buffer",
+    type=Finite(0.001, 1),
+    envvar="VOICECOACH_AUDIO_BUFFER",
+    show_envvar=True,
+    help="Seconds of audio queued for the device: larger survives a busy machine, smaller "
+    "pauses sooner [default: the device's lowest, widened to 0.03 after 2 underruns].",
+)
 @voice_options
 @click.option("--as-written", is_flag=True, help="Ignore the history: the file's own doses.")
 @click.pass_context
@@ -486,6 +494,7 @@ def play(
     speed: float,
     device: str | None,
     lead_in: float | None,
+    audio_buffer: float | None,
     voice: str | None,
     rate: int | None,
     volume: float | None,
@@ -550,6 +559,7 @@ def play(
         speed=speed,
         device=device_index,
         lead_in=lead_in,
+        buffer=audio_buffer,
     )
     writer = write_cache_later(pending, mixer)
     try:

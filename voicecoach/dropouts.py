@@ -20,12 +20,21 @@ class Dropouts:
     # Lost in a cue's time and not made up by the end: the cues after it were that late.
     # (Time lost while paused, or in a jump's fade, is owed to no cue.)
     owed_s: float = 0.0
+    # The output buffer the player moved to after the first underruns (0: it did not).
+    widened_to_s: float = 0.0
 
 
 def describe(dropouts: Dropouts) -> str:
     """One line for the end of a session, or ``""`` when the device never ran short."""
     if not dropouts.underruns and dropouts.lost_s <= 0:
         return ""
+    line = _lost(dropouts)
+    if dropouts.widened_to_s > 0:
+        line += f"; the audio buffer was widened to {round(dropouts.widened_to_s * 1000)} ms"
+    return line
+
+
+def _lost(dropouts: Dropouts) -> str:
     times = "once" if dropouts.underruns == 1 else f"{dropouts.underruns} times"
     head = f"the audio device ran short {times} (a busy machine?)"
     lost_ms = round(dropouts.lost_s * 1000)

@@ -9,6 +9,10 @@ moved it by the gap the captured output showed, to within a millisecond.
 Between gaps the origin creeps with the drift between the device's clock and the system
 clock (about 0.2 ms/s through PulseAudio's ALSA plugin), which is no loss; a baseline
 follows it. Pure: fed numbers, it returns numbers (the device sink feeds it).
+
+A stream that takes over from another (the player widens the buffer of a device that ran
+short) is told when its first frame should have sounded; once its own timing has settled,
+the difference is a gap like any other.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ GAP_MIN_S = 0.001  # a settled shift smaller than this is jitter, not a gap
 # A fresh stream's timing settles by a millisecond or two (the captured output shows no
 # gap there): the baseline follows it fully for this long.
 START_SETTLE_S = 0.5
+# A stream taking over from another is this late at most; more means the two streams'
+# clocks are not the same clock (a host API without one), so the figure is not trusted.
+TAKEOVER_MAX_S = 5.0
 # How fast the baseline follows drift, and how much a settling reading is smoothed, per
 # callback (about 5 ms each): jitter is about 0.09 ms RMS, drift about 0.001 ms a block.
 DRIFT_FOLLOW = 0.05
@@ -35,13 +42,31 @@ class GapMeter:
         self._start_until = 0
         self._settle_until = -1  # measuring a gap until this many frames were written
         self._settled = 0.0  # the smoothed origin while a gap settles
+        self._expected: float | None = None
         self.restart(0)
 
-    def restart(self, written: int) -> None:
-        """A stream (re)starts with ``written`` frames already written: a new origin."""
+    def restart(self, written: int, expected_origin: float | None = None) -> None:
+        """A stream (re)starts with ``written`` frames already written: a new origin.
+
+        ``expected_origin``, on the same clock as the callbacks' ``dac_time``, is when
+        frame 0 should have sounded (the old stream's origin plus the frames it wrote);
+        any lateness is reported as a gap once the start has settled (negative frames:
+        it started early).
+        """
         self._baseline = None
         self._settle_until = -1
         self._start_until = written + round(START_SETTLE_S * self.samplerate)
+        self._expected = expected_origin
+
+    @property
+    def origin(self) -> float | None:
+        """When frame 0 sounded, or ``None`` before the first timing.
+
+        Includes a gap still settling: a stream that takes over from this one owes it.
+        """
+        if self._baseline is None:
+            return None
+        return self._baseline if self._settle_until < 0 else self._settled
 
     def update(self, dac_time: float, written: int, underflow: bool) -> int:
         """One callback's timing; returns the frames lost in a gap that has just settled.
@@ -56,6 +81,11 @@ class GapMeter:
         if self._baseline is None or written < self._start_until:
             self._baseline = origin
             return 0
+        if self._expected is not None:
+            late, self._expected = self._baseline - self._expected, None
+            # Early is possible: through a sound server the two streams overlap.
+            if GAP_MIN_S <= abs(late) <= TAKEOVER_MAX_S:
+                return round(late * self.samplerate)
         shift = origin - self._baseline
         if self._settle_until < 0:
             if underflow or shift > GAP_TRIGGER_S:

@@ -140,7 +140,11 @@ class WorkEntry:
 
 @dataclass(frozen=True, slots=True)
 class CatchUp:
-    """Plan frames skipped in a silent stretch to make up for time the device lost."""
+    """Plan frames skipped in a silent stretch to make up for time the device lost.
+
+    Negative ``frames`` replay that much of the silence instead: the device gained time
+    (a stream that took over from another started early).
+    """
 
     output_frame: int  # where in the output the skip happened
     plan_frame: int  # the plan clock before the skip
@@ -301,7 +305,8 @@ class Mixer:
         self._out = 0  # output frames before the current block
         self._ended_at: int | None = None
         self._stop_report: StopReport | None = None
-        self._behind = 0  # frames the device lost that the plan has not made up yet
+        # Frames the device lost that the plan has not made up yet (negative: gained).
+        self._behind = 0
 
         # Read by other threads.
         self.state = MixerState(0, 0, 0, False, False, None, None, None)
@@ -377,14 +382,29 @@ class Mixer:
         outside work (see `CATCH_UP_MIN_GAP_S`), so every later cue sounds at its scheduled
         time again; nothing is skipped inside a word or a hold. Time lost while paused, in
         a resume lead-in or in the stop-pain message is not owed: the plan restarts from
-        there anyway.
+        there anyway. Negative ``frames``: the device gained that much (a stream that took
+        over from another started early); the plan replays as much of a silence.
         """
-        if frames > 0 and self._src is _PLAN and not (self._paused or self._terminal):
+        if frames and self._src is _PLAN and not (self._paused or self._terminal):
             self._behind += frames
+
+    def quiet_ahead(self, frames: int) -> bool:
+        """Whether the plan is playing and nothing sounds for at least ``frames`` frames.
+
+        A hint for another thread (the player swaps the device stream in such a stretch):
+        it reads the audio thread's state without a lock, so it may be a block stale.
+        """
+        if self._src is not _PLAN or self._ramp or self._terminal or self._finished:
+            return False
+        pos, j = self._pos, self._next_ev
+        if j > len(self._starts) or self._sounding_until[j] > pos:
+            return False
+        next_sound = self._starts[j] if j < len(self._starts) else self.plan.total_frames
+        return next_sound - pos >= frames
 
     @property
     def behind_frames(self) -> int:
-        """Frames lost to underruns that no silent stretch has made up yet."""
+        """Frames lost to underruns that no silent stretch has made up yet (negative: gained)."""
         return self._behind
 
     def _catch_up(self, offset: int) -> None:
@@ -402,9 +422,17 @@ class Mixer:
             quiet_until = min(quiet_until, self._starts[j])
         if quiet_until - quiet_since < self._catch_up_gap:
             return
-        skip = min(self._behind, quiet_until - pos - self._catch_up_keep)
-        if skip <= 0:
-            return
+        if self._behind > 0:
+            skip = min(self._behind, quiet_until - pos - self._catch_up_keep)
+            if skip <= 0:
+                return
+        else:
+            # Ahead: replay silence already played, within this segment and this quiet
+            # stretch; all of it at once, as soon as the plan is that far into it.
+            behind_quiet = pos - max(quiet_since, ps.start_frame)
+            if behind_quiet < min(-self._behind, self._catch_up_keep):
+                return
+            skip = max(self._behind, -behind_quiet)
         self.catch_ups.append(CatchUp(self._out + offset, pos, skip))
         self._behind -= skip
         self._seek(pos + skip, partial=True)

@@ -38,6 +38,12 @@ if TYPE_CHECKING:
     from voicecoach.sinks import DeviceSink, Gap
 
 UI_PERIOD_S = 0.1
+# A device that ran short this often gets a wider buffer. "low" latency (about 10 ms
+# through PulseAudio) keeps a key to silence under 20 ms, but two busy processes on a
+# 2-core machine starve it: 40-48 underruns in a 142 s session, none with 30 ms.
+WIDEN_AFTER_UNDERRUNS = 2
+WIDE_LATENCY_S = 0.03
+WIDEN_QUIET_S = 0.5  # the streams are swapped only where nothing sounds for this long
 # Fixed 256-frame blocks (5.3 ms at 48 kHz): measured here, silence after Space or x
 # comes at p99 18 ms (512 frames: 31 ms) for 8 % of a core (PortAudio's own tiny blocks
 # at latency="low": 13 ms for 10 %).
@@ -317,6 +323,7 @@ class Player:
         text: bool = False,
         speed: float = 1.0,
         lead_in: float | None = None,
+        buffer: float | None = None,
         out: Callable[[str], None] | None = None,
     ) -> None:
         self.timeline = timeline
@@ -336,6 +343,10 @@ class Player:
         self.lead_in = lead_in  # seconds of silence before the first word; None: by latency
         self.underflows = 0
         self.gaps: list[Gap] = []  # every device sink's gaps, once it is closed
+        # The device's buffer in seconds; None: its lowest, widened after underruns.
+        self.buffer = buffer
+        self.widen_tried = buffer is not None  # a wider buffer was tried after underruns
+        self.widened_to_s = 0.0  # the output latency the wider stream reported
         self.last_spoken = ""
         # Seconds into the work bout that "next" left, per plan segment: the skipped bout
         # is stored with the work actually done.
@@ -491,6 +502,7 @@ class Player:
             sum(g.frames for g in self.gaps) / sr,
             sum(c.frames for c in self.mixer.catch_ups) / sr,
             self.mixer.behind_frames / sr,
+            self.widened_to_s,
         )
 
     def _quit_now(self) -> None:
@@ -553,7 +565,12 @@ class Player:
 
         # The CLI resolved the device a moment ago: no second PortAudio rescan.
         sink = DeviceSink(
-            self.mixer, self.device, scan=False, blocksize=BLOCK_FRAMES, lead_in=self.lead_in
+            self.mixer,
+            self.device,
+            scan=False,
+            latency=self._latency(),
+            blocksize=BLOCK_FRAMES,
+            lead_in=self.lead_in,
         )
         # Closed on every way out (Ctrl-C even during start): after this returns or raises,
         # no audio thread pulls the mixer any more, so the caller may pull it itself.
@@ -570,6 +587,8 @@ class Player:
                         sink = self._handle_lost_device(sink)
                         if self.quit_requested.is_set():
                             break
+                    elif self._should_widen(sink):
+                        sink = self._widen(sink)
                     display.update(self._view())
                     time.sleep(UI_PERIOD_S)
                 self.recorder.sync(self.mixer)
@@ -585,6 +604,48 @@ class Player:
         self.underflows += sink.underflows
         self.gaps += sink.gaps
 
+    def _latency(self) -> str | float:
+        """The buffer a new stream asks for: as chosen, else as widened, else the lowest."""
+        if self.buffer is not None:
+            return self.buffer
+        return WIDE_LATENCY_S if self.widened_to_s else "low"
+
+    def _should_widen(self, sink: DeviceSink) -> bool:
+        return (
+            not self.widen_tried
+            and sink.underflows >= WIDEN_AFTER_UNDERRUNS
+            and sink.latency < WIDE_LATENCY_S
+            and self.mixer.quiet_ahead(round(WIDEN_QUIET_S * self.mixer.samplerate))
+        )
+
+    def _widen(self, sink: DeviceSink) -> DeviceSink:
+        """Swap ``sink`` for one with a wider buffer, in a silence; the time between is a gap.
+
+        The new stream opens before the old one closes, so a device that refuses a second
+        stream keeps playing on the old one.
+        """
+        from voicecoach.errors import VoicecoachError
+        from voicecoach.sinks import DeviceSink
+
+        self.widen_tried = True
+        try:
+            fresh = DeviceSink(
+                self.mixer,
+                sink.device,
+                scan=False,
+                latency=WIDE_LATENCY_S,
+                blocksize=BLOCK_FRAMES,
+                lead_in=0.0,  # the mixer keeps the first stream's lead-in for resumes
+            )
+        except VoicecoachError:
+            return sink
+        sink.drain()
+        sink.close()
+        self._tally(sink)
+        fresh.start(follows=sink.next_frame_time)
+        self.widened_to_s = fresh.latency
+        return fresh
+
     def _handle_lost_device(self, sink: DeviceSink) -> DeviceSink:
         from voicecoach.errors import VoicecoachError
         from voicecoach.sinks import DeviceSink
@@ -599,7 +660,13 @@ class Player:
             return sink
         self.resume_requested.clear()
         try:
-            fresh = DeviceSink(self.mixer, None, blocksize=BLOCK_FRAMES, lead_in=self.lead_in)
+            fresh = DeviceSink(
+                self.mixer,
+                None,
+                latency=self._latency(),
+                blocksize=BLOCK_FRAMES,
+                lead_in=self.lead_in,
+            )
             fresh.start()
         except VoicecoachError as error:
             # stderr is diverted while the display runs: say it on the display.

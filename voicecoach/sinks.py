@@ -56,7 +56,11 @@ def lead_in_seconds(latency_s: float) -> float:
 
 
 class Gap(NamedTuple):
-    """Time the device lost: it played ``frames`` frames of silence of its own."""
+    """Time the device lost: it played ``frames`` frames of silence of its own.
+
+    Negative ``frames``: time gained, by a stream that took over from another and
+    started early.
+    """
 
     output_frame: int  # frames written before the gap was noticed
     frames: int
@@ -217,6 +221,16 @@ class DeviceSink:
             self._finished.set()
 
     @property
+    def next_frame_time(self) -> float | None:
+        """When the next frame should sound, on the stream's clock (``None`` if not known).
+
+        Read once the stream is stopped or closed; a stream that takes over from this one
+        is late by however much later its first frame sounds.
+        """
+        origin = self._gap_meter.origin
+        return None if origin is None else origin + self._written / self._samplerate
+
+    @property
     def error(self) -> str | None:
         """Why playback failed (device lost, stream error, source raised); ``None`` if fine."""
         self._check()
@@ -228,14 +242,19 @@ class DeviceSink:
         self._check()
         return self._finished.is_set()
 
-    def start(self) -> None:
-        """Start (or restart after :meth:`stop`) playback; a failure sets :attr:`error`."""
+    def start(self, follows: float | None = None) -> None:
+        """Start (or restart after :meth:`stop`) playback; a failure sets :attr:`error`.
+
+        ``follows``: for a stream that takes over from another on the same source, the
+        :attr:`next_frame_time` of the one it replaces. The time between is a gap.
+        """
         if self._closed:
             raise RuntimeError("DeviceSink is closed")
         sd = sounddevice_module()
         self._finished.clear()
         self._stopping = False
-        self._gap_meter.restart(self._written)  # a restarted stream sounds from a new origin
+        # A restarted stream sounds from a new origin.
+        self._gap_meter.restart(self._written, follows)
         self._last_callback_s = time.monotonic()
         try:
             self._stream.start()
@@ -275,6 +294,22 @@ class DeviceSink:
             return
         self._stopping = True
         self._stream.abort()
+        self._finished.set()
+
+    def drain(self) -> None:
+        """Stop once the audio already queued has played (a few ms); then :meth:`close` it.
+
+        For a stream handing over to another: :meth:`stop` would drop the queued frames,
+        which the source has already counted as played.
+        """
+        if self._closed or self._finished.is_set():
+            return
+        self._stopping = True
+        sd = sounddevice_module()
+        try:
+            self._stream.stop()
+        except sd.PortAudioError:
+            self._stream.abort()
         self._finished.set()
 
     def close(self) -> None:

@@ -8,17 +8,9 @@ import re
 import pytest
 from rich.console import Console
 
-from voicecoach.display import (
-    LiveDisplay,
-    PlayerView,
-    TextLog,
-    TimelineViews,
-    big_digits,
-    format_cue,
-    progress_bar,
-    render_view,
-)
+from voicecoach.display import LiveDisplay, big_digits, progress_bar, render_view
 from voicecoach.timeline import Cue, Segment, Timeline
+from voicecoach.views import PlayerView, TextLog, TimelineViews, format_cue
 from voicecoach.wording import clock, seconds_left_text
 
 HELP = "Space pause · x stop (pain) · n next · b back · q quit"

@@ -582,7 +582,7 @@ def test_a_pain_stop_that_cannot_be_recorded_says_so_and_tells_the_person_to_go_
     home: Path,
 ) -> None:
     from tests.test_history_real_work import at_work, play
-    from voicecoach.display import session_summary
+    from voicecoach.views import session_summary
 
     said: list[str] = []
     with read_only(db_of(home)), History.open(home / "data") as history:

@@ -174,3 +174,29 @@ def test_a_distribution_version_is_what_importlib_metadata_says(name: str) -> No
     except importlib.metadata.PackageNotFoundError:
         expected = "unknown"
     assert distribution_version(name) == expected
+
+
+NO_RICH_BEFORE_SOUND = """
+import json, sys
+import voicecoach.cli as cli
+from voicecoach.player import Player
+from voicecoach.program import load_today
+from voicecoach.session import build_mixer, prepare_silent
+from voicecoach.views import session_summary
+progress = cli.SynthesisProgress()
+progress.update(0, 0)
+progress.update(12, 12)  # a warm cache: everything was there
+progress.stop()
+print(json.dumps(sorted(m for m in sys.modules if m == "rich" or m.startswith("rich."))))
+"""
+
+
+def test_play_imports_no_rich_before_the_sound_starts() -> None:
+    # rich costs about 40 ms: the live panel is imported once the stream has started, and
+    # a warm start shows no progress bar, so neither may pull it in before the first word.
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    done = subprocess.run(
+        [sys.executable, "-c", NO_RICH_BEFORE_SOUND], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []

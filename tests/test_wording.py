@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from voicecoach.display import VIEW_PHASE_LABELS
 from voicecoach.timeline import PHASES
+from voicecoach.views import VIEW_PHASE_LABELS
 from voicecoach.wording import (
     PHASE_LABELS,
     clock,

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     # Imported where used, so that `voicecoach --help` does not load numpy or SQLite.
     from threading import Thread
 
-    from rich.progress import Progress
+    from rich.progress import Progress, TaskID
 
     from voicecoach.history import History
     from voicecoach.mixer import Mixer
@@ -306,47 +306,62 @@ def voice_options(f: _Command) -> _Command:
     )(f)
 
 
-def synthesis_progress() -> tuple[Progress, Callable[[int, int], None]]:
+class SynthesisProgress:
     """A rich progress bar on stderr while phrases are synthesized; quiet otherwise.
 
-    It appears only when stderr is a terminal and some phrase is missing from the cache
-    (a warm start shows nothing), and it is gone when synthesis ends. A Piper voice on a
-    cold cache takes tens of seconds: the bar shows the count, the time so far and an
-    estimate of the time left.
+    It appears only when stderr is a terminal and some phrase is missing from the cache,
+    and it is gone when synthesis ends. A warm start shows nothing and imports no rich
+    (tens of ms before the first word). A Piper voice on a cold cache takes tens of
+    seconds: the bar shows the count, the time so far and an estimate of the time left.
     """
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
 
-    console = Console(stderr=True)
-    progress = Progress(
-        TextColumn("Preparing the voice"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("left"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    )
-    task = progress.add_task("voice", total=None)
+    def __init__(self) -> None:
+        self._bar: tuple[Progress, TaskID] | None = None
+        self._off = False  # stderr is a log or a pipe: no bar (and no control codes)
 
-    def update(done: int, total: int) -> None:
-        if not console.is_terminal:
-            return  # a log or a pipe gets no bar (and no control codes)
-        if not progress.live.is_started:
-            if done >= total:
-                return  # everything came from the cache
-            progress.start()
+    def update(self, done: int, total: int) -> None:
+        """``done`` of ``total`` phrases are ready."""
+        if self._bar is None:
+            if done >= total or self._off:
+                return  # everything came from the cache, or no terminal
+            self._start()
+            if self._bar is None:
+                return
+        progress, task = self._bar
         progress.update(task, completed=done, total=total)
 
-    return progress, update
+    def _start(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        console = Console(stderr=True)
+        if not console.is_terminal:
+            self._off = True
+            return
+        progress = Progress(
+            TextColumn("Preparing the voice"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        )
+        self._bar = progress, progress.add_task("voice", total=None)
+        progress.start()
+
+    def stop(self) -> None:
+        """Take the bar away, if it was shown."""
+        if self._bar is not None:
+            self._bar[0].stop()
 
 
 def prepare_audio(
@@ -367,7 +382,7 @@ def prepare_audio(
     def say(note: str) -> None:
         click.echo(f"note: {note}", err=True)
 
-    progress, update = synthesis_progress()
+    progress = SynthesisProgress()
     try:
         return prepare_speech(
             today.timeline,
@@ -375,7 +390,7 @@ def prepare_audio(
             choice,
             samplerate,
             cache_dir(),
-            progress=update,
+            progress=progress.update,
             on_note=on_note or say,
             pending=pending,
         )
@@ -510,13 +525,13 @@ def play(
     # PortAudio starts while everything else is loaded and prepared.
     lookup = None if text else DeviceLookup(device)
 
-    from voicecoach.display import session_summary
     from voicecoach.dropouts import describe as describe_dropouts
     from voicecoach.history import timeline_hash
     from voicecoach.player import PREVIEW_NOTE, Player, Recorder, SessionInfo, is_preview
     from voicecoach.program import load_today
     from voicecoach.session import DEFAULT_SAMPLERATE, build_mixer, prepare_silent
     from voicecoach.speech import PendingWrites
+    from voicecoach.views import session_summary
 
     preview = is_preview(text, speed)
     history = open_history(ctx, recording=not preview)

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from voicecoach.commands import Command
-from voicecoach.display import LiveDisplay, TextLog, TimelineViews
 from voicecoach.dropouts import Dropouts
 from voicecoach.history import HistoryError
 from voicecoach.keys import (
@@ -29,13 +28,14 @@ from voicecoach.paths import cache_dir
 from voicecoach.quiet import stderr_to
 from voicecoach.schedule import Plan, PlannedCue
 from voicecoach.timeline import Timeline
+from voicecoach.views import TextLog, TimelineViews
 
 if TYPE_CHECKING:
     from voicecoach.adapt import Dose
-    from voicecoach.display import PlayerView
     from voicecoach.history import History
     from voicecoach.model import Routine
     from voicecoach.sinks import DeviceSink, Gap
+    from voicecoach.views import PlayerView
 
 UI_PERIOD_S = 0.1
 # A device that ran short this often gets a wider buffer. "low" latency (about 10 ms
@@ -575,26 +575,30 @@ class Player:
         # Closed on every way out (Ctrl-C even during start): after this returns or raises,
         # no audio thread pulls the mixer any more, so the caller may pull it itself.
         try:
-            with stderr_to(cache_dir() / "audio.log"), LiveDisplay() as display:
+            with stderr_to(cache_dir() / "audio.log"):
                 sink.start()
-                while not self.mixer.state.finished:
+                # The lead-in is playing: rich is imported meanwhile, not before it.
+                from voicecoach.display import LiveDisplay
+
+                with LiveDisplay() as display:
+                    while not self.mixer.state.finished:
+                        self.recorder.sync(self.mixer)
+                        self._drain_events()
+                        if sink.error and not self.device_lost:
+                            self.device_lost = True
+                            sink.close()
+                        if self.device_lost:
+                            sink = self._handle_lost_device(sink)
+                            if self.quit_requested.is_set():
+                                break
+                        elif self._should_widen(sink):
+                            sink = self._widen(sink)
+                        display.update(self._view())
+                        time.sleep(UI_PERIOD_S)
                     self.recorder.sync(self.mixer)
-                    self._drain_events()
-                    if sink.error and not self.device_lost:
-                        self.device_lost = True
-                        sink.close()
-                    if self.device_lost:
-                        sink = self._handle_lost_device(sink)
-                        if self.quit_requested.is_set():
-                            break
-                    elif self._should_widen(sink):
-                        sink = self._widen(sink)
                     display.update(self._view())
-                    time.sleep(UI_PERIOD_S)
-                self.recorder.sync(self.mixer)
-                display.update(self._view())
-                if self.mixer.state.finished and not self.device_lost:
-                    sink.wait(timeout=1.0)
+                    if self.mixer.state.finished and not self.device_lost:
+                        sink.wait(timeout=1.0)
         finally:
             sink.close()
             self._tally(sink)

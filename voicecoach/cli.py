@@ -324,13 +324,13 @@ class SynthesisProgress:
         if self._bar is None:
             if done >= total or self._off:
                 return  # everything came from the cache, or no terminal
-            self._start()
+            self._start(total)
             if self._bar is None:
                 return
         progress, task = self._bar
         progress.update(task, completed=done, total=total)
 
-    def _start(self) -> None:
+    def _start(self, total: int) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -355,7 +355,7 @@ class SynthesisProgress:
             console=console,
             transient=True,
         )
-        self._bar = progress, progress.add_task("voice", total=None)
+        self._bar = progress, progress.add_task("voice", total=total)
         progress.start()
 
     def stop(self) -> None:

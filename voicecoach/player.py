@@ -38,9 +38,10 @@ if TYPE_CHECKING:
     from voicecoach.views import PlayerView
 
 UI_PERIOD_S = 0.1
-# A device that ran short this often gets a wider buffer. "low" latency (about 10 ms
-# through PulseAudio) keeps a key to silence under 20 ms, but two busy processes on a
-# 2-core machine starve it: 40-48 underruns in a 142 s session, none with 30 ms.
+# A device that lost time this often gets a wider buffer. "low" latency (about 10 ms
+# through PulseAudio) keeps a key to silence under 20 ms, but a busy 2-core machine can
+# starve it: 40-52 underruns in a 142 s session, none with 30 ms. Gaps are counted, not
+# underflow flags: a stream under load often flags a few while it starts, costing nothing.
 WIDEN_AFTER_UNDERRUNS = 2
 WIDE_LATENCY_S = 0.03
 WIDEN_QUIET_S = 0.5  # the streams are swapped only where nothing sounds for this long
@@ -617,7 +618,7 @@ class Player:
     def _should_widen(self, sink: DeviceSink) -> bool:
         return (
             not self.widen_tried
-            and sink.underflows >= WIDEN_AFTER_UNDERRUNS
+            and sum(1 for gap in sink.gaps if gap.frames > 0) >= WIDEN_AFTER_UNDERRUNS
             and sink.latency < WIDE_LATENCY_S
             and self.mixer.quiet_ahead(round(WIDEN_QUIET_S * self.mixer.samplerate))
         )

@@ -562,17 +562,9 @@ class Player:
                 on_event(planned)
 
     def _run_device(self) -> None:
-        from voicecoach.sinks import DeviceSink
 
         # The CLI resolved the device a moment ago: no second PortAudio rescan.
-        sink = DeviceSink(
-            self.mixer,
-            self.device,
-            scan=False,
-            latency=self._latency(),
-            blocksize=BLOCK_FRAMES,
-            lead_in=self.lead_in,
-        )
+        sink = self._open_sink(self.device, self._latency(), self.lead_in)
         # Closed on every way out (Ctrl-C even during start): after this returns or raises,
         # no audio thread pulls the mixer any more, so the caller may pull it itself.
         try:
@@ -609,6 +601,24 @@ class Player:
         self.underflows += sink.underflows
         self.gaps += sink.gaps
 
+    def _open_sink(
+        self,
+        device: str | int | None,
+        latency: str | float,
+        lead_in: float | None,
+        *,
+        scan: bool = False,
+    ) -> DeviceSink:
+        """A device stream on the mixer; ``scan`` rescans PortAudio's devices first.
+
+        The CLI resolved the device a moment ago, so only a lost device needs the rescan.
+        """
+        from voicecoach.sinks import DeviceSink
+
+        return DeviceSink(
+            self.mixer, device, scan=scan, latency=latency, blocksize=BLOCK_FRAMES, lead_in=lead_in
+        )
+
     def _latency(self) -> str | float:
         """The buffer a new stream asks for: as chosen, else as widened, else the lowest."""
         if self.buffer is not None:
@@ -630,18 +640,11 @@ class Player:
         stream keeps playing on the old one.
         """
         from voicecoach.errors import VoicecoachError
-        from voicecoach.sinks import DeviceSink
 
         self.widen_tried = True
         try:
-            fresh = DeviceSink(
-                self.mixer,
-                sink.device,
-                scan=False,
-                latency=WIDE_LATENCY_S,
-                blocksize=BLOCK_FRAMES,
-                lead_in=0.0,  # the mixer keeps the first stream's lead-in for resumes
-            )
+            # No lead-in: the mixer keeps the first stream's for resumes.
+            fresh = self._open_sink(sink.device, WIDE_LATENCY_S, 0.0)
         except VoicecoachError:
             return sink
         sink.drain()
@@ -653,7 +656,6 @@ class Player:
 
     def _handle_lost_device(self, sink: DeviceSink) -> DeviceSink:
         from voicecoach.errors import VoicecoachError
-        from voicecoach.sinks import DeviceSink
 
         if self.quit_requested.is_set():
             # No device to play on: run the mixer silently through its quit (or the
@@ -665,13 +667,7 @@ class Player:
             return sink
         self.resume_requested.clear()
         try:
-            fresh = DeviceSink(
-                self.mixer,
-                None,
-                latency=self._latency(),
-                blocksize=BLOCK_FRAMES,
-                lead_in=self.lead_in,
-            )
+            fresh = self._open_sink(None, self._latency(), self.lead_in, scan=True)
             fresh.start()
         except VoicecoachError as error:
             # stderr is diverted while the display runs: say it on the display.

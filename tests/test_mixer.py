@@ -442,6 +442,30 @@ def test_pause_pressed_twice_within_the_fade_pauses_then_resumes() -> None:
     assert not mixer.state.paused
 
 
+def test_one_way_pause_and_resume_never_toggle() -> None:
+    # A media key's "pause" pressed twice, or "play" while playing, must not flip the state.
+    s = Session(one_hold(), shape="dc")
+    ref = drive(s.mixer(), 512)
+    at = s.plan.events[0].start_frame + 5000
+    back = at + 2 * SR
+    mixer = s.mixer()
+    out = drive(
+        mixer,
+        512,
+        {
+            at - 4000: [Command.RESUME],  # playing already: nothing happens
+            at: [Command.PAUSE_ONLY, Command.PAUSE_ONLY],
+            at + SR: [Command.PAUSE_ONLY],  # paused already: stays paused
+            back: [Command.RESUME, Command.RESUME],
+        },
+    )
+    np.testing.assert_array_equal(out[: at - F], ref[: at - F])
+    assert not out[at + F : back].any()
+    resumes = [o for o, _, e in mixer.events if e.cue.role == "resume"]
+    assert resumes == [back]  # one resume: the second RESUME found it playing
+    assert mixer.state.outcome is Outcome.COMPLETED
+
+
 # --- Stop, pain ----------------------------------------------------------------------
 
 

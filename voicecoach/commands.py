@@ -11,7 +11,11 @@ HELP_LINE = "Space pause · x stop (pain) · n next · b back · q quit"
 class Command(Enum):
     """A request from the user to the running session."""
 
-    PAUSE = "pause"  # toggles: pause, or resume when paused
+    PAUSE = "pause"  # toggles: pause, or resume when paused (Space)
+    # One way only, for remote controls: a media key's "pause" sent twice, or a spoken
+    # "pause" heard while already paused, must never resume the session by toggling.
+    PAUSE_ONLY = "pause_only"
+    RESUME = "resume"
     STOP_PAIN = "stop_pain"  # immediate stop, safety message, pain report
     NEXT = "next"  # skip to the next exercise
     BACK = "back"  # back to the start of the current set

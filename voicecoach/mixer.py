@@ -59,6 +59,7 @@ class _Sounding(StrEnum):
 # `fill` tests what is sounding several times a block, and Python 3.11 loads an enum
 # member as a class attribute several times slower than a module global.
 _SILENCE, _PLAN, _INSERT = _Sounding.SILENCE, _Sounding.PLAN, _Sounding.INSERT
+_PAUSING = frozenset({Command.PAUSE, Command.PAUSE_ONLY, Command.RESUME})
 
 
 class _OnSilence(StrEnum):
@@ -488,11 +489,11 @@ class Mixer:
             # A pause or jump is fading out: act on this once it is silent.
             self._deferred.append(command)
             return
-        if command is Command.PAUSE:
-            if not self._paused:
+        if command in _PAUSING:
+            if not self._paused and command is not Command.RESUME:
                 self._paused = True
                 self._fade_out(_OnSilence.PAUSE)
-            else:
+            elif self._paused and command is not Command.PAUSE_ONLY:
                 self._resume()
         elif (command is Command.NEXT or command is Command.BACK) and self.plan.segments:
             target = self._next_target() if command is Command.NEXT else self._back_target()

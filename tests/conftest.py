@@ -48,7 +48,7 @@ _FUZZ_COUNTS = pytest.StashKey[collections.Counter[str]]()
 
 # Fixtures that make a test end to end (the rule in the module docstring).
 # own_pulse (tests/test_sinks.py): a private server that the test kills.
-E2E_FIXTURES = frozenset({"pulse", "own_pulse", "tmux", "vc_env"})
+E2E_FIXTURES = frozenset({"pulse", "own_pulse", "tmux", "vc_env", "session_bus"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -179,6 +179,32 @@ def pulse_env(server: PulseServer) -> dict[str, str]:
     return {k: server.env[k] for k in PULSE_VARS}
 
 
+# --- D-Bus ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def session_bus() -> Iterator[str]:
+    """A private D-Bus session bus (``dbus-daemon --session``): its address, for
+    ``DBUS_SESSION_BUS_ADDRESS``. Stopped afterwards."""
+    if shutil.which("dbus-daemon") is None or shutil.which("playerctl") is None:
+        pytest.fail(
+            "dbus-daemon and playerctl are not installed (apt-get install dbus-daemon playerctl)"
+        )
+    done = subprocess.run(
+        ["dbus-daemon", "--session", "--fork", "--print-address=1", "--print-pid=1"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    )
+    address, pid = done.stdout.split()[:2]
+    try:
+        yield address
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pid), signal.SIGTERM)
+
+
 # --- tmux ------------------------------------------------------------------------------------
 
 
@@ -215,6 +241,7 @@ class Tmux:
             "LANG",
             "PYTHONPATH",
             *PULSE_VARS,
+            "DBUS_SESSION_BUS_ADDRESS",
             "VOICECOACH_DATA_DIR",
             "VOICECOACH_CACHE_DIR",
             "VOICECOACH_CONFIG_DIR",

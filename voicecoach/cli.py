@@ -499,6 +499,14 @@ def say_adjustments(today: Today) -> None:
     help="Seconds of audio queued for the device: larger survives a busy machine, smaller "
     "pauses sooner [default: the device's lowest, widened to 0.03 after 2 underruns].",
 )
+@click.option(
+    "--media-keys/--no-media-keys",
+    default=True,
+    envvar="VOICECOACH_MEDIA_KEYS",
+    show_envvar=True,
+    help="Let earbud buttons, media keys and the desktop's media widget pause, skip and "
+    "stop (MPRIS on the D-Bus session bus; Linux)  [default: on]",
+)
 @voice_options
 @click.option("--as-written", is_flag=True, help="Ignore the history: the file's own doses.")
 @click.pass_context
@@ -510,6 +518,7 @@ def play(
     device: str | None,
     lead_in: float | None,
     audio_buffer: float | None,
+    media_keys: bool,
     voice: str | None,
     rate: int | None,
     volume: float | None,
@@ -518,7 +527,8 @@ def play(
     """Play ROUTINE hands-free.
 
     Keys: Space pause/resume, x or Esc stop (pain), n next exercise, b back to the start
-    of the set, q quit.
+    of the set, q quit. Earbud play/pause and media keys pause and resume; next and
+    previous skip as n and b; stop quits (a pain stop is always x).
     """
     if speed != 1.0 and not text:
         raise click.UsageError("--speed needs --text (sound always plays in real time)")
@@ -575,6 +585,7 @@ def play(
         device=device_index,
         lead_in=lead_in,
         buffer=audio_buffer,
+        media_keys=media_keys,
     )
     writer = write_cache_later(pending, mixer)
     try:

@@ -7,7 +7,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from voicecoach.commands import Command
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from voicecoach.adapt import Dose
     from voicecoach.history import History
     from voicecoach.model import Routine
+    from voicecoach.mpris import MediaKeys
+    from voicecoach.nowplaying import NowPlaying, Tracks
     from voicecoach.sinks import DeviceSink, Gap
     from voicecoach.views import PlayerView
 
@@ -325,6 +327,7 @@ class Player:
         speed: float = 1.0,
         lead_in: float | None = None,
         buffer: float | None = None,
+        media_keys: bool = False,
         out: Callable[[str], None] | None = None,
     ) -> None:
         self.timeline = timeline
@@ -336,6 +339,10 @@ class Player:
         self.speed = speed
         self.out = out or (lambda line: print(line, file=sys.stderr))
         self.views = TimelineViews(timeline)
+        # Publish the session to media keys and earbud buttons (MPRIS), with sound only.
+        self.media_keys = media_keys and not text
+        self.media: MediaKeys | None = None
+        self.tracks: Tracks | None = None
         self.pain_keys: queue.SimpleQueue[Key] = queue.SimpleQueue()
         self.resume_requested = threading.Event()
         self.quit_requested = threading.Event()
@@ -356,24 +363,32 @@ class Player:
         # where they led once the mixer has acted on them.
         self.jumps: queue.SimpleQueue[tuple[Command, int]] = queue.SimpleQueue()
 
-    # -- keys (called on the key thread: forward at once for the lowest latency) --------
+    # -- controls (called on the key, bus or listener thread: forwarded at once) ----------
     def on_key(self, key: Key) -> None:
         """Forward a key: a command to the mixer, or a digit to the pain question."""
-        outcome = self.mixer.state.outcome
-        if outcome is Outcome.STOP_PAIN:
+        if self.mixer.state.outcome is Outcome.STOP_PAIN:
             self.pain_keys.put(key)
             return
+        if self.device_lost and key.lower() == RESUME_KEY:
+            self.resume_requested.set()
+            return
         command = command_for(key)
+        if command is not None:
+            self.on_command(command)
+
+    def on_command(self, command: Command) -> None:
+        """Forward a command from any control: keys, media keys, the voice listener."""
+        outcome = self.mixer.state.outcome
+        if outcome is Outcome.STOP_PAIN:
+            return  # the safety message plays; the pain question has the keys
         if self.device_lost:
-            if key.lower() == RESUME_KEY:
-                self.resume_requested.set()
+            if command in (Command.PAUSE, Command.RESUME):
+                self.resume_requested.set()  # a headset's play button: as r
             elif command is Command.QUIT or command is Command.STOP_PAIN:
                 # The mixer must know: otherwise the silent drain below would run the rest
                 # of the session and record it as completed.
                 self.mixer.send(command)
                 self.quit_requested.set()
-            return
-        if command is None:
             return
         jump = command is Command.NEXT or command is Command.BACK
         if jump and outcome is not None:
@@ -574,6 +589,7 @@ class Player:
                 from voicecoach.display import LiveDisplay
 
                 with LiveDisplay() as display:
+                    self._start_media_keys()
                     while not self.mixer.state.finished:
                         self.recorder.sync(self.mixer)
                         self._drain_events()
@@ -587,6 +603,8 @@ class Player:
                         elif self._should_widen(sink):
                             sink = self._widen(sink)
                         display.update(self._view())
+                        if self.media is not None:
+                            self.media.update(self._now_playing())
                         time.sleep(UI_PERIOD_S)
                     self.recorder.sync(self.mixer)
                     display.update(self._view())
@@ -595,6 +613,35 @@ class Player:
         finally:
             sink.close()
             self._tally(sink)
+            self._stop_media_keys()
+
+    def _start_media_keys(self) -> None:
+        """Publish the session on the session bus, in the background (silent without one)."""
+        if not self.media_keys:
+            return
+        from voicecoach.mpris import MediaKeys
+        from voicecoach.nowplaying import Tracks
+
+        self.tracks = Tracks(self.timeline)
+        self.media = MediaKeys(self.on_command, self._now_playing()).start()
+
+    def _stop_media_keys(self) -> None:
+        if self.media is not None:
+            self.media.update(self._now_playing())
+            self.media.close()
+
+    def _now_playing(self) -> NowPlaying:
+        """What a media widget shows now (`voicecoach.nowplaying`)."""
+        tracks = self.tracks
+        assert tracks is not None  # set before the media keys start
+        state = self.mixer.state
+        seconds = timeline_seconds(self.plan, self.timeline, state.position_frames)
+        ended = state.finished or state.outcome is not None
+        if self.device_lost and not ended:
+            # Waiting for a device: only "play" (as r) and "stop" (as q) do anything.
+            now = tracks.at(seconds, paused=True)
+            return replace(now, can_next=False, can_previous=False, can_pause=False)
+        return tracks.at(seconds, paused=state.paused, ended=ended)
 
     def _tally(self, sink: DeviceSink) -> None:
         """Keep a closed sink's underflows and gaps for the session's dropouts."""

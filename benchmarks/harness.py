@@ -38,7 +38,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -325,6 +325,7 @@ class Bench:
         self.data = work / "data"
         self.tmux = Tmux(work)
         self.python = sys.executable
+        self.extra_env: dict[str, str] = {}  # more for every voicecoach process (a bus)
         self._names = 0
 
     def env(self, pulse: PulseServer, cache: Path | None = None) -> dict[str, str]:
@@ -337,6 +338,7 @@ class Bench:
             "VOICECOACH_DATA_DIR": str(self.data),
             "PYTHONPATH": str(REPO),
             "TERM": "xterm-256color",
+            **self.extra_env,
         }
 
     def play_argv(self) -> list[str]:
@@ -631,9 +633,24 @@ def press_counts(capture: Capture, sent_s: float, min_silence_s: float) -> bool:
     return end is not None and end > k
 
 
-def pause_presses(bench: Bench, pulse: PulseServer, count: int, rng: random.Random) -> LatencyRow:
-    """Space at random moments while sound plays, each followed by a resume."""
-    row = LatencyRow("Space (pause)")
+# A control: given the tmux session's name, press; returns monotonic (before, after) the send.
+Control = Callable[[str], tuple[float, float]]
+
+
+def pause_presses(
+    bench: Bench,
+    pulse: PulseServer,
+    count: int,
+    rng: random.Random,
+    *,
+    label: str = "Space (pause)",
+    pause: Control | None = None,
+    resume: Control | None = None,
+) -> LatencyRow:
+    """Space (or ``pause``) at random moments while sound plays, each followed by a resume."""
+    pause = pause or (lambda name: bench.tmux.send(name, "Space"))
+    resume = resume or pause
+    row = LatencyRow(label)
     capture = pulse.start_capture()
     time.sleep(0.3)
     presses: list[Press] = []
@@ -653,11 +670,11 @@ def pause_presses(bench: Bench, pulse: PulseServer, count: int, rng: random.Rand
         time.sleep(rng.uniform(0.2, 1.5))
         if not wait_until_sounding(capture):
             continue
-        before, sent = bench.tmux.send(name, "Space")
-        presses.append(Press("Space", before, sent))
+        before, sent = pause(name)
+        presses.append(Press(label, before, sent))
         time.sleep(PAUSED_FOR_S)
         valid += press_counts(capture, sent, PAUSE_SILENCE_S)
-        bench.tmux.send(name, "Space")
+        resume(name)
         time.sleep(0.3)
     bench.tmux.kill(name)
     capture.stop()

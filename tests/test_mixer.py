@@ -461,8 +461,10 @@ def test_one_way_pause_and_resume_never_toggle() -> None:
     )
     np.testing.assert_array_equal(out[: at - F], ref[: at - F])
     assert not out[at + F : back].any()
-    resumes = [o for o, _, e in mixer.events if e.cue.role == "resume"]
-    assert resumes == [back]  # one resume: the second RESUME found it playing
+    resumes = [(o, e) for o, _, e in mixer.events if e.cue.role == "resume"]
+    assert [o for o, _ in resumes] == [back]  # one resume: the second RESUME found it playing
+    # An inserted word's span is its length: a listener knows when the coach speaks.
+    assert resumes[0][1].end_frame - resumes[0][1].start_frame == len(s.extra[RESUMING])
     assert mixer.state.outcome is Outcome.COMPLETED
 
 

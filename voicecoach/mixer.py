@@ -204,7 +204,9 @@ class Mixer:
     `fill`; ``work_log``, the `WorkEntry` list; and ``events``, a deque of
     ``(output_frame, plan_frame, PlannedCue)`` appended when a cue begins sounding.
     Inserted sounds appear there too, with roles ``"resume"``, ``"countdown"``,
-    ``"safety"`` and ``"pain_question"``.
+    ``"safety"`` and ``"pain_question"``; their ``PlannedCue`` spans the plan frame
+    where it was inserted plus the sound's length. A listener uses the lengths to know
+    when the coach is speaking.
     ``limiter.limited_frames`` counts the output frames the safety limiter turned down.
     """
 
@@ -752,7 +754,10 @@ class Mixer:
                     (
                         self._out + offset + item.start - pos,
                         self._pos,
-                        PlannedCue(cue, self._pos, self._pos, item.kind, item.key),
+                        # Outside the plan clock: the span says only how long it sounds.
+                        PlannedCue(
+                            cue, self._pos, self._pos + item.end - item.start, item.kind, item.key
+                        ),
                     )
                 )
             a = max(item.start, pos)

@@ -12,6 +12,7 @@ import os
 import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -198,6 +199,37 @@ def test_a_second_player_takes_the_instance_name_and_both_answer(session_bus: st
         del os.environ["DBUS_SESSION_BUS_ADDRESS"]
         a.close()
         b.close()
+
+
+def test_widgets_following_the_player_are_told_of_each_change(session_bus: str) -> None:
+    os.environ["DBUS_SESSION_BUS_ADDRESS"] = session_bus
+    keys = MediaKeys(lambda command: None, NOW).start()
+    try:
+        assert keys.ready.wait(5) and keys.bus_name == BUS_NAME
+        # `--follow` prints again on each PropertiesChanged signal, as a widget redraws.
+        follow = subprocess.Popen(
+            ["playerctl", "-p", "voicecoach", "--follow", "metadata", "--format",
+             "{{status}} {{xesam:title}}"],
+            env={**os.environ},
+            stdout=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        try:
+            assert follow.stdout is not None
+            assert follow.stdout.readline().strip() == "Playing Hold one"
+            for k in range(3):  # position only: widgets extrapolate it, no signal
+                keys.update(replace(NOW, position_s=NOW.position_s + 0.1 * (k + 1)))
+                time.sleep(0.1)
+            keys.update(replace(NOW, title="Hold one: set 2 of 3, left", position_s=2.5))
+            assert follow.stdout.readline().strip() == "Playing Hold one: set 2 of 3, left"
+            keys.update(replace(NOW, status="Paused", title="Hold one: set 2 of 3, left"))
+            assert follow.stdout.readline().strip() == "Paused Hold one: set 2 of 3, left"
+        finally:
+            follow.kill()
+            follow.communicate()
+    finally:
+        del os.environ["DBUS_SESSION_BUS_ADDRESS"]
+        keys.close()
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Annotated, Any
 
 from voicecoach.commands import Command
@@ -60,7 +61,7 @@ class MediaKeys:
         self._now_at = time.monotonic()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._done: asyncio.Event | None = None
-        self._publish: Callable[[NowPlaying, NowPlaying, float], None] | None = None
+        self._publish: Callable[[NowPlaying, NowPlaying, bool], None] | None = None
         self._thread: threading.Thread | None = None
         self.ready = threading.Event()  # set once serving, or once it gave up
 
@@ -75,10 +76,15 @@ class MediaKeys:
         at = time.monotonic()
         old, old_at = self._now, self._now_at
         self._now, self._now_at = now, at
+        expected = old.position_s + (at - old_at if old.status == "Playing" else 0.0)
+        seeked = now.track == old.track and abs(now.position_s - expected) > SEEK_TOLERANCE_S
         loop, publish = self._loop, self._publish
-        if loop is not None and publish is not None and old != now:
+        # The position moves on every update: widgets extrapolate it, so the bus thread
+        # is woken only when something they show changed, or on a seek.
+        shown = replace(old, position_s=0.0) != replace(now, position_s=0.0)
+        if loop is not None and publish is not None and (shown or seeked):
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(publish, old, now, at - old_at)
+                loop.call_soon_threadsafe(publish, old, now, seeked)
 
     def position_s(self) -> float:
         """Where the session is in the current track, moved on by the time since the update."""
@@ -155,7 +161,7 @@ class MediaKeys:
             self._loop = loop
             self.bus_name = name
             self.ready.set()
-            player.publish(self._now, self._now, 0.0)
+            player.publish(self._now, self._now, False)
             await self._done.wait()
         finally:
             self._publish = None
@@ -347,8 +353,8 @@ def _interfaces(keys: "MediaKeys") -> tuple[Any, Any]:
         def CanControl(self) -> DBusBool:
             return True
 
-        def publish(self, old: NowPlaying, new: NowPlaying, seconds: float) -> None:
-            """Signal what changed from ``old`` to ``new``, ``seconds`` apart."""
+        def publish(self, old: NowPlaying, new: NowPlaying, seeked: bool) -> None:
+            """Signal what changed from ``old`` to ``new``, and a seek (b, a restarted hold)."""
             changed: dict[str, Any] = {}
             if new.status != old.status:
                 changed["PlaybackStatus"] = new.status
@@ -364,8 +370,7 @@ def _interfaces(keys: "MediaKeys") -> tuple[Any, Any]:
                     changed[prop] = b
             if changed:
                 self.emit_properties_changed(changed)
-            expected = old.position_s + (seconds if old.status == "Playing" else 0.0)
-            if new.track == old.track and abs(new.position_s - expected) > SEEK_TOLERANCE_S:
+            if seeked:
                 self.Seeked(round(new.position_s * 1e6))
 
     return Root(), Player()

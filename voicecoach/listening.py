@@ -1,0 +1,460 @@
+"""Spoken commands from the microphone: pocketsphinx keyword spotting in a child process.
+
+The parent (:class:`Listener`) only reads lines from a pipe. The child (``python -m
+voicecoach.listening``) owns the microphone and the decoder, because
+``Decoder.process_raw`` holds the GIL for about 3 ms per 100 ms of audio (a 1 ms ticker
+thread saw 9 ms gaps), and the player's output callback has a 10.7 ms buffer in the
+parent: decoding there would risk underruns.
+
+Privacy: the audio lives in the child's memory only, 100 ms at a time; it is never
+written to a file or sent anywhere. Only keyword names and times cross the pipe.
+
+The pipe carries one JSON object per line, child to parent:
+``{"ready": T}`` once the first audio has been decoded, ``{"hit": WORD, "start": S,
+"end": E}`` for each keyword (``time.monotonic()`` seconds; CLOCK_MONOTONIC is one clock
+for every process of the machine), ``{"error": MESSAGE}`` before the child gives up.
+The child ends when its stdin closes, so it never outlives the parent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import json
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from typing import IO, Any
+
+from voicecoach.commands import Command
+from voicecoach.devices import DeviceError, sounddevice_module
+from voicecoach.errors import VoicecoachError
+from voicecoach.hearing import KEYWORDS, CoachSpeech
+
+SAMPLERATE = 16000  # pocketsphinx's en-US model
+BLOCK_FRAMES = 1600  # 100 ms per process_raw, as measured
+FRAME_SAMPLES = 160  # a pocketsphinx frame is 10 ms
+
+# kws thresholds per keyword (smaller = more eager), measured on espeak-ng words in ten
+# voices other than the coach's (the person) and on the rendered back-basics routine (the
+# coach, 20.6 min, 7.8 min of speech), one keyword per decoder; benchmarks/RESULTS.md
+# "Listening (issue 12)" has the table. Every keyword fires inside the coach's other words
+# at a useful threshold ("stop" at 1e-25: 150 hits in 7.8 min of speech), so CoachSpeech
+# ignores every keyword while the coach speaks (hearing.ANY_SPEECH); what is left to tune
+# is recall against hits in the silences, where a false "pain" or "pause" would act:
+# - "stop", the safety word, is as eager as the silences allow: 0 hits outside speech at
+#   1e-25 (1 at 1e-30); isolated words heard 7/10 at 1e-20, 10/10 at 1e-30.
+# - "pain" and "pause" start with a /p/ that the noise floor imitates: at 1e-30 they fired
+#   about 160 times each in the silences, at 1e-20 still 4 and 2; 1e-15 gave none. So they
+#   are strict, and "stop" is the word to teach.
+# - "next" skips an exercise (costs training, not safety): 1e-30, 0 outside speech, 7/10.
+# - "resume" 1e-30 (0 outside speech, 6/10; 1 at 1e-40); "continue" never fired on the
+#   coach even at 1e-40 (10/10), its three syllables are distinctive.
+THRESHOLDS: dict[str, float] = {
+    "stop": 1e-25,
+    "pain": 1e-15,
+    "pause": 1e-15,
+    "next": 1e-30,
+    "resume": 1e-30,
+    "continue": 1e-40,
+}
+
+# A null sink's monitor (and some muted microphones) deliver exact digital silence, on
+# which pocketsphinx's normalisation degenerates and "stop" fires every few seconds
+# (measured: 7 hits in 30 s of zeros at 1e-10). A real microphone's own noise is far
+# above this floor (about -72 dBFS), so adding it changes nothing there.
+NOISE_FLOOR = 8.0  # standard deviation, in int16 steps
+
+# The same command heard twice within this many seconds is one request: a "next"
+# echoing in the room must not skip two exercises.
+REPEAT_S = 1.5
+# No audio for this long means the microphone is gone (PortAudio does not always say).
+SILENT_DEVICE_S = 3.0
+# The arrival-time clock mapping uses the lowest offset over this window (the microphone
+# clock drifts against CLOCK_MONOTONIC by up to a few hundred ppm).
+CLOCK_WINDOW_S = 5.0
+
+NO_POCKETSPHINX_MESSAGE = (
+    "listening needs pocketsphinx, which is not installed: pip install 'voicecoach[listen]'"
+)
+NO_INPUT_MESSAGE = "no microphone found: listening is off (see `voicecoach devices`)"
+
+
+class ListenError(VoicecoachError):
+    """Listening cannot start: no pocketsphinx, no microphone, or an unknown --mic DEVICE."""
+
+
+# --- The parent ------------------------------------------------------------------------
+
+
+class Listener:
+    """Spoken keywords -> ``on_command``, through a child process that owns the microphone.
+
+    ``on_command`` is called from a background thread with each keyword's `Command`,
+    unless `CoachSpeech` says the coach itself said it.
+    """
+
+    def __init__(
+        self,
+        on_command: Callable[[Command], None],
+        coach: CoachSpeech,
+        *,
+        device: str | int | None = None,
+    ) -> None:
+        self._on_command = on_command
+        self._coach = coach
+        self._device = device
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._thread: threading.Thread | None = None
+        self._closing = threading.Event()
+        self._listening = False
+        self._problem = ""
+        self._last_acted: dict[Command, float] = {}
+        self.started_at: float | None = None  # time.monotonic() of start()
+        self.ready_at: float | None = None  # when the child first decoded audio
+        self.heard: list[tuple[str, float, bool]] = []  # (keyword, end, acted on?)
+
+    def start(self) -> None:
+        """Check pocketsphinx and the microphone, then start the child (returns at once).
+
+        Raises
+        ------
+        ListenError
+            pocketsphinx is not installed, there is no input device, or ``device`` names
+            none (or several) of them.
+        """
+        if self._proc is not None:
+            return
+        self.started_at = time.monotonic()
+        if not _have_pocketsphinx():
+            raise ListenError(NO_POCKETSPHINX_MESSAGE)
+        index = resolve_input_device(self._device)
+        command = [sys.executable, "-m", "voicecoach.listening"]
+        if index is not None:
+            command += ["--device", str(index)]
+        try:
+            self._proc = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                # pocketsphinx, ALSA and PortAudio write their chatter to fd 2 from C.
+                stderr=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                close_fds=True,
+            )
+        except OSError as exc:
+            raise ListenError(f"could not start the listener: {exc}") from exc
+        self._thread = threading.Thread(target=self._read, name="listener", daemon=True)
+        self._thread.start()
+
+    @property
+    def listening(self) -> bool:
+        """True once the child is really hearing (for a display mark)."""
+        return self._listening
+
+    @property
+    def problem(self) -> str:
+        """``""``, or why listening stopped (the microphone was lost...)."""
+        return self._problem
+
+    @property
+    def child_pid(self) -> int | None:
+        """The child process's id (for CPU figures), ``None`` before start."""
+        return None if self._proc is None else self._proc.pid
+
+    def close(self) -> None:
+        """Stop listening: end the child (freeing the microphone). Idempotent."""
+        self._closing.set()
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            if proc.stdin is not None:
+                with contextlib.suppress(OSError):
+                    proc.stdin.close()  # the child's cue to close the stream and exit
+            try:
+                proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=2)
+        if proc is not None and proc.stdout is not None:
+            proc.stdout.close()
+        self._listening = False
+
+    def __enter__(self) -> Listener:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _read(self) -> None:
+        proc = self._proc
+        assert proc is not None and proc.stdout is not None
+        error = ""
+        for raw in proc.stdout:
+            try:
+                message = json.loads(raw)
+            except ValueError:
+                continue
+            if "hit" in message:
+                self._hit(str(message["hit"]), float(message["start"]), float(message["end"]))
+            elif "ready" in message:
+                self.ready_at = float(message["ready"])
+                self._listening = True
+            elif "error" in message:
+                error = str(message["error"])
+        self._listening = False
+        if not self._closing.is_set():
+            self._problem = error or "the listener stopped unexpectedly"
+
+    def _hit(self, keyword: str, start: float, end: float) -> None:
+        command = KEYWORDS.get(keyword)
+        acted = command is not None and not self._coach.ignores(keyword, start, end)
+        if command is not None and acted:
+            last = self._last_acted.get(command)
+            if last is not None and end - last < REPEAT_S:
+                acted = False
+            else:
+                self._last_acted[command] = end
+        self.heard.append((keyword, end, acted))
+        if command is not None and acted:
+            self._on_command(command)
+
+
+def _have_pocketsphinx() -> bool:
+    # Found, not imported: importing it here would cost the player's start-up for nothing.
+    try:
+        return importlib.util.find_spec("pocketsphinx") is not None
+    except ValueError:  # a module set to None in sys.modules: not importable
+        return False
+
+
+def resolve_input_device(spec: str | int | None) -> int | None:
+    """The PortAudio index of the microphone asked for (``None``: the default input).
+
+    An index (``int`` or digits), or a case-insensitive part of a device name; an exact
+    name wins over parts. Uses PortAudio's current list: no rescan, which would close the
+    player's open output stream.
+
+    Raises
+    ------
+    ListenError
+        No input device at all, no match or several, or no PortAudio library.
+    """
+    try:
+        sd = sounddevice_module()
+    except DeviceError as exc:
+        raise ListenError(f"listening is off: {exc}") from exc
+    inputs = [d for d in sd.query_devices() if d["max_input_channels"] > 0]
+    if not inputs:
+        raise ListenError(NO_INPUT_MESSAGE)
+    listing = "\n".join(f"  [{d['index']}] {d['name']}" for d in inputs)
+    if spec is None:
+        default = sd.default.device[0]
+        if default is not None and default >= 0:
+            return None
+        return int(inputs[0]["index"])
+    if isinstance(spec, int) or spec.strip().isdigit():
+        index = int(spec)
+        if any(int(d["index"]) == index for d in inputs):
+            return index
+        raise ListenError(f"no microphone with index {index}; input devices:\n{listing}")
+    wanted = spec.strip().casefold()
+    exact = [d for d in inputs if str(d["name"]).casefold() == wanted]
+    matches = exact or [d for d in inputs if wanted in str(d["name"]).casefold()]
+    if len(matches) == 1:
+        return int(matches[0]["index"])
+    if not matches:
+        raise ListenError(f"no microphone matches {spec!r}; input devices:\n{listing}")
+    raise ListenError(
+        f"{spec!r} matches {len(matches)} microphones; give more of the name or the index:\n"
+        + "\n".join(f"  [{d['index']}] {d['name']}" for d in matches)
+    )
+
+
+# --- The child -------------------------------------------------------------------------
+
+
+class _Clock:
+    """Microphone frames -> time.monotonic(), from the arrival time of each block.
+
+    A block arrives after its last frame was captured, never before, so the lowest
+    ``arrival - frames / samplerate`` over a recent window is the best estimate of when
+    frame 0 was captured (the same lower envelope as the tests' capture mapping).
+    """
+
+    def __init__(self, samplerate: float) -> None:
+        self.samplerate = samplerate
+        self._offsets: deque[tuple[float, float]] = deque()  # (arrival, offset)
+
+    def arrived(self, arrival: float, frames_so_far: int) -> None:
+        offset = arrival - frames_so_far / self.samplerate
+        self._offsets.append((arrival, offset))
+        while self._offsets and self._offsets[0][0] < arrival - CLOCK_WINDOW_S:
+            self._offsets.popleft()
+
+    def time_of(self, frame: int) -> float:
+        return min(o for _, o in self._offsets) + frame / self.samplerate
+
+
+@contextlib.contextmanager
+def _keyword_file(thresholds: dict[str, float]) -> Iterator[str]:
+    # pocketsphinx reads a keyword list only from a file: a few words, no audio.
+    with tempfile.TemporaryDirectory(prefix="voicecoach-kws-") as folder:
+        path = os.path.join(folder, "keywords.txt")
+        with open(path, "w", encoding="utf-8") as out:
+            for word, threshold in thresholds.items():
+                out.write(f"{word} /{threshold:g}/\n")
+        yield path
+
+
+def _send(out: IO[str], message: dict[str, Any]) -> None:
+    out.write(json.dumps(message) + "\n")
+    out.flush()
+
+
+def _watch_stdin(stop: threading.Event) -> None:
+    # The parent closes our stdin to end us (or dies, which closes it too).
+    with contextlib.suppress(OSError):
+        while sys.stdin.buffer.read(1):
+            pass
+    stop.set()
+
+
+def listen(device: int | None, out: IO[str], thresholds: dict[str, float]) -> None:
+    """The child's loop: microphone -> decoder -> one JSON line per keyword on ``out``."""
+    import numpy as np
+    from pocketsphinx import Decoder
+
+    sd = sounddevice_module()
+    stop = threading.Event()
+    threading.Thread(target=_watch_stdin, args=(stop,), daemon=True).start()
+
+    with _keyword_file(thresholds) as kws:
+        decoder = Decoder(kws=kws, samprate=SAMPLERATE, loglevel="FATAL")
+
+    blocks: queue.Queue[tuple[bytes, float]] = queue.Queue()
+    lost: list[str] = []
+
+    def callback(indata: Any, frames: int, time_info: Any, status: Any) -> None:
+        arrival = time.monotonic()
+        blocks.put((bytes(indata), arrival))
+
+    def finished() -> None:
+        if not stop.is_set():
+            lost.append("the microphone stopped")
+
+    samplerate = SAMPLERATE
+    resampler = None
+    try:
+        stream = _open_stream(sd, device, SAMPLERATE, callback, finished)
+    except sd.PortAudioError:
+        # A device that cannot run at 16 kHz (raw ALSA): open it at its own rate and
+        # resample; PulseAudio and PipeWire devices take 16 kHz directly.
+        import soxr
+
+        info = sd.query_devices(device, "input")
+        samplerate = int(info["default_samplerate"])
+        resampler = soxr.ResampleStream(samplerate, SAMPLERATE, 1, dtype="int16")
+        try:
+            stream = _open_stream(sd, device, samplerate, callback, finished)
+        except sd.PortAudioError as exc:
+            _send(out, {"error": f"could not open the microphone: {exc}"})
+            return
+    clock = _Clock(samplerate)
+    rng = np.random.default_rng()
+    captured = 0  # microphone frames so far
+    fed = 0  # 16 kHz samples given to the decoder so far
+    utterance_base = 0  # `fed` when the current utterance started
+    ready = False
+    try:
+        decoder.start_utt()
+        while not stop.is_set():
+            try:
+                data, arrival = blocks.get(timeout=SILENT_DEVICE_S)
+            except queue.Empty:
+                lost.append("the microphone sent no sound for 3 s")
+            if lost:
+                _send(out, {"error": f"listening stopped: {lost[0]}"})
+                return
+            samples = np.frombuffer(data, dtype=np.int16)
+            captured += len(samples)
+            clock.arrived(arrival, captured)
+            if resampler is not None:
+                samples = resampler.resample_chunk(samples)
+            noisy = samples + rng.normal(0.0, NOISE_FLOOR, len(samples))
+            pcm = np.clip(noisy, -32768, 32767).astype(np.int16)
+            decoder.process_raw(pcm.tobytes(), False, False)
+            fed += len(pcm)
+            if not ready:
+                ready = True
+                _send(out, {"ready": time.monotonic()})
+            if decoder.hyp() is None:
+                continue
+            for segment in decoder.seg():
+                first = utterance_base + segment.start_frame * FRAME_SAMPLES
+                last = utterance_base + (segment.end_frame + 1) * FRAME_SAMPLES
+                scale = samplerate / SAMPLERATE
+                _send(
+                    out,
+                    {
+                        "hit": segment.word.strip(),
+                        "start": clock.time_of(round(first * scale)),
+                        "end": clock.time_of(round(last * scale)),
+                    },
+                )
+            # A fresh utterance, so the same sound is not found twice.
+            decoder.end_utt()
+            decoder.start_utt()
+            utterance_base = fed
+    finally:
+        stream.close()
+
+
+def _open_stream(
+    sd: Any,
+    device: int | None,
+    samplerate: int,
+    callback: Callable[[Any, int, Any, Any], None],
+    finished: Callable[[], None],
+) -> Any:
+    stream = sd.RawInputStream(
+        samplerate=samplerate,
+        channels=1,
+        dtype="int16",
+        device=device,
+        blocksize=round(BLOCK_FRAMES * samplerate / SAMPLERATE),
+        callback=callback,
+        finished_callback=finished,
+    )
+    stream.start()
+    return stream
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m voicecoach.listening [--device N]``: the child; JSON lines on stdout."""
+    parser = argparse.ArgumentParser(prog="python -m voicecoach.listening")
+    parser.add_argument("--device", type=int, default=None)
+    args = parser.parse_args(argv)
+    out = sys.stdout
+    try:
+        listen(args.device, out, THRESHOLDS)
+    except (VoicecoachError, OSError, RuntimeError) as exc:
+        with contextlib.suppress(OSError):
+            _send(out, {"error": f"listening stopped: {exc}"})
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

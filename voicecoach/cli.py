@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from voicecoach.history import History
     from voicecoach.mixer import Mixer
+    from voicecoach.player import Player
     from voicecoach.program import Today
     from voicecoach.session import Prepared
     from voicecoach.speech import PendingWrites
@@ -472,6 +473,21 @@ def say_adjustments(today: Today) -> None:
         click.echo(f"Adapted: {line}", err=True)
 
 
+def start_listening(player: Player, mic: str | None) -> None:
+    """Open the microphone for spoken keywords; without one, say so and play on."""
+    from voicecoach.hearing import CoachSpeech
+    from voicecoach.listening import Listener, ListenError
+
+    coach = CoachSpeech()
+    listener = Listener(player.on_command, coach, device=mic)
+    try:
+        listener.start()
+    except ListenError as error:
+        click.echo(f"warning: not listening: {error}; the keys still work", err=True)
+        return
+    player.listener, player.coach = listener, coach
+
+
 @cli.command()
 @click.argument("routine", metavar="ROUTINE")
 @click.option("--text", is_flag=True, help="No sound: print each cue when it is due.")
@@ -507,6 +523,14 @@ def say_adjustments(today: Today) -> None:
     help="Let earbud buttons, media keys and the desktop's media widget pause, skip and "
     "stop (MPRIS on the D-Bus session bus; Linux)  [default: on]",
 )
+@click.option(
+    "--listen",
+    is_flag=True,
+    help="Hear spoken keywords offline: 'stop' or 'pain' stops for pain, 'pause', "
+    "'resume' or 'continue', 'next'. Audio stays in memory; needs "
+    "pip install 'voicecoach[listen]'.",
+)
+@click.option("--mic", metavar="DEVICE", help="With --listen: the input device (name or index).")
 @voice_options
 @click.option("--as-written", is_flag=True, help="Ignore the history: the file's own doses.")
 @click.pass_context
@@ -519,6 +543,8 @@ def play(
     lead_in: float | None,
     audio_buffer: float | None,
     media_keys: bool,
+    listen: bool,
+    mic: str | None,
     voice: str | None,
     rate: int | None,
     volume: float | None,
@@ -532,6 +558,8 @@ def play(
     """
     if speed != 1.0 and not text:
         raise click.UsageError("--speed needs --text (sound always plays in real time)")
+    if mic is not None and not listen:
+        raise click.UsageError("--mic needs --listen (the microphone is never opened without)")
     # PortAudio starts while everything else is loaded and prepared.
     lookup = None if text else DeviceLookup(device)
 
@@ -587,6 +615,8 @@ def play(
         buffer=audio_buffer,
         media_keys=media_keys,
     )
+    if listen and not text:
+        start_listening(player, mic)
     writer = write_cache_later(pending, mixer)
     try:
         result = player.run()

@@ -20,6 +20,9 @@ from voicecoach.commands import HELP_LINE
 from voicecoach.views import PlayerView
 from voicecoach.wording import clock, seconds_left_text
 
+# Shown on the panel's frame whenever the microphone is open (--listen).
+LISTENING_MARK = "listening: say stop, pause, resume or next"
+
 # Phase styles: emphasis only. Every meaning is also in the words, so NO_COLOR loses nothing.
 _PHASE_STYLES: dict[str, str] = {
     "Work": "bold green",
@@ -173,6 +176,9 @@ def _panel(view: PlayerView, console: Console, options: ConsoleOptions) -> Panel
     return Panel(
         Group(*parts),
         title=Text(view.title, style="bold"),
+        # Privacy: whenever the microphone is open, the panel says so.
+        subtitle=Text(LISTENING_MARK, style="bold") if view.listening else None,
+        subtitle_align="right",
         title_align="left",
         width=width,
         padding=(0, 1),

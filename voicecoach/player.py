@@ -32,7 +32,9 @@ from voicecoach.views import TextLog, TimelineViews
 
 if TYPE_CHECKING:
     from voicecoach.adapt import Dose
+    from voicecoach.hearing import CoachSpeech
     from voicecoach.history import History
+    from voicecoach.listening import Listener
     from voicecoach.model import Routine
     from voicecoach.mpris import MediaKeys
     from voicecoach.nowplaying import NowPlaying, Tracks
@@ -328,6 +330,8 @@ class Player:
         lead_in: float | None = None,
         buffer: float | None = None,
         media_keys: bool = False,
+        listener: Listener | None = None,
+        coach: CoachSpeech | None = None,
         out: Callable[[str], None] | None = None,
     ) -> None:
         self.timeline = timeline
@@ -343,6 +347,10 @@ class Player:
         self.media_keys = media_keys and not text
         self.media: MediaKeys | None = None
         self.tracks: Tracks | None = None
+        # --listen: spoken keywords, and what the coach says (so it never obeys itself).
+        self.listener = listener
+        self.coach = coach
+        self.sink_latency = 0.0
         self.pain_keys: queue.SimpleQueue[Key] = queue.SimpleQueue()
         self.resume_requested = threading.Event()
         self.quit_requested = threading.Event()
@@ -554,6 +562,8 @@ class Player:
         if self.recorder.problem and not self.recorder.preview:
             # stderr is diverted while the panel is up: the panel must say it.
             return f"History: {self.recorder.problem}; this session is not being recorded"
+        if self.listener is not None and self.listener.problem:
+            return f"Not listening any more: {self.listener.problem}; the keys still work"
         return ""
 
     def _pain_saved(self) -> str:
@@ -565,14 +575,24 @@ class Player:
 
     def _view(self) -> PlayerView:
         seconds = timeline_seconds(self.plan, self.timeline, self.mixer.state.position_frames)
-        return self.views.at(seconds, message=self._message(), last_spoken=self.last_spoken)
+        view = self.views.at(seconds, message=self._message(), last_spoken=self.last_spoken)
+        if self.listener is not None and self.listener.listening:
+            view = replace(view, listening=True)
+        return view
 
     def _drain_events(self, on_event: Callable[[PlannedCue], None] | None = None) -> None:
         events = self.mixer.events
+        sr = self.mixer.samplerate
         while events:
-            _, _, planned = events.popleft()
+            out_frame, _, planned = events.popleft()
             if planned.kind == "speech":
                 self.last_spoken = planned.key
+                if self.coach is not None:
+                    # When it sounds: the frames still ahead of the device, plus its latency.
+                    ahead = (out_frame - self.mixer.state.output_frames) / sr
+                    start = time.monotonic() + ahead + self.sink_latency
+                    length = (planned.end_frame - planned.start_frame) / sr
+                    self.coach.said(planned.key, start, start + length)
             if on_event is not None:
                 on_event(planned)
 
@@ -591,6 +611,7 @@ class Player:
                 with LiveDisplay() as display:
                     self._start_media_keys()
                     while not self.mixer.state.finished:
+                        self.sink_latency = sink.latency
                         self.recorder.sync(self.mixer)
                         self._drain_events()
                         if sink.error and not self.device_lost:
@@ -614,6 +635,8 @@ class Player:
             sink.close()
             self._tally(sink)
             self._stop_media_keys()
+            if self.listener is not None:
+                self.listener.close()  # the microphone is freed as the session ends
 
     def _start_media_keys(self) -> None:
         """Publish the session on the session bus, in the background (silent without one)."""

@@ -51,6 +51,7 @@ class PlayerView:
     next_up: str = ""
     message: str = ""
     last_spoken: str = ""
+    listening: bool = False  # the microphone is open (--listen): the panel shows a mark
 
 
 class TimelineViews:

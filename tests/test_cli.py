@@ -104,6 +104,9 @@ def test_missing_file_and_directory_are_located_errors(env: Path) -> None:
 def test_usage_mistakes_keep_clicks_exit_status_2(env: Path) -> None:
     assert run("compile")[0] == 2
     assert run("play", "quick-five", "--speed", "5")[0] == 2  # --speed needs --text
+    # The microphone is never opened without --listen: --mic alone is a mistake.
+    code, _, err = run("play", "quick-five", "--mic", "0")
+    assert code == 2 and "--mic needs --listen" in err
 
 
 def test_compile_prints_a_cue_sheet_and_json(env: Path) -> None:

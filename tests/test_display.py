@@ -272,3 +272,14 @@ def test_key_events_print_in_the_cue_lines_own_format() -> None:
         "[00:19] RESUMED",
         "[00:42] NEXT      skipped to Bravo, set 1",
     ]
+
+
+def test_the_panel_shows_a_listening_mark_only_while_the_microphone_is_open() -> None:
+    from dataclasses import replace
+
+    from voicecoach.display import LISTENING_MARK
+
+    assert LISTENING_MARK not in render(VIEW)
+    shown = render(replace(VIEW, listening=True))
+    assert LISTENING_MARK in shown
+    assert max(len(line) for line in shown.splitlines()) <= 80

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any
 
 from voicecoach.commands import Command
-from voicecoach.devices import DeviceError, sounddevice_module
+from voicecoach.devices import DeviceError, rescan, sounddevice_module
 from voicecoach.errors import VoicecoachError
 from voicecoach.hearing import KEYWORDS, CoachSpeech
 
@@ -135,10 +135,12 @@ class Listener:
         self.started_at = time.monotonic()
         if not _have_pocketsphinx():
             raise ListenError(NO_POCKETSPHINX_MESSAGE)
-        index = resolve_input_device(self._device)
+        # Checked here for a clear message before play starts; the child resolves the
+        # same words again against its own, fresh device list (indexes can differ).
+        resolve_input_device(self._device)
         command = [sys.executable, "-m", "voicecoach.listening"]
-        if index is not None:
-            command += ["--device", str(index)]
+        if self._device is not None:
+            command += ["--device", str(self._device)]
         try:
             self._proc = subprocess.Popen(
                 command,
@@ -241,8 +243,9 @@ def resolve_input_device(spec: str | int | None) -> int | None:
     """The PortAudio index of the microphone asked for (``None``: the default input).
 
     An index (``int`` or digits), or a case-insensitive part of a device name; an exact
-    name wins over parts. Uses PortAudio's current list: no rescan, which would close the
-    player's open output stream.
+    name wins over parts. Re-reads PortAudio's list first unless a stream is open (a
+    rescan would close the player's output): a list read before the microphone appeared,
+    or under another sound server, would say there is none.
 
     Raises
     ------
@@ -251,6 +254,7 @@ def resolve_input_device(spec: str | int | None) -> int | None:
     """
     try:
         sd = sounddevice_module()
+        rescan()
     except DeviceError as exc:
         raise ListenError(f"listening is off: {exc}") from exc
     inputs = [d for d in sd.query_devices() if d["max_input_channels"] > 0]
@@ -440,13 +444,13 @@ def _open_stream(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m voicecoach.listening [--device N]``: the child; JSON lines on stdout."""
+    """``python -m voicecoach.listening [--device SPEC]``: the child; JSON lines on stdout."""
     parser = argparse.ArgumentParser(prog="python -m voicecoach.listening")
-    parser.add_argument("--device", type=int, default=None)
+    parser.add_argument("--device", default=None, help="an index or part of a name")
     args = parser.parse_args(argv)
     out = sys.stdout
     try:
-        listen(args.device, out, THRESHOLDS)
+        listen(resolve_input_device(args.device), out, THRESHOLDS)
     except (VoicecoachError, OSError, RuntimeError) as exc:
         with contextlib.suppress(OSError):
             _send(out, {"error": f"listening stopped: {exc}"})

@@ -16,40 +16,21 @@ Needs what the harness needs plus ``dbus-daemon`` and ``playerctl``.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks import harness
+from tests.dbus import session_bus
 from tests.pulse import available
-
-
-@contextlib.contextmanager
-def session_bus() -> Iterator[str]:
-    """A private D-Bus session bus; its address. Stopped on exit."""
-    done = subprocess.run(
-        ["dbus-daemon", "--session", "--fork", "--print-address=1", "--print-pid=1"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=10,
-    )
-    address, pid = done.stdout.split()[:2]
-    try:
-        yield address
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(int(pid), signal.SIGTERM)
 
 
 class Playerctl:

@@ -36,6 +36,7 @@ from typing import Any
 
 import pytest
 
+from tests import dbus
 from tests.pulse import PulseServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -184,25 +185,13 @@ def pulse_env(server: PulseServer) -> dict[str, str]:
 
 @pytest.fixture
 def session_bus() -> Iterator[str]:
-    """A private D-Bus session bus (``dbus-daemon --session``): its address, for
-    ``DBUS_SESSION_BUS_ADDRESS``. Stopped afterwards."""
-    if shutil.which("dbus-daemon") is None or shutil.which("playerctl") is None:
+    """A private D-Bus session bus: its address, for ``DBUS_SESSION_BUS_ADDRESS``."""
+    if not dbus.available():
         pytest.fail(
             "dbus-daemon and playerctl are not installed (apt-get install dbus-daemon playerctl)"
         )
-    done = subprocess.run(
-        ["dbus-daemon", "--session", "--fork", "--print-address=1", "--print-pid=1"],
-        capture_output=True,
-        text=True,
-        timeout=10,
-        check=True,
-    )
-    address, pid = done.stdout.split()[:2]
-    try:
+    with dbus.session_bus() as address:
         yield address
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(int(pid), signal.SIGTERM)
 
 
 # --- tmux ------------------------------------------------------------------------------------

@@ -20,13 +20,8 @@ import pytest
 from tests.conftest import Tmux, history_rows, pulse_env, write_routine
 from tests.pulse import PulseServer
 from tests.test_play import (
-    CUT_SAMPLES,
-    RETURN_SAMPLES,
-    SR,
+    assert_paused_then_back,
     assert_terminal_restored,
-    last_sound_before_gap,
-    loud,
-    sample_at,
     session_outcomes,
     start_play,
     wait_exit,
@@ -118,7 +113,6 @@ def test_playerctl_pauses_resumes_skips_and_stops_a_real_session(
     wait_sounding(capture)
     called = time.monotonic()
     playerctl(session_bus, "pause")
-    key = sample_at(capture, called)
     wait_until("status Paused", lambda: playerctl(session_bus, "status") == "Paused", 2.0)
     tmux.wait_for("play", "Paused: Space to resume")
     # A second "pause" (a button pressed twice) must not resume: it stays silent.
@@ -126,17 +120,7 @@ def test_playerctl_pauses_resumes_skips_and_stops_a_real_session(
     time.sleep(1.0)
     resumed = time.monotonic()
     playerctl(session_bus, "play")
-    capture.wait_for_samples(sample_at(capture, resumed) + RETURN_SAMPLES)
-    samples = capture.samples()
-    back = sample_at(capture, resumed)
-    cut = last_sound_before_gap(samples, key, round(0.2 * SR))
-    print(f"\nplayerctl pause: last sound {(cut - key) / SR * 1000:+.1f} ms after the call")
-    assert loud(samples[key - round(0.1 * SR) : key]).size, "nothing was sounding at the call"
-    assert cut < key + CUT_SAMPLES
-    assert loud(samples[key + CUT_SAMPLES : back]).size == 0
-    again = loud(samples[back:])
-    assert again.size and again[0] < RETURN_SAMPLES, "no sound after playerctl play"
-    print(f"playerctl play: first sound {again[0] / SR * 1000:+.1f} ms after the call")
+    assert_paused_then_back(capture, called, resumed, "playerctl")
     assert playerctl(session_bus, "status") == "Playing"
 
     # The widget follows the session: the exercise by name, then "next" skips it.

@@ -118,6 +118,27 @@ def last_sound_before_gap(samples: np.ndarray, start: int, gap: int) -> int:
     return int(idx[gaps[0]] if len(gaps) else idx[-1])
 
 
+def assert_paused_then_back(
+    capture: Capture, paused: float, resumed: float, what: str = "Space"
+) -> None:
+    """A pause at ``paused`` cut the sound at once, silence held, and ``resumed`` brought it
+    back at once (both ``time.monotonic()``, taken just before the control was used)."""
+    capture.wait_for_samples(sample_at(capture, resumed) + RETURN_SAMPLES)
+    samples = capture.samples()
+    key = sample_at(capture, paused)
+    back = sample_at(capture, resumed)
+    cut = last_sound_before_gap(samples, key, round(0.2 * SR))
+    print(f"\n{what} pause: last sound {(cut - key) / SR * 1000:+.1f} ms after the control")
+    assert loud(samples[key - round(0.1 * SR) : key]).size, f"nothing was sounding at {what}"
+    assert cut < key + CUT_SAMPLES
+    # Silent from the cut until the resume, then sound again.
+    assert loud(samples[key + CUT_SAMPLES : back]).size == 0
+    again = loud(samples[back:])
+    assert again.size, f"no sound after {what} resumed"
+    print(f"{what} resume: first sound {again[0] / SR * 1000:+.1f} ms after the control")
+    assert again[0] < RETURN_SAMPLES
+
+
 def wait_exit(tmux: Tmux, name: str = "play", timeout: float = 30.0) -> int:
     return int(tmux.wait_for(name, r"EXIT=(\d+)", timeout).group(1))
 
@@ -175,21 +196,7 @@ def test_space_pauses_the_sound_at_once_and_space_again_brings_it_back(tmp_path,
     tmux.wait_for("play", "Paused: Space to resume")
     time.sleep(1.0)
     resumed = tmux.send("play", "Space")
-    capture.wait_for_samples(sample_at(capture, resumed) + RETURN_SAMPLES)
-    samples = capture.samples()
-
-    key = sample_at(capture, pressed)
-    back = sample_at(capture, resumed)
-    cut = last_sound_before_gap(samples, key, round(0.2 * SR))
-    print(f"\npause: last sound {(cut - key) / SR * 1000:+.1f} ms after the Space key")
-    assert loud(samples[key - round(0.1 * SR) : key]).size, "nothing was sounding at the key"
-    assert cut < key + CUT_SAMPLES
-    # Silent from the cut until the second Space, then sound again.
-    assert loud(samples[key + CUT_SAMPLES : back]).size == 0
-    again = loud(samples[back:])
-    assert again.size, "no sound after resuming"
-    print(f"resume: first sound {again[0] / SR * 1000:+.1f} ms after the second Space")
-    assert again[0] < RETURN_SAMPLES
+    assert_paused_then_back(capture, pressed, resumed)
 
     tmux.send("play", "q")
     assert wait_exit(tmux) == 0

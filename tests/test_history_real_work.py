@@ -31,8 +31,9 @@ from voicecoach.cli import cli
 from voicecoach.errors import VoicecoachError
 from voicecoach.history import History, routine_key, timeline_hash
 from voicecoach.keys import Key
-from voicecoach.player import Player, PlayResult, Recorder, SessionInfo, is_preview
+from voicecoach.player import Player, PlayResult
 from voicecoach.program import load_today
+from voicecoach.recording import Recorder, SessionInfo, is_preview
 from voicecoach.session import build_mixer, prepare_silent
 
 # Two exercises of two 8-second holds; Alpha progresses after a single pain-free session,

@@ -565,8 +565,9 @@ def play(
 
     from voicecoach.dropouts import describe as describe_dropouts
     from voicecoach.history import timeline_hash
-    from voicecoach.player import PREVIEW_NOTE, Player, Recorder, SessionInfo, is_preview
+    from voicecoach.player import Player
     from voicecoach.program import load_today
+    from voicecoach.recording import PREVIEW_NOTE, Recorder, SessionInfo, is_preview
     from voicecoach.session import DEFAULT_SAMPLERATE, build_mixer, prepare_silent
     from voicecoach.speech import PendingWrites
     from voicecoach.views import session_summary

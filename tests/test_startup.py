@@ -183,7 +183,8 @@ from voicecoach.player import Player
 from voicecoach.program import load_today
 from voicecoach.session import build_mixer, prepare_silent
 from voicecoach.views import session_summary
-progress = cli.SynthesisProgress()
+from voicecoach.startup import SynthesisProgress
+progress = SynthesisProgress()
 progress.update(0, 0)
 progress.update(12, 12)  # a warm cache: everything was there
 progress.stop()

@@ -199,6 +199,37 @@ def test_closing_ends_the_child_and_frees_the_microphone(mic: Mic) -> None:
     assert out is not None and out.strip() == ""
 
 
+def test_a_sound_device_that_will_not_open_closes_the_microphone_too(
+    mic: Mic, tmp_path: Path
+) -> None:
+    # The listener starts before the output stream opens: if that fails, the child must
+    # not keep the microphone open until the process exits.
+    from voicecoach.errors import VoicecoachError
+    from voicecoach.player import Player
+    from voicecoach.program import load_today
+    from voicecoach.recording import Recorder
+    from voicecoach.session import build_mixer, prepare_silent
+
+    routine = tmp_path / "r.toml"
+    routine.write_text(
+        '[routine]\ntitle = "R"\n[[exercise]]\nname = "Hold"\nkind = "hold"\nhold = 5\n'
+    )
+    today = load_today(str(routine), None, as_written=True)
+    plan, mixer = build_mixer(today.timeline, prepare_silent(today.timeline))
+    player = Player(
+        today.timeline, plan, mixer, Recorder(None, today.routine), device=9999, out=print
+    )
+    player.listener = _started(Listener(player.on_command, CoachSpeech()))
+    pid = player.listener.child_pid
+    assert pid is not None
+    with pytest.raises(VoicecoachError):
+        player.run()
+    assert not player.listener.listening
+    assert not Path(f"/proc/{pid}").exists()  # ended and reaped
+    out = mic.server.pactl("list", "short", "source-outputs")
+    assert out is not None and out.strip() == ""
+
+
 def test_a_lost_microphone_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     if not pulse_harness.available():
         pytest.skip("pulseaudio and pulseaudio-utils are not installed")

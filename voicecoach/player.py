@@ -224,8 +224,16 @@ class Player:
 
         Ctrl-C ends the session as quit (``interrupted`` is set). SIGTERM and SIGHUP, which
         `CbreakKeys` turns into ``SystemExit`` with or without a terminal, also end it as quit:
-        ``exit_status`` then holds the status to exit with once the summary is shown.
+        ``exit_status`` then holds the status to exit with once the summary is shown. The
+        microphone (``listener``) is closed however it ends, a device that would not open too.
         """
+        try:
+            return self._run()
+        finally:
+            if self.listener is not None:
+                self.listener.close()
+
+    def _run(self) -> PlayResult:
         interrupted = False
         exiting: SystemExit | None = None
         rating: int | None = None

@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from tests import pulse as pulse_harness
+from tests.conftest import VOICECOACH
 from voicecoach.devices import (
     NO_DEVICE_MESSAGE,
     DeviceError,
+    list_input_devices,
     list_output_devices,
     resolve_device,
 )
@@ -48,6 +50,32 @@ def test_with_a_sound_server_up_pulse_and_default_are_listed(pulse):
     assert sum(d.is_default for d in devices) == 1
     assert all(d.channels > 0 and d.default_samplerate > 0 for d in devices)
     assert all(d.hostapi == "ALSA" for d in devices)
+
+
+def test_the_microphones_are_listed_apart_and_by_the_command(pulse):
+    pulse.pactl("load-module", "module-null-sink", "sink_name=micsink", "rate=16000")
+    assert pulse.pactl("set-default-source", "micsink.monitor") is not None
+    inputs = list_input_devices()
+    assert {"pulse", "default"} <= {d.name for d in inputs}
+    assert sum(d.is_default for d in inputs) == 1
+    done = subprocess.run(
+        [*VOICECOACH, "devices", "--mic"], env=pulse.env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    listed = done.stdout.splitlines()
+    assert listed == [d.describe() for d in inputs]
+    assert any(line.endswith("(default)") for line in listed)
+
+
+def test_without_a_sound_server_devices_mic_says_there_is_no_microphone(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}
+    env["PULSE_SERVER"] = f"unix:{tmp_path / 'no-such-server'}"
+    done = subprocess.run(
+        [*VOICECOACH, "devices", "--mic"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 1
+    assert done.stderr == ("no microphone found (no input device); play works without --listen\n")
+    assert "Traceback" not in done.stderr
 
 
 def test_a_device_resolves_by_case_insensitive_name_and_by_index(pulse):

@@ -279,7 +279,7 @@ def test_no_microphone_at_all_is_one_clear_error(tmp_path: Path) -> None:
     env["PULSE_SERVER"] = f"unix:{tmp_path / 'nothing-here'}"
     done = _run_python(START, env)
     assert done.stdout.splitlines()[-1] == (
-        "ListenError: no microphone found: listening is off (see `voicecoach devices`)"
+        "ListenError: no microphone found: listening is off (see `voicecoach devices --mic`)"
     ), done.stderr
 
 

@@ -602,12 +602,15 @@ def voices() -> None:
 
 
 @cli.command()
-def devices() -> None:
+@click.option("--mic", is_flag=True, help="List the microphones instead (for play --listen --mic).")
+def devices(mic: bool) -> None:
     """List the audio output devices (use --device NAME|INDEX with play)."""
-    from voicecoach.devices import list_output_devices
+    from voicecoach.devices import list_input_devices, list_output_devices
 
-    found = list_output_devices()
+    found = list_input_devices() if mic else list_output_devices()
     if not found:
+        if mic:
+            fail("no microphone found (no input device); play works without --listen")
         from voicecoach.devices import NO_DEVICE_MESSAGE
 
         fail(NO_DEVICE_MESSAGE)

@@ -11,6 +11,7 @@ import threading
 import time
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Literal
 
 from voicecoach.errors import VoicecoachError
 
@@ -32,7 +33,7 @@ class DeviceError(VoicecoachError):
 
 @dataclass(frozen=True, slots=True)
 class DeviceInfo:
-    """One PortAudio output device; ``index`` is what ``sounddevice`` streams take."""
+    """One PortAudio device; ``index`` is what ``sounddevice`` streams take."""
 
     index: int
     name: str
@@ -115,21 +116,31 @@ def list_output_devices(*, scan: bool = True) -> list[DeviceInfo]:
     ``scan`` re-reads the device list first (about 60 ms); skip it only right after
     another scan, e.g. opening the device that was just resolved.
     """
+    return _list_devices("output", scan=scan)
+
+
+def list_input_devices(*, scan: bool = True) -> list[DeviceInfo]:
+    """Every device that can record (the microphones for ``play --listen``), by index."""
+    return _list_devices("input", scan=scan)
+
+
+def _list_devices(kind: Literal["input", "output"], *, scan: bool) -> list[DeviceInfo]:
     sd = sounddevice_module()
     if scan:
         rescan()
     hostapis = sd.query_hostapis()
-    default_index = _default_output_index(sd)
+    default_index = _default_index(sd, kind)
     devices = []
     for raw in sd.query_devices():
-        if raw["max_output_channels"] <= 0:
+        channels = int(raw[f"max_{kind}_channels"])
+        if channels <= 0:
             continue
         devices.append(
             DeviceInfo(
                 index=int(raw["index"]),
                 name=str(raw["name"]),
                 hostapi=str(hostapis[raw["hostapi"]]["name"]),
-                channels=int(raw["max_output_channels"]),
+                channels=channels,
                 default_samplerate=float(raw["default_samplerate"]),
                 is_default=int(raw["index"]) == default_index,
             )
@@ -137,9 +148,9 @@ def list_output_devices(*, scan: bool = True) -> list[DeviceInfo]:
     return devices
 
 
-def _default_output_index(sd: ModuleType) -> int:
-    # Pa_GetDefaultOutputDevice(), unless the process set sounddevice.default.device.
-    index = sd.default.device[1]
+def _default_index(sd: ModuleType, kind: Literal["input", "output"]) -> int:
+    # Pa_GetDefault{Input,Output}Device(), unless the process set sounddevice.default.device.
+    index = sd.default.device[0 if kind == "input" else 1]
     return -1 if index is None or index < 0 else int(index)
 
 

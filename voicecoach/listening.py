@@ -84,7 +84,7 @@ CLOCK_WINDOW_S = 5.0
 NO_POCKETSPHINX_MESSAGE = (
     "listening needs pocketsphinx, which is not installed: pip install 'voicecoach[listen]'"
 )
-NO_INPUT_MESSAGE = "no microphone found: listening is off (see `voicecoach devices`)"
+NO_INPUT_MESSAGE = "no microphone found: listening is off (see `voicecoach devices --mic`)"
 
 
 class ListenError(VoicecoachError):

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from voicecoach.commands import Command
-from voicecoach.hearing import AFTER_S, BEFORE_S, KEYWORDS, CoachSpeech, keywords_in
+from voicecoach.hearing import (
+    AFTER_S,
+    BEFORE_S,
+    KEYWORDS,
+    REPEAT_S,
+    CoachSpeech,
+    Heeding,
+    keywords_in,
+)
 from voicecoach.phrases import PAUSED, RESUMING, SAFETY_MESSAGE
 
 
@@ -103,3 +111,17 @@ def test_phrases_said_out_of_order_still_count() -> None:
     coach.said("Next: Dead bug.", 40.0, 41.0)  # scheduled earlier, reported later
     assert coach.ignores("next", 40.5, 40.9)
     assert coach.ignores("resume", 50.2, 50.8)
+
+
+def test_heeding_obeys_a_person_once_per_request_and_never_the_coach() -> None:
+    coach = CoachSpeech()
+    coach.said("Stop before pain.", 10.0, 11.5)
+    heeding = Heeding(coach)
+    assert heeding.command_for("stop", 10.5, 10.9) is None  # the coach's own word
+    assert heeding.command_for("stop", 20.0, 20.4) is Command.STOP_PAIN
+    # "pain" is the same request: an echo or a second word within REPEAT_S is one stop.
+    assert heeding.command_for("pain", 20.5, 20.9) is None
+    assert heeding.command_for("stop", 20.4 + REPEAT_S, 20.5 + REPEAT_S) is Command.STOP_PAIN
+    # Another command is not held back by the repeat window of the first.
+    assert heeding.command_for("next", 22.0, 22.3) is Command.NEXT
+    assert heeding.command_for("hello", 30.0, 30.2) is None  # not a keyword

@@ -61,6 +61,10 @@ AFTER_S = 0.7
 # phrase ends (+ AFTER_S); phrases last 1 to 6 s, and a hold is silent.
 ANY_SPEECH: frozenset[str] = frozenset(KEYWORDS)
 
+# The same command heard twice within this many seconds is one request: a "next"
+# echoing in the room must not skip two exercises.
+REPEAT_S = 1.5
+
 # How long a remembered phrase matters: far longer than any margin, and it bounds memory.
 KEEP_S = 60.0
 
@@ -117,3 +121,25 @@ class CoachSpeech:
             if overlaps and (keyword in entry.keywords or keyword in ANY_SPEECH):
                 return True
         return False
+
+
+class Heeding:
+    """Which keywords heard are obeyed: not the coach's own voice, not a repeat.
+
+    Not thread-safe on its own: one listener thread asks it.
+    """
+
+    def __init__(self, coach: CoachSpeech) -> None:
+        self.coach = coach
+        self._last: dict[Command, float] = {}
+
+    def command_for(self, keyword: str, start: float, end: float) -> Command | None:
+        """The command to send for ``keyword`` heard from ``start`` to ``end``, or ``None``."""
+        command = KEYWORDS.get(keyword)
+        if command is None or self.coach.ignores(keyword, start, end):
+            return None
+        last = self._last.get(command)
+        if last is not None and end - last < REPEAT_S:
+            return None
+        self._last[command] = end
+        return command

@@ -207,9 +207,8 @@ def bench_routine(minutes: float | None, folder: Path) -> None:
     if minutes is not None:
         mono = mono[: round(minutes * 60 * RATE)]
     duration = len(mono) / RATE
-    cues = [
-        c for c in json.loads(timeline_path.read_text())["cues"] if c["text"] and c["at"] < duration
-    ]
+    # Every sound, as the player tells the listener: tones with no words.
+    cues = [c for c in json.loads(timeline_path.read_text())["cues"] if c["at"] < duration]
     coach = CoachSpeech()
     calls = Calls()
     listener = Listener(calls, coach)
@@ -225,12 +224,12 @@ def bench_routine(minutes: float | None, folder: Path) -> None:
         wait = t0 + cue["at"] - 2.0 - time.monotonic()
         if wait > 0:
             time.sleep(wait)
-        coach.said(cue["text"], t0 + cue["at"], t0 + cue["end"])
+        coach.said(cue["text"] or "", t0 + cue["at"], t0 + cue["end"])
     time.sleep(max(0.0, t0 + duration + 1.5 - time.monotonic()))
     cpu = (_cpu_seconds(pid) - cpu0) / (time.monotonic() - wall0)
     listener.close()
     speaker.close()
-    speech_s = sum(c["end"] - c["at"] for c in cues)
+    speech_s = sum(c["end"] - c["at"] for c in cues if c["kind"] == "speech")
     inside, outside = 0, []
     for _, end, _ in listener.heard:
         t = end - t0
@@ -248,7 +247,8 @@ def bench_routine(minutes: float | None, folder: Path) -> None:
     hours = speech_s / 3600
     print(
         f"routine back-basics: {duration / 60:.1f} min played, {speech_s / 60:.1f} min of "
-        f"coach speech in {len(cues)} cues"
+        f"coach speech in {sum(c['kind'] == 'speech' for c in cues)} phrases "
+        f"(and {sum(c['kind'] == 'tone' for c in cues)} tones)"
     )
     print(f"  acted on: {acted or 'none'} (0 per hour of coach speech)" if not acted else "")
     if acted:

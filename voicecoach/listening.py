@@ -36,7 +36,7 @@ from typing import IO, Any
 from voicecoach.commands import Command
 from voicecoach.devices import DeviceError, rescan, sounddevice_module
 from voicecoach.errors import VoicecoachError
-from voicecoach.hearing import KEYWORDS, CoachSpeech
+from voicecoach.hearing import CoachSpeech, Heeding
 
 SAMPLERATE = 16000  # pocketsphinx's en-US model
 BLOCK_FRAMES = 1600  # 100 ms per process_raw, as measured
@@ -72,9 +72,20 @@ THRESHOLDS: dict[str, float] = {
 # above this floor (about -72 dBFS), so adding it changes nothing there.
 NOISE_FLOOR = 8.0  # standard deviation, in int16 steps
 
-# The same command heard twice within this many seconds is one request: a "next"
-# echoing in the room must not skip two exercises.
-REPEAT_S = 1.5
+# The loudness gate. pocketsphinx finds keywords in plain noise: 40 "pain" (a stop!) in
+# 20 min of the noise floor above alone, and 2 false stops in the silences of a rendered
+# back-basics. A word said to the microphone stands far above the background between
+# words; noise that happens to fit a keyword does not. So a keyword counts only when its
+# loudest 20 ms is SPOKEN_OVER_BACKGROUND_DB above the background (the quietest
+# BACKGROUND_PERCENTILE of the last LOUDNESS_WINDOW_S).
+FRAME_S = 0.02
+LOUDNESS_WINDOW_S = 10.0
+BACKGROUND_PERCENTILE = 20
+SPOKEN_OVER_BACKGROUND_DB = 15.0
+# pocketsphinx places a keyword up to about 0.25 s after its sound (measured on espeak-ng
+# words in silence): the loudest frame is looked for from this much before.
+SPOKEN_LOOKBACK_S = 0.4
+
 # No audio for this long means the microphone is gone (PortAudio does not always say).
 SILENT_DEVICE_S = 3.0
 # The arrival-time clock mapping uses the lowest offset over this window (the microphone
@@ -109,14 +120,13 @@ class Listener:
         device: str | int | None = None,
     ) -> None:
         self._on_command = on_command
-        self._coach = coach
         self._device = device
         self._proc: subprocess.Popen[bytes] | None = None
         self._thread: threading.Thread | None = None
         self._closing = threading.Event()
         self._listening = False
         self._problem = ""
-        self._last_acted: dict[Command, float] = {}
+        self._heeding = Heeding(coach)
         self.started_at: float | None = None  # time.monotonic() of start()
         self.ready_at: float | None = None  # when the child first decoded audio
         self.heard: list[tuple[str, float, bool]] = []  # (keyword, end, acted on?)
@@ -218,16 +228,9 @@ class Listener:
             self._problem = error or "the listener stopped unexpectedly"
 
     def _hit(self, keyword: str, start: float, end: float) -> None:
-        command = KEYWORDS.get(keyword)
-        acted = command is not None and not self._coach.ignores(keyword, start, end)
-        if command is not None and acted:
-            last = self._last_acted.get(command)
-            if last is not None and end - last < REPEAT_S:
-                acted = False
-            else:
-                self._last_acted[command] = end
-        self.heard.append((keyword, end, acted))
-        if command is not None and acted:
+        command = self._heeding.command_for(keyword, start, end)
+        self.heard.append((keyword, end, command is not None))
+        if command is not None:
             self._on_command(command)
 
 
@@ -333,17 +336,100 @@ def _watch_stdin(stop: threading.Event) -> None:
     stop.set()
 
 
+class Spotter:
+    """pocketsphinx keyword spotting over a stream of int16 mono samples, at any pace.
+
+    No device and no clock: :meth:`feed` takes samples as they come (the microphone's
+    blocks in the child, a whole rendered routine in a test) and returns each keyword
+    found as ``(word, first, last)``, sample indices at ``samplerate`` since the start.
+    """
+
+    def __init__(self, thresholds: dict[str, float], samplerate: int = SAMPLERATE) -> None:
+        import numpy as np
+        from pocketsphinx import Decoder
+
+        with _keyword_file(thresholds) as kws:
+            self._decoder = Decoder(kws=kws, samprate=SAMPLERATE, loglevel="FATAL")
+        self._rng = np.random.default_rng()
+        self._scale = samplerate / SAMPLERATE
+        self._resampler: Any = None
+        if samplerate != SAMPLERATE:
+            import soxr
+
+            self._resampler = soxr.ResampleStream(samplerate, SAMPLERATE, 1, dtype="int16")
+        self._fed = 0  # 16 kHz samples given to the decoder so far
+        self._utterance_base = 0  # `_fed` when the current utterance started
+        self._decoder.start_utt()
+        # The loudness of each 20 ms frame over the last LOUDNESS_WINDOW_S, for the gate.
+        self._frame_rms: deque[float] = deque(maxlen=round(LOUDNESS_WINDOW_S / FRAME_S))
+        self._carry = np.zeros(0, dtype=np.float64)  # samples short of a whole frame
+        self.quiet_hits = 0  # keywords found in sound no louder than the background
+
+    def feed(self, samples: Any) -> list[tuple[str, int, int]]:
+        """Decode ``samples`` (int16, mono, at ``samplerate``); the keywords they complete."""
+        import numpy as np
+
+        if self._resampler is not None:
+            samples = self._resampler.resample_chunk(samples)
+        noisy = samples + self._rng.normal(0.0, NOISE_FLOOR, len(samples))
+        pcm = np.clip(noisy, -32768, 32767).astype(np.int16)
+        decoder = self._decoder
+        decoder.process_raw(pcm.tobytes(), False, False)
+        self._measure(pcm)
+        self._fed += len(pcm)
+        if decoder.hyp() is None:
+            return []
+        found = []
+        for segment in decoder.seg():
+            first = self._utterance_base + segment.start_frame * FRAME_SAMPLES
+            last = self._utterance_base + (segment.end_frame + 1) * FRAME_SAMPLES
+            if not self._spoken(first, last):
+                self.quiet_hits += 1
+                continue
+            found.append(
+                (segment.word.strip(), round(first * self._scale), round(last * self._scale))
+            )
+        # A fresh utterance, so the same sound is not found twice.
+        decoder.end_utt()
+        decoder.start_utt()
+        self._utterance_base = self._fed
+        return found
+
+    def _measure(self, pcm: Any) -> None:
+        import numpy as np
+
+        frame = round(FRAME_S * SAMPLERATE)
+        data = np.concatenate([self._carry, pcm.astype(np.float64)])
+        whole = len(data) // frame * frame
+        if whole:
+            frames = data[:whole].reshape(-1, frame)
+            self._frame_rms.extend(np.sqrt(np.mean(frames * frames, axis=1)).tolist())
+        self._carry = data[whole:]
+
+    def _spoken(self, first: int, last: int) -> bool:
+        """Whether the sound from 16 kHz sample ``first`` to ``last`` stands above the
+        background by SPOKEN_OVER_BACKGROUND_DB (a word said, not noise that fits one)."""
+        import numpy as np
+
+        frame = round(FRAME_S * SAMPLERATE)
+        measured = (self._fed - len(self._carry)) // frame  # frames in `_frame_rms` so far
+        known = list(self._frame_rms)
+        oldest = measured - len(known)
+        start = first - round(SPOKEN_LOOKBACK_S * SAMPLERATE)
+        span = known[max(0, start // frame - oldest) : max(0, last // frame - oldest + 1)]
+        if not span or not known:
+            return True  # nothing measured to judge by: the decoder's word stands
+        background = float(np.percentile(known, BACKGROUND_PERCENTILE))
+        return max(span) >= max(background, 1.0) * 10 ** (SPOKEN_OVER_BACKGROUND_DB / 20)
+
+
 def listen(device: int | None, out: IO[str], thresholds: dict[str, float]) -> None:
     """The child's loop: microphone -> decoder -> one JSON line per keyword on ``out``."""
     import numpy as np
-    from pocketsphinx import Decoder
 
     sd = sounddevice_module()
     stop = threading.Event()
     threading.Thread(target=_watch_stdin, args=(stop,), daemon=True).start()
-
-    with _keyword_file(thresholds) as kws:
-        decoder = Decoder(kws=kws, samprate=SAMPLERATE, loglevel="FATAL")
 
     blocks: queue.Queue[tuple[bytes, float]] = queue.Queue()
     lost: list[str] = []
@@ -357,30 +443,23 @@ def listen(device: int | None, out: IO[str], thresholds: dict[str, float]) -> No
             lost.append("the microphone stopped")
 
     samplerate = SAMPLERATE
-    resampler = None
     try:
         stream = _open_stream(sd, device, SAMPLERATE, callback, finished)
     except sd.PortAudioError:
-        # A device that cannot run at 16 kHz (raw ALSA): open it at its own rate and
-        # resample; PulseAudio and PipeWire devices take 16 kHz directly.
-        import soxr
-
-        info = sd.query_devices(device, "input")
-        samplerate = int(info["default_samplerate"])
-        resampler = soxr.ResampleStream(samplerate, SAMPLERATE, 1, dtype="int16")
+        # A device that cannot run at 16 kHz (raw ALSA): open it at its own rate; the
+        # spotter resamples. PulseAudio and PipeWire devices take 16 kHz directly.
+        samplerate = int(sd.query_devices(device, "input")["default_samplerate"])
         try:
             stream = _open_stream(sd, device, samplerate, callback, finished)
         except sd.PortAudioError as exc:
             _send(out, {"error": f"could not open the microphone: {exc}"})
             return
     clock = _Clock(samplerate)
-    rng = np.random.default_rng()
     captured = 0  # microphone frames so far
-    fed = 0  # 16 kHz samples given to the decoder so far
-    utterance_base = 0  # `fed` when the current utterance started
     ready = False
     try:
-        decoder.start_utt()
+        # Built while the first blocks queue up: they are decoded as soon as it is ready.
+        spotter = Spotter(thresholds, samplerate)
         while not stop.is_set():
             try:
                 data, arrival = blocks.get(timeout=SILENT_DEVICE_S)
@@ -392,33 +471,12 @@ def listen(device: int | None, out: IO[str], thresholds: dict[str, float]) -> No
             samples = np.frombuffer(data, dtype=np.int16)
             captured += len(samples)
             clock.arrived(arrival, captured)
-            if resampler is not None:
-                samples = resampler.resample_chunk(samples)
-            noisy = samples + rng.normal(0.0, NOISE_FLOOR, len(samples))
-            pcm = np.clip(noisy, -32768, 32767).astype(np.int16)
-            decoder.process_raw(pcm.tobytes(), False, False)
-            fed += len(pcm)
+            hits = spotter.feed(samples)
             if not ready:
                 ready = True
                 _send(out, {"ready": time.monotonic()})
-            if decoder.hyp() is None:
-                continue
-            for segment in decoder.seg():
-                first = utterance_base + segment.start_frame * FRAME_SAMPLES
-                last = utterance_base + (segment.end_frame + 1) * FRAME_SAMPLES
-                scale = samplerate / SAMPLERATE
-                _send(
-                    out,
-                    {
-                        "hit": segment.word.strip(),
-                        "start": clock.time_of(round(first * scale)),
-                        "end": clock.time_of(round(last * scale)),
-                    },
-                )
-            # A fresh utterance, so the same sound is not found twice.
-            decoder.end_utt()
-            decoder.start_utt()
-            utterance_base = fed
+            for word, first, last in hits:
+                _send(out, {"hit": word, "start": clock.time_of(first), "end": clock.time_of(last)})
     finally:
         stream.close()
 

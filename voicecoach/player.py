@@ -363,14 +363,16 @@ class Player:
         sr = self.mixer.samplerate
         while events:
             out_frame, _, planned = events.popleft()
-            if planned.kind == "speech":
+            speech = planned.kind == "speech"
+            if speech:
                 self.last_spoken = planned.key
-                if self.coach is not None:
-                    # When it sounds: the frames still ahead of the device, plus its latency.
-                    ahead = (out_frame - self.mixer.state.output_frames) / sr
-                    start = time.monotonic() + ahead + self.sink_latency
-                    length = (planned.end_frame - planned.start_frame) / sr
-                    self.coach.said(planned.key, start, start + length)
+            if self.coach is not None:
+                # When it sounds: the frames still ahead of the device, plus its latency.
+                # Tones too: pocketsphinx hears "stop" in the start tone's click.
+                ahead = (out_frame - self.mixer.state.output_frames) / sr
+                start = time.monotonic() + ahead + self.sink_latency
+                length = (planned.end_frame - planned.start_frame) / sr
+                self.coach.said(planned.key if speech else "", start, start + length)
             if on_event is not None:
                 on_event(planned)
 

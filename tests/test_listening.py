@@ -29,7 +29,14 @@ pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parent.parent
 # Voices that are not the coach's (en-us), one per keyword; other pitches and formants.
-PERSON = {"stop": "en-us+f3", "pause": "en-us+f5", "next": "en-us+f3", "resume": "en-us+m1"}
+PERSON = {
+    "stop": "en-us+f3",
+    "pain": "en-us+f1",  # espeak-ng's male voices' "pain" is missed: see RESULTS.md
+    "pause": "en-us+f5",
+    "next": "en-us+f3",
+    "resume": "en-us+m1",
+    "continue": "en-us+f1",
+}
 COACH_VOICE = "en-us"
 COACH_LINES = ("Stopping now. Release the brace.", "Next: Side plank.", "Stop before pain.")
 WAIT_S = 2.5  # from the end of a word to giving up on its command
@@ -145,7 +152,13 @@ def test_a_microphone_chosen_by_name_is_the_one_the_child_opens(mic: Mic) -> Non
 
 @pytest.mark.parametrize(
     "word, command",
-    [("pause", Command.PAUSE_ONLY), ("next", Command.NEXT), ("resume", Command.RESUME)],
+    [
+        ("pain", Command.STOP_PAIN),
+        ("pause", Command.PAUSE_ONLY),
+        ("next", Command.NEXT),
+        ("resume", Command.RESUME),
+        ("continue", Command.RESUME),
+    ],
 )
 def test_each_keyword_asks_for_its_command(mic: Mic, word: str, command: Command) -> None:
     heard = Heard()

@@ -24,7 +24,7 @@ import pytest
 
 from tests.conftest import VOICECOACH
 from voicecoach.commands import Command
-from voicecoach.hearing import CoachSpeech, Heeding
+from voicecoach.hearing import KEYWORDS, CoachSpeech, Heeding
 from voicecoach.listening import BLOCK_FRAMES, SAMPLERATE, THRESHOLDS, Spotter
 
 pytestmark = pytest.mark.e2e
@@ -113,3 +113,50 @@ def _silences(cues: list[dict[str, object]], duration: float) -> list[float]:
         if next_at - end > 2 * WORDS_AT_LEAST_S + 1.0:
             found.append(end + WORDS_AT_LEAST_S)
     return [t for t in found if t + WORDS_AT_LEAST_S < duration]
+
+
+OTHER_WORDS_SAID = ("okay", "hello", "breathe", "yes", "water", "one more", "ouch")
+KEYWORDS_SAID = {
+    "pause": Command.PAUSE_ONLY,
+    "next": Command.NEXT,
+    "continue": Command.RESUME,
+    "stop": Command.STOP_PAIN,
+}
+
+
+def test_other_words_are_not_obeyed_and_each_keyword_is_told_apart(tmp_path: Path) -> None:
+    # Without the second pass, kws alone heard "pause" as "stop" or "pain", and turned most
+    # other words into commands. Each word is said alone, in silence, in two voices.
+    pytest.importorskip("pocketsphinx")
+    import soundfile
+
+    from voicecoach.dsp import resample
+
+    said: list[tuple[str, int, int]] = []
+    parts = []
+    at = 0
+    for k, text in enumerate([*OTHER_WORDS_SAID, *KEYWORDS_SAID] * 2):
+        path = tmp_path / "word.wav"
+        voice = ("en-us+f3", "en-us+m3")[k % 2]
+        subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), text], check=True)
+        clip, rate = soundfile.read(str(path), dtype="float32")
+        clip = resample(clip, rate, SAMPLERATE) * 32767 * 0.4
+        gap = np.zeros(3 * SAMPLERATE)
+        said.append((text, at + len(gap), at + len(gap) + len(clip)))
+        parts += [gap, clip]
+        at += len(gap) + len(clip)
+    pcm = np.concatenate([*parts, np.zeros(SAMPLERATE)]).astype(np.int16)
+    spotter = Spotter(THRESHOLDS, SAMPLERATE)
+    found = []
+    for start in range(0, len(pcm), BLOCK_FRAMES):
+        found += spotter.feed(pcm[start : start + BLOCK_FRAMES])
+    heard: dict[str, set[Command]] = {text: set() for text, _, _ in said}
+    for keyword, first, last in found:
+        for text, begin, end in said:
+            if begin - SAMPLERATE // 2 < last and first < end + SAMPLERATE // 2:
+                heard[text].add(KEYWORDS[keyword])
+    print(f"\n{ {text: sorted(c.name for c in cmds) for text, cmds in heard.items()} }")
+    assert all(not heard[text] for text in OTHER_WORDS_SAID), heard
+    for text, command in KEYWORDS_SAID.items():
+        assert heard[text] <= {command}, heard  # never another command
+    assert sum(heard[text] == {command} for text, command in KEYWORDS_SAID.items()) >= 3

@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any
 
 from voicecoach.commands import Command
@@ -42,25 +42,20 @@ SAMPLERATE = 16000  # pocketsphinx's en-US model
 BLOCK_FRAMES = 1600  # 100 ms per process_raw, as measured
 FRAME_SAMPLES = 160  # a pocketsphinx frame is 10 ms
 
-# kws thresholds per keyword (smaller = more eager), measured on espeak-ng words in ten
-# voices other than the coach's (the person) and on the rendered back-basics routine (the
-# coach, 20.6 min, 7.8 min of speech), one keyword per decoder; benchmarks/RESULTS.md
-# "Listening (issue 12)" has the table. Every keyword fires inside the coach's other words
-# at a useful threshold ("stop" at 1e-25: 150 hits in 7.8 min of speech), so CoachSpeech
-# ignores every keyword while the coach speaks (hearing.ANY_SPEECH); what is left to tune
-# is recall against hits in the silences, where a false "pain" or "pause" would act:
-# - "stop", the safety word, is as eager as the silences allow: 0 hits outside speech at
-#   1e-25 (1 at 1e-30); isolated words heard 7/10 at 1e-20, 10/10 at 1e-30.
-# - "pain" and "pause" start with a /p/ that the noise floor imitates: at 1e-30 they fired
-#   about 160 times each in the silences, at 1e-20 still 4 and 2; 1e-15 gave none. So they
-#   are strict, and "stop" is the word to teach.
-# - "next" skips an exercise (costs training, not safety): 1e-30, 0 outside speech, 7/10.
-# - "resume" 1e-30 (0 outside speech, 6/10; 1 at 1e-40); "continue" never fired on the
-#   coach even at 1e-40 (10/10), its three syllables are distinctive.
+# Hearing a keyword takes three steps, each measured (benchmarks/RESULTS.md, "Hearing the
+# words apart"): the kws search finds a keyword-like sound (THRESHOLDS: smaller is more
+# eager), the loudness gate drops what is no louder than the background, and a second
+# pass with a closed-set grammar decides which word it was. The kws search alone confuses
+# the keywords with each other: "pause" was heard 0 times in 18 but set off "stop" or
+# "pain" 4 times, and 71 of 84 other words said (hello, breathe, yes...) became commands.
+# With the second pass, the kws thresholds only need to find the sound: "pause" and "pain"
+# went from 1e-15 (strict, for the silences, which the loudness gate now guards) to 1e-25.
+# Every keyword also fires inside the coach's own words, so CoachSpeech ignores any
+# keyword while the coach speaks (hearing.ANY_SPEECH).
 THRESHOLDS: dict[str, float] = {
     "stop": 1e-25,
-    "pain": 1e-15,
-    "pause": 1e-15,
+    "pain": 1e-25,
+    "pause": 1e-25,
     "next": 1e-30,
     "resume": 1e-30,
     "continue": 1e-40,
@@ -85,6 +80,28 @@ SPOKEN_OVER_BACKGROUND_DB = 15.0
 # pocketsphinx places a keyword up to about 0.25 s after its sound (measured on espeak-ng
 # words in silence): the loudest frame is looked for from this much before.
 SPOKEN_LOOKBACK_S = 0.4
+
+# The second pass hears the whole sound a keyword was found in (out to where it stays
+# below the speech level for WORD_GAP_S, padded) with a grammar of one word: a keyword,
+# or one of OTHER_WORDS, which is then dropped. On espeak-ng words in eight voices, with
+# the whole word, it named 48 of 48 keywords right, for about 15 ms of CPU each. The cost
+# is latency: the word must have ended (WORD_GAP_S) before it is heard again.
+RECENT_S = 3.0  # audio kept for the second pass
+WORD_GAP_S = 0.25  # quieter than speech for this long: the word has ended
+# Silence around the word for the grammar, measured: a "stop" cut 0.15 s after its /p/
+# was heard as "no", with 0.25 s as "stop". The audio after is there anyway by the time
+# the word is known to have ended (WORD_GAP_S).
+WORD_PAD_BEFORE_S = 0.4
+WORD_PAD_AFTER_S = WORD_GAP_S
+WORD_LONGEST_S = 2.0  # a longer sound is heard again as it is, without waiting
+# Not words that share a keyword's sounds: "so", "that" and "hey" took 6 in 18 of "stop",
+# "next" and "pain", and "oh", "go" and "hello" 3 of "stop". These catch what is not a
+# keyword at all (measured: of 84 other words said, 71 commands without the second pass,
+# 24 with it, nearly all from near-homophones: top, spot, pen, paws, neck, zoom).
+OTHER_WORDS = (
+    "yes", "no", "okay", "what", "wait", "one", "two", "three", "four", "five",
+    "right", "left", "down", "hold", "breathe", "good", "fine", "is", "it",
+)  # fmt: skip
 
 # No audio for this long means the microphone is gone (PortAudio does not always say).
 SILENT_DEVICE_S = 3.0
@@ -336,6 +353,12 @@ def _watch_stdin(stop: threading.Event) -> None:
     stop.set()
 
 
+def _verifier_grammar(keywords: Iterable[str]) -> str:
+    # One word: a keyword, or another short word that a person might say instead.
+    words = " | ".join([*keywords, *OTHER_WORDS])
+    return f"#JSGF V1.0;\ngrammar words;\npublic <word> = {words};\n"
+
+
 class Spotter:
     """pocketsphinx keyword spotting over a stream of int16 mono samples, at any pace.
 
@@ -344,12 +367,26 @@ class Spotter:
     found as ``(word, first, last)``, sample indices at ``samplerate`` since the start.
     """
 
-    def __init__(self, thresholds: dict[str, float], samplerate: int = SAMPLERATE) -> None:
+    def __init__(
+        self, thresholds: dict[str, float], samplerate: int = SAMPLERATE, *, verify: bool = True
+    ) -> None:
         import numpy as np
         from pocketsphinx import Decoder
 
         with _keyword_file(thresholds) as kws:
             self._decoder = Decoder(kws=kws, samprate=SAMPLERATE, loglevel="FATAL")
+        self._verifier: Any = None
+        if verify:
+            self._verifier = Decoder(samprate=SAMPLERATE, loglevel="FATAL")
+            self._verifier.add_jsgf_string("words", _verifier_grammar(thresholds))
+            self._verifier.activate_search("words")
+        self._keywords = frozenset(thresholds)
+        self._pending: list[tuple[int, int]] = []  # found, not yet heard again
+        self._verified_to = 0  # the end of the last sound heard again
+        self._heard_again = ""  # what the grammar heard in it
+        self._last_found: tuple[str, int] = ("", -1)  # one report per word and sound
+        self._recent = np.zeros(0, dtype=np.int16)  # the last RECENT_S of decoded audio
+        self.rejected = 0  # keywords the second pass heard as another word
         self._rng = np.random.default_rng()
         self._scale = samplerate / SAMPLERATE
         self._resampler: Any = None
@@ -377,23 +414,101 @@ class Spotter:
         decoder.process_raw(pcm.tobytes(), False, False)
         self._measure(pcm)
         self._fed += len(pcm)
+        keep = round(RECENT_S * SAMPLERATE)
+        self._recent = np.concatenate([self._recent, pcm])[-keep:]
+        found = self._verified()
         if decoder.hyp() is None:
-            return []
-        found = []
+            return found
         for segment in decoder.seg():
             first = self._utterance_base + segment.start_frame * FRAME_SAMPLES
             last = self._utterance_base + (segment.end_frame + 1) * FRAME_SAMPLES
             if not self._spoken(first, last):
                 self.quiet_hits += 1
-                continue
-            found.append(
-                (segment.word.strip(), round(first * self._scale), round(last * self._scale))
-            )
+            elif self._verifier is None:
+                found.append((segment.word.strip(), *self._input_span(first, last)))
+            else:
+                self._pending.append((first, last))
         # A fresh utterance, so the same sound is not found twice.
         decoder.end_utt()
         decoder.start_utt()
         self._utterance_base = self._fed
+        return found + self._verified()
+
+    def _input_span(self, first: int, last: int) -> tuple[int, int]:
+        return round(first * self._scale), round(last * self._scale)
+
+    def _verified(self) -> list[tuple[str, int, int]]:
+        # Each keyword found is heard again, whole, once the sound around it has ended.
+        found = []
+        while self._pending:
+            first, last = self._pending[0]
+            region = self._region(first, last)
+            if region is None:
+                break  # still sounding: wait for more audio
+            self._pending.pop(0)
+            start, end = region
+            if start >= self._verified_to:  # else the sound was heard again already
+                self._verified_to = end
+                self._heard_again = self._verify(start, end)
+            word = self._heard_again
+            if word in self._keywords:
+                if (word, start) != self._last_found:
+                    found.append((word, *self._input_span(first, last)))
+                self._last_found = (word, start)
+            else:
+                self.rejected += 1
         return found
+
+    def _frames(self) -> tuple[Any, int, float]:
+        """The frame loudness known, the index of its first frame, and the speech level."""
+        import numpy as np
+
+        frame = round(FRAME_S * SAMPLERATE)
+        known = np.asarray(self._frame_rms)
+        oldest = (self._fed - len(self._carry)) // frame - len(known)
+        background = float(np.percentile(known, BACKGROUND_PERCENTILE)) if len(known) else 0.0
+        return known, oldest, max(background, 1.0) * 10 ** (SPOKEN_OVER_BACKGROUND_DB / 20)
+
+    def _region(self, first: int, last: int) -> tuple[int, int] | None:
+        """The sound a keyword was found in, 16 kHz samples; ``None`` while it goes on.
+
+        From the loudest frame near the keyword, out to where the sound stays below the
+        speech level for WORD_GAP_S (a word's own stops are shorter), padded with silence.
+        """
+        import numpy as np
+
+        frame = round(FRAME_S * SAMPLERATE)
+        known, oldest, level = self._frames()
+        gap = round(WORD_GAP_S / FRAME_S)
+        lo = max(0, (first - round(SPOKEN_LOOKBACK_S * SAMPLERATE)) // frame - oldest)
+        hi = min(len(known), last // frame - oldest + 1)
+        if hi <= lo:
+            return first, last
+        peak = lo + int(np.argmax(known[lo:hi]))
+        loud = known >= level
+        start = peak
+        while start > 0 and loud[max(0, start - gap) : start].any():
+            start -= 1
+        end = peak
+        while end < len(known) - 1 and loud[end + 1 : end + 1 + gap].any():
+            end += 1
+        longest = round(WORD_LONGEST_S / FRAME_S)
+        if end + gap >= len(known) and end - start < longest:
+            return None
+        before = round(WORD_PAD_BEFORE_S * SAMPLERATE)
+        after = round(WORD_PAD_AFTER_S * SAMPLERATE)
+        return (oldest + start) * frame - before, (oldest + end + 1) * frame + after
+
+    def _verify(self, start: int, end: int) -> str:
+        """The word a closed-set grammar hears in 16 kHz samples ``start`` to ``end``."""
+        base = self._fed - len(self._recent)
+        audio = self._recent[max(0, start - base) : max(0, end - base)]
+        verifier = self._verifier
+        verifier.start_utt()
+        verifier.process_raw(audio.tobytes(), False, True)
+        verifier.end_utt()
+        hyp = verifier.hyp()
+        return "" if hyp is None else str(hyp.hypstr).strip()
 
     def _measure(self, pcm: Any) -> None:
         import numpy as np
@@ -409,18 +524,13 @@ class Spotter:
     def _spoken(self, first: int, last: int) -> bool:
         """Whether the sound from 16 kHz sample ``first`` to ``last`` stands above the
         background by SPOKEN_OVER_BACKGROUND_DB (a word said, not noise that fits one)."""
-        import numpy as np
-
         frame = round(FRAME_S * SAMPLERATE)
-        measured = (self._fed - len(self._carry)) // frame  # frames in `_frame_rms` so far
-        known = list(self._frame_rms)
-        oldest = measured - len(known)
+        known, oldest, level = self._frames()
         start = first - round(SPOKEN_LOOKBACK_S * SAMPLERATE)
         span = known[max(0, start // frame - oldest) : max(0, last // frame - oldest + 1)]
-        if not span or not known:
+        if not len(span):
             return True  # nothing measured to judge by: the decoder's word stands
-        background = float(np.percentile(known, BACKGROUND_PERCENTILE))
-        return max(span) >= max(background, 1.0) * 10 ** (SPOKEN_OVER_BACKGROUND_DB / 20)
+        return bool(span.max() >= level)
 
 
 def listen(device: int | None, out: IO[str], thresholds: dict[str, float]) -> None:

@@ -364,22 +364,21 @@ class Spotter:
 
     No device and no clock: :meth:`feed` takes samples as they come (the microphone's
     blocks in the child, a whole rendered routine in a test) and returns each keyword
-    found as ``(word, first, last)``, sample indices at ``samplerate`` since the start.
+    heard as ``(word, first, last)``, sample indices at ``samplerate`` since the start:
+    found by the kws search, loud enough (the gate), and confirmed by the second pass,
+    which waits until the word has ended.
     """
 
-    def __init__(
-        self, thresholds: dict[str, float], samplerate: int = SAMPLERATE, *, verify: bool = True
-    ) -> None:
+    def __init__(self, thresholds: dict[str, float], samplerate: int = SAMPLERATE) -> None:
         import numpy as np
         from pocketsphinx import Decoder
 
         with _keyword_file(thresholds) as kws:
             self._decoder = Decoder(kws=kws, samprate=SAMPLERATE, loglevel="FATAL")
-        self._verifier: Any = None
-        if verify:
-            self._verifier = Decoder(samprate=SAMPLERATE, loglevel="FATAL")
-            self._verifier.add_jsgf_string("words", _verifier_grammar(thresholds))
-            self._verifier.activate_search("words")
+        # The second pass: the same acoustic model with a grammar of one word.
+        self._verifier = Decoder(samprate=SAMPLERATE, loglevel="FATAL")
+        self._verifier.add_jsgf_string("words", _verifier_grammar(thresholds))
+        self._verifier.activate_search("words")
         self._keywords = frozenset(thresholds)
         self._pending: list[tuple[int, int]] = []  # found, not yet heard again
         self._verified_to = 0  # the end of the last sound heard again
@@ -422,12 +421,10 @@ class Spotter:
         for segment in decoder.seg():
             first = self._utterance_base + segment.start_frame * FRAME_SAMPLES
             last = self._utterance_base + (segment.end_frame + 1) * FRAME_SAMPLES
-            if not self._spoken(first, last):
-                self.quiet_hits += 1
-            elif self._verifier is None:
-                found.append((segment.word.strip(), *self._input_span(first, last)))
-            else:
+            if self._spoken(first, last):
                 self._pending.append((first, last))
+            else:
+                self.quiet_hits += 1
         # A fresh utterance, so the same sound is not found twice.
         decoder.end_utt()
         decoder.start_utt()

@@ -163,8 +163,9 @@ def test_a_microphone_chosen_by_name_is_the_one_the_child_opens(mic: Mic) -> Non
 def test_each_keyword_asks_for_its_command(mic: Mic, word: str, command: Command) -> None:
     heard = Heard()
     with _started(Listener(heard, CoachSpeech())) as listener:
-        # The recogniser is statistical: one more try; recall is measured in the benchmark.
-        for _ in range(2):
+        # The recogniser is statistical (8 to 19 in 20 through this microphone, by word):
+        # up to three tries; recall is measured in the benchmark.
+        for _ in range(3):
             mic.say(word)
             if heard.wait(1):
                 break

@@ -677,6 +677,15 @@ def hostile_models(draw: st.DrawFn) -> Routine:
     return Routine("Model", (exercise,))
 
 
+def test_a_breath_phase_of_ten_to_the_fifteen_seconds_compiles_bounded():
+    # Found by the fuzzer below in CI: the search for a hold that ends breathing out
+    # tried every half-second delay up to one whole phase, 10^16 of them.
+    exercise = Exercise(
+        0, "Ex", "timed", (1,), duration=1.0, breathing=Breathing(1.0, 7018224965114018.0)
+    )
+    assert check_bounded(lambda: Routine("Model", (exercise,))) == "compiled"
+
+
 @fuzz_settings(200)
 @given(routine=hostile_models())
 def test_compiling_any_model_is_refused_cleanly_or_bounded(routine, fuzz_counts):

@@ -321,7 +321,10 @@ def _breaths(
     with an exhale, or a little later, whichever delays the first breath least.
     """
     last = end - BREATHE_TAIL_S
-    steps = math.floor(max(inhale_s, exhale_s) / BREATH_DELAY_STEP_S)
+    # Up to one phase later, and never past the work itself: a phase of 10^15 s (a model
+    # built in code) must not make this search run for ever.
+    latest = min(max(inhale_s, exhale_s), max(0.0, last - first_at))
+    steps = math.floor(latest / BREATH_DELAY_STEP_S)
     for step in range(steps + 1):
         for inhale_first in (True, False):
             run = _breath_run(

@@ -239,7 +239,11 @@ class Listener:
                 self.ready_at = float(message["ready"])
                 self._listening = True
             elif "error" in message:
+                # Said at once: the child may then hang a while closing a dead stream.
                 error = str(message["error"])
+                self._listening = False
+                if not self._closing.is_set():
+                    self._problem = error
         self._listening = False
         if not self._closing.is_set():
             self._problem = error or "the listener stopped unexpectedly"

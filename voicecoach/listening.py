@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any
 
 from voicecoach.commands import Command
-from voicecoach.devices import DeviceError, rescan, sounddevice_module
+from voicecoach.devices import DeviceError, list_input_devices, sounddevice_module
 from voicecoach.errors import VoicecoachError
 from voicecoach.hearing import CoachSpeech, Heeding
 
@@ -277,34 +277,31 @@ def resolve_input_device(spec: str | int | None) -> int | None:
         No input device at all, no match or several, or no PortAudio library.
     """
     try:
-        sd = sounddevice_module()
-        rescan()
+        inputs = list_input_devices()  # rescans, unless a stream is open
     except DeviceError as exc:
         raise ListenError(f"listening is off: {exc}") from exc
-    inputs = [d for d in sd.query_devices() if d["max_input_channels"] > 0]
     if not inputs:
         raise ListenError(NO_INPUT_MESSAGE)
-    listing = "\n".join(f"  [{d['index']}] {d['name']}" for d in inputs)
+    listing = "\n".join(f"  [{d.index}] {d.name}" for d in inputs)
     if spec is None:
-        default = sd.default.device[0]
-        if default is not None and default >= 0:
+        if any(d.is_default for d in inputs):
             return None
-        return int(inputs[0]["index"])
+        return inputs[0].index
     if isinstance(spec, int) or spec.strip().isdigit():
         index = int(spec)
-        if any(int(d["index"]) == index for d in inputs):
+        if any(d.index == index for d in inputs):
             return index
         raise ListenError(f"no microphone with index {index}; input devices:\n{listing}")
     wanted = spec.strip().casefold()
-    exact = [d for d in inputs if str(d["name"]).casefold() == wanted]
-    matches = exact or [d for d in inputs if wanted in str(d["name"]).casefold()]
+    exact = [d for d in inputs if d.name.casefold() == wanted]
+    matches = exact or [d for d in inputs if wanted in d.name.casefold()]
     if len(matches) == 1:
-        return int(matches[0]["index"])
+        return matches[0].index
     if not matches:
         raise ListenError(f"no microphone matches {spec!r}; input devices:\n{listing}")
     raise ListenError(
         f"{spec!r} matches {len(matches)} microphones; give more of the name or the index:\n"
-        + "\n".join(f"  [{d['index']}] {d['name']}" for d in matches)
+        + "\n".join(f"  [{d.index}] {d.name}" for d in matches)
     )
 
 

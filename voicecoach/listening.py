@@ -383,8 +383,6 @@ class Spotter:
         self._keywords = frozenset(thresholds)
         self._pending: list[tuple[int, int]] = []  # found, not yet heard again
         self._verified_to = 0  # the end of the last sound heard again
-        self._heard_again = ""  # what the grammar heard in it
-        self._last_found: tuple[str, int] = ("", -1)  # one report per word and sound
         self._recent = np.zeros(0, dtype=np.int16)  # the last RECENT_S of decoded audio
         self.rejected = 0  # keywords the second pass heard as another word
         self._rng = np.random.default_rng()
@@ -445,14 +443,12 @@ class Spotter:
                 break  # still sounding: wait for more audio
             self._pending.pop(0)
             start, end = region
-            if start >= self._verified_to:  # else the sound was heard again already
-                self._verified_to = end
-                self._heard_again = self._verify(start, end)
-            word = self._heard_again
+            if start < self._verified_to:
+                continue  # the same sound as a keyword already heard again: one report
+            self._verified_to = end
+            word = self._verify(start, end)
             if word in self._keywords:
-                if (word, start) != self._last_found:
-                    found.append((word, *self._input_span(first, last)))
-                self._last_found = (word, start)
+                found.append((word, *self._input_span(first, last)))
             else:
                 self.rejected += 1
         return found

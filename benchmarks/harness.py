@@ -33,6 +33,7 @@ import random
 import shlex
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -165,7 +166,7 @@ class Report:
     resources_method: str = "/proc/<pid>/stat (utime+stime) and /proc/<pid>/status (VmHWM)"
     sink_ppm: float = float("nan")  # sample clock of voicecoach's sink vs monotonic
     render_tone_bias_ms: float = float("nan")
-    underflow_hint: str = ""
+    underflow_hint: str = ""  # the player's own record of its underruns in the timing run
     machine: str = ""
 
 
@@ -525,6 +526,29 @@ def run_voicecoach_timing(
     out["samples"] = capture.samples()
     out["log"] = list(capture.log)
     out["ppm"] = clock_ppm(capture.log, SR)
+    out["dropouts"] = reported_dropouts(bench.data)
+
+
+def reported_dropouts(data: Path) -> str:
+    """What the player itself recorded of its last session's underruns (for the table).
+
+    A cue that shifts in the capture while the player reported no underrun was placed
+    wrong by us; one that shifts with an underrun reported was a starved machine.
+    """
+    try:
+        con = sqlite3.connect(f"file:{data / 'history.sqlite3'}?mode=ro", uri=True)
+        try:
+            row = con.execute(
+                "SELECT underruns, lost_ms, caught_up_ms FROM sessions ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+        finally:
+            con.close()
+    except sqlite3.Error as error:
+        return f"player's own record unreadable ({error})"
+    if row is None:
+        return "player recorded no session"
+    underruns, lost, caught = (v or 0 for v in row)
+    return f"player reported {underruns} underruns: {lost:.1f} ms lost, {caught:.1f} ms made up"
 
 
 # --- Peers ---------------------------------------------------------------------------
@@ -888,6 +912,7 @@ def _run(
                 )
             )
             report.sink_ppm = vc["ppm"]
+            report.underflow_hint = vc["dropouts"]
         if "startup_warm_ms" in vc:
             report.startup_warm_ms.append(vc["startup_warm_ms"])
         if "usage" in vc:
@@ -975,6 +1000,8 @@ def format_report(report: Report) -> str:
         f"sink clock vs CLOCK_MONOTONIC: {_f(report.sink_ppm)} ppm; detector bias on "
         f"render tones vs timeline 'at': max {_f(report.render_tone_bias_ms, 2)} ms"
     )
+    if report.underflow_hint:
+        lines.append(f"timing run: {report.underflow_hint}")
     lines += ["", "targets:"] + [f"  {t}" for t in targets(report)]
     return "\n".join(lines)
 

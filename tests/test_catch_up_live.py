@@ -14,6 +14,9 @@ against ``voicecoach render`` of the same routine:
 * the history records the underruns and the time lost and made up;
 * two underruns make the player widen its buffer: in a silence after the second stall a
   new stream takes over from the first, and the cues after it are on schedule too.
+
+A session that the machine itself disturbed before the first stall (a cue off schedule
+before the test did anything) is no fair trial and is played again, up to three times.
 """
 
 from __future__ import annotations
@@ -66,6 +69,11 @@ reps = 3
 """
 
 
+# A stall the machine makes by itself before ours (a busy shared CI host) would blur what
+# this test measures; such a session is played again, at most this many times in all.
+ATTEMPTS = 3
+
+
 @pytest.fixture(scope="module")
 def run() -> Iterator[dict[str, Any]]:
     """One session, stalled twice in its holds; the capture, the render, the history."""
@@ -78,55 +86,91 @@ def run() -> Iterator[dict[str, Any]]:
     bench = harness.Bench(str(routine), work)
     try:
         render, timeline = bench.render()
-        holds = [s for s in timeline["segments"] if s["phase"] == "work"]
         _, at, in_render = harness.reference_onsets(render, timeline)
-        with PulseServer() as pulse:
-            capture = pulse.start_capture()
-            time.sleep(0.3)
-            launched = time.monotonic()
-            # Not in tmux: tmux continues a stopped pane process at once (SIGCONT), so the
-            # stall would last a millisecond. Without a terminal, play runs without keys.
-            player = subprocess.Popen(
-                bench.play_argv(),
-                env=dict(os.environ, **bench.env(pulse)),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            pid = player.pid
-            first = harness.wait_for_sound(capture, launched)
-            assert first is not None, "no sound from voicecoach play"
-            # The render's first sound is its first onset: map plan seconds to our clock.
-            t0 = first - float(in_render[0])
-            stalls = []
-            for hold in holds[:2]:
-                due = t0 + float(hold["start"]) + 2.0
-                time.sleep(max(0.0, due - time.monotonic()))
-                os.kill(pid, signal.SIGSTOP)
-                time.sleep(STALL_S)
-                os.kill(pid, signal.SIGCONT)
-                stalls.append(float(hold["start"]) + 2.0)
-            _, stderr = player.communicate(timeout=float(timeline["duration"]) + 30.0)
-            time.sleep(0.3)
-            capture.stop()
-            samples = capture.samples()
-        con = sqlite3.connect(bench.data / "history.sqlite3")
-        con.row_factory = sqlite3.Row
-        session = dict(con.execute("SELECT * FROM sessions").fetchone())
-        con.close()
-        yield {
-            "render_onsets": np.asarray(in_render),
-            "scheduled": np.asarray(at),
-            "samples": samples,
-            "timeline": timeline,
-            "stalls": stalls,
-            "session": session,
-            "stderr": stderr,
-        }
+        disturbed = []
+        for _ in range(ATTEMPTS):
+            result = _stalled_session(bench, timeline, np.asarray(in_render))
+            result["scheduled"] = np.asarray(at)
+            why = _disturbed_before_the_stalls(result)
+            if not why:
+                break
+            disturbed.append(why)
+        # The tests below then fail on the last session, saying what went wrong in it.
+        result["disturbed"] = disturbed
+        if disturbed:
+            print(f"\nplayed again: {'; '.join(disturbed)}")
+        yield result
     finally:
         bench.tmux.kill_server()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _stalled_session(
+    bench: harness.Bench, timeline: dict[str, Any], in_render: np.ndarray
+) -> dict[str, Any]:
+    """Play the routine once, SIGSTOP it twice in its holds, and return what was heard."""
+    holds = [s for s in timeline["segments"] if s["phase"] == "work"]
+    with PulseServer() as pulse:
+        capture = pulse.start_capture()
+        time.sleep(0.3)
+        launched = time.monotonic()
+        # Not in tmux: tmux continues a stopped pane process at once (SIGCONT), so the
+        # stall would last a millisecond. Without a terminal, play runs without keys.
+        player = subprocess.Popen(
+            bench.play_argv(),
+            env=dict(os.environ, **bench.env(pulse)),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        pid = player.pid
+        first = harness.wait_for_sound(capture, launched)
+        assert first is not None, "no sound from voicecoach play"
+        # The render's first sound is its first onset: map plan seconds to our clock.
+        t0 = first - float(in_render[0])
+        stalls = []
+        for hold in holds[:2]:
+            due = t0 + float(hold["start"]) + 2.0
+            time.sleep(max(0.0, due - time.monotonic()))
+            os.kill(pid, signal.SIGSTOP)
+            time.sleep(STALL_S)
+            os.kill(pid, signal.SIGCONT)
+            stalls.append(float(hold["start"]) + 2.0)
+        _, stderr = player.communicate(timeout=float(timeline["duration"]) + 30.0)
+        time.sleep(0.3)
+        capture.stop()
+        samples = capture.samples()
+    con = sqlite3.connect(bench.data / "history.sqlite3")
+    con.row_factory = sqlite3.Row
+    session = dict(con.execute("SELECT * FROM sessions ORDER BY id DESC LIMIT 1").fetchone())
+    con.close()
+    return {
+        "render_onsets": in_render,
+        "samples": samples,
+        "timeline": timeline,
+        "stalls": stalls,
+        "session": session,
+        "stderr": stderr,
+    }
+
+
+def _disturbed_before_the_stalls(run: dict[str, Any]) -> str:
+    """Why the session is no fair trial ('' when it is): a cue off before our first stall.
+
+    Only the part before the test acts is judged, so a player that never gets back on
+    schedule after a stall is still caught by the tests, on every attempt.
+    """
+    found = detect_onsets(run["samples"], SR, min_gap_s=harness.ONSET_GAP_S) / SR
+    first_stall = run["stalls"][0]
+    reference = [r for r in run["render_onsets"] if r < first_stall]
+    result = align(reference, found, early_s=harness.VC_LATE_S, late_s=harness.VC_LATE_S)
+    if result.matched != len(reference):
+        return f"{len(reference) - result.matched} cues before the first stall not heard"
+    worst = max(abs(e) for e in result.errors_s) * SR
+    if worst > ON_TIME_SAMPLES:
+        return f"a cue {worst:.0f} samples off before the first stall"
+    return ""
 
 
 def errors(run: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:

@@ -31,7 +31,10 @@ def report() -> Iterator[harness.Report]:
     """One short run shared by the tests of this module (its table is printed)."""
     if not available() or shutil.which("tmux") is None:
         pytest.fail("pulseaudio, pulseaudio-utils and tmux are required (apt-get install them)")
-    result = harness.run(short=True, presses=5)
+    # voicecoach plays with the machine to itself (the peers after it, not alongside): on a
+    # two-core CI machine that was already busy, an espeak-ng peer synthesising beside it
+    # starved the player into five underruns in one run (stop 19's CI).
+    result = harness.run(short=True, presses=5, overlap=False)
     print("\n" + harness.format_report(result))
     yield result
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 class Dropouts:
     """The device's dropouts over one session."""
 
-    underruns: int = 0  # blocks the device reported it ran dry for
+    underruns: int = 0  # times the device ran dry (gaps measured, else underflow flags)
     lost_s: float = 0.0  # time the device lost in them (measured on its own clock)
     caught_up_s: float = 0.0  # of that, made up in silences
     # Lost in a cue's time and not made up by the end: the cues after it were that late.

@@ -299,8 +299,12 @@ class Player:
     def _dropouts(self) -> Dropouts:
         """The device's dropouts over the session: measured by the sinks, made up by the mixer."""
         sr = self.mixer.samplerate
+        # Times it ran short: the gaps measured, which are reliable; PortAudio's underflow
+        # flags are not (through PulseAudio a 70 ms stall flags none or one or several),
+        # so they count only where no timing measured a gap.
+        short = sum(1 for gap in self.gaps if gap.frames > 0) or self.underflows
         return Dropouts(
-            self.underflows,
+            short,
             sum(g.frames for g in self.gaps) / sr,
             sum(c.frames for c in self.mixer.catch_ups) / sr,
             self.mixer.behind_frames / sr,

@@ -302,7 +302,7 @@ class Player:
         # Times it ran short: the gaps measured, which are reliable; PortAudio's underflow
         # flags are not (through PulseAudio a 70 ms stall flags none or one or several),
         # so they count only where no timing measured a gap.
-        short = sum(1 for gap in self.gaps if gap.frames > 0) or self.underflows
+        short = _shortfalls(self.gaps) or self.underflows
         return Dropouts(
             short,
             sum(g.frames for g in self.gaps) / sr,
@@ -482,7 +482,7 @@ class Player:
     def _should_widen(self, sink: DeviceSink) -> bool:
         return (
             not self.widen_tried
-            and sum(1 for gap in sink.gaps if gap.frames > 0) >= WIDEN_AFTER_UNDERRUNS
+            and _shortfalls(sink.gaps) >= WIDEN_AFTER_UNDERRUNS
             and sink.latency < WIDE_LATENCY_S
             and self.mixer.quiet_ahead(round(WIDEN_QUIET_S * self.mixer.samplerate))
         )
@@ -629,6 +629,11 @@ class Player:
         if entry.rating is not None:
             self.out(f"Pain {entry.rating}/10 recorded. Rest, and go easier next time.")
         return entry.rating
+
+
+def _shortfalls(gaps: list[Gap]) -> int:
+    """How many times the device ran short: its measured gaps that lost time."""
+    return sum(1 for gap in gaps if gap.frames > 0)
 
 
 def _exit_status(request: SystemExit | None) -> int | None:
